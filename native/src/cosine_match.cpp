@@ -1,0 +1,122 @@
+// Batched cosine matching between two sets of vectors (decoder rows, or activation columns for
+// Pearson r). Vectors are normalised once into `work`; the n1 x n2 cosine matrix is then made one
+// (BLOCK_ROWS x BLOCK_COLS) block at a time by sgemm and folded into running row and column maxima,
+// so memory stays O((n1 + n2) d) whatever n1 * n2 is.
+#include <cblas.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "internal.h"
+
+using namespace sae4j;
+
+namespace {
+
+constexpr int64_t BLOCK_ROWS = 512;
+constexpr int64_t BLOCK_COLS = 4096;
+
+bool sizes_ok(int64_t n1, int64_t n2, int64_t d) {
+    return n1 >= 1 && n2 >= 1 && d >= 1 && n1 <= INT32_MAX && n2 <= INT32_MAX && d <= INT32_MAX;
+}
+
+// out (n, d) = unit vectors of src's n vectors (rows of (n, d), or columns of (d, n)),
+// each first centred when `center`; a zero vector stays zero.
+void normalise(int64_t n, int64_t d, const float* src, bool columns, bool center, float* out) {
+    parallel_for(n, 64, [&](int64_t i0, int64_t i1) {
+        for (int64_t i = i0; i < i1; ++i) {
+            float* o = out + i * d;
+            if (columns)
+                for (int64_t k = 0; k < d; ++k) o[k] = src[k * n + i];
+            else
+                std::copy(src + i * d, src + (i + 1) * d, o);
+            double mean = 0;
+            if (center) {
+                for (int64_t k = 0; k < d; ++k) mean += o[k];
+                mean /= (double)d;
+            }
+            double ss = 0;
+            for (int64_t k = 0; k < d; ++k) {
+                double c = o[k] - mean;
+                ss += c * c;
+            }
+            // Norms below 1e-30 (relative to the entries' scale) count as zero vectors.
+            double inv = ss > 1e-30 ? 1.0 / std::sqrt(ss) : 0.0;
+            for (int64_t k = 0; k < d; ++k) o[k] = (float)((o[k] - mean) * inv);
+        }
+    });
+}
+
+// C (rows, n2) = An[i0 : i0 + rows] Bn[j0 : j0 + cols]^T, ldc = cols.
+void block_gemm(int64_t rows, int64_t cols, int64_t d, const float* An, const float* Bn, float* C) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)rows, (blasint)cols, (blasint)d,
+                1.f, An, (blasint)d, Bn, (blasint)d, 0.f, C, (blasint)cols);
+}
+
+}  // namespace
+
+extern "C" int64_t sae4j_cpu_cosine_max_workspace(int64_t n1, int64_t n2, int64_t d) {
+    if (!sizes_ok(n1, n2, d)) return -1;
+    return (n1 + n2) * d + std::min(n1, BLOCK_ROWS) * std::min(n2, BLOCK_COLS);
+}
+
+extern "C" int sae4j_cpu_cosine_max(int64_t n1, int64_t n2, int64_t d, const float* A,
+                                    int32_t a_columns, const float* B, int32_t b_columns,
+                                    int32_t center, float* row_max, int32_t* row_arg,
+                                    float* col_max, int32_t* col_arg, float* work) {
+    if (!sizes_ok(n1, n2, d) || !A || !B || !row_max || !row_arg || !col_max || !col_arg || !work)
+        return SAE4J_ERR_ARG;
+    float* An = work;
+    float* Bn = An + n1 * d;
+    float* C = Bn + n2 * d;
+    normalise(n1, d, A, a_columns, center, An);
+    normalise(n2, d, B, b_columns, center, Bn);
+    const float neg_inf = -std::numeric_limits<float>::infinity();
+    std::fill(row_max, row_max + n1, neg_inf);
+    std::fill(row_arg, row_arg + n1, 0);
+    std::fill(col_max, col_max + n2, neg_inf);
+    std::fill(col_arg, col_arg + n2, 0);
+    const VecOps& v = vec();
+    for (int64_t j0 = 0; j0 < n2; j0 += BLOCK_COLS) {
+        const int64_t cols = std::min(BLOCK_COLS, n2 - j0);
+        for (int64_t i0 = 0; i0 < n1; i0 += BLOCK_ROWS) {
+            const int64_t rows = std::min(BLOCK_ROWS, n1 - i0);
+            block_gemm(rows, cols, d, An + i0 * d, Bn + j0 * d, C);
+            // rows: strict '>' in ascending j keeps the smallest index among ties
+            parallel_for(rows, 16, [&](int64_t r0, int64_t r1) {
+                for (int64_t r = r0; r < r1; ++r) {
+                    const float* c = C + r * cols;
+                    float best = row_max[i0 + r];
+                    int32_t arg = row_arg[i0 + r];
+                    for (int64_t j = 0; j < cols; ++j)
+                        if (c[j] > best) best = c[j], arg = (int32_t)(j0 + j);
+                    row_max[i0 + r] = best;
+                    row_arg[i0 + r] = arg;
+                }
+            });
+            // columns: each thread owns a column range and walks the block's rows in order
+            parallel_for(cols, 256, [&](int64_t c0, int64_t c1) {
+                for (int64_t r = 0; r < rows; ++r)
+                    v.col_max_update(C + r * cols + c0, col_max + j0 + c0, col_arg + j0 + c0,
+                                     (int32_t)(i0 + r), c1 - c0);
+            });
+        }
+    }
+    return SAE4J_OK;
+}
+
+extern "C" int sae4j_cpu_cosine_block(int64_t n1, int64_t n2, int64_t d, const float* A,
+                                      int32_t a_columns, const float* B, int32_t b_columns,
+                                      int32_t center, int64_t i0, int64_t i1, float* C,
+                                      float* work) {
+    if (!sizes_ok(n1, n2, d) || !A || !B || !C || !work || i0 < 0 || i1 > n1 || i0 >= i1)
+        return SAE4J_ERR_ARG;
+    float* An = work;
+    float* Bn = An + n1 * d;
+    normalise(n1, d, A, a_columns, center, An);
+    normalise(n2, d, B, b_columns, center, Bn);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)(i1 - i0), (blasint)n2,
+                (blasint)d, 1.f, An + i0 * d, (blasint)d, Bn, (blasint)d, 0.f, C, (blasint)n2);
+    return SAE4J_OK;
+}

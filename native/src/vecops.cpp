@@ -1,0 +1,132 @@
+// The leaf loops of every kernel, written once as always-inline bodies and compiled three times:
+// for AVX-512 (x86-64-v4), AVX2+FMA (x86-64-v3) and portable x86-64. The compiler vectorises each
+// body for its target; dispatch.cpp picks the table at run time from cpuid (never -march=native,
+// so the jar runs on any x86-64). Accumulations use several float lanes, sums of squares double.
+#include <cmath>
+#include <cstdint>
+
+#include "internal.h"
+
+// Float reductions may be reordered (vectorised) only in this file's leaf loops.
+#pragma GCC optimize("O3", "associative-math", "no-signed-zeros", "no-trapping-math")
+
+#define SAE4J_INLINE static inline __attribute__((always_inline))
+
+namespace sae4j {
+namespace body {
+
+SAE4J_INLINE float dot(const float* __restrict x, const float* __restrict y, int64_t n) {
+    float s = 0.f;
+#pragma GCC ivdep
+    for (int64_t i = 0; i < n; ++i) s += x[i] * y[i];
+    return s;
+}
+
+SAE4J_INLINE void axpy(float a, const float* __restrict x, float* __restrict y, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) y[i] += a * x[i];
+}
+
+SAE4J_INLINE int32_t relu_bias(const float* pre, const float* __restrict b, float* f, int64_t n) {
+    int32_t count = 0;
+    for (int64_t i = 0; i < n; ++i) {
+        float v = pre[i] + b[i];
+        v = v > 0.f ? v : 0.f;
+        f[i] = v;
+        count += v > 0.f;
+    }
+    return count;
+}
+
+SAE4J_INLINE int64_t sub_checked(const float* __restrict x, const float* __restrict b,
+                                 float* __restrict out, int64_t n) {
+    // x * 0 is 0 for finite x and NaN for NaN/Inf: one vectorisable test for both.
+    int bad = 0;
+    for (int64_t i = 0; i < n; ++i) {
+        out[i] = x[i] - b[i];
+        bad |= !(x[i] * 0.f == 0.f);
+    }
+    if (!bad) return -1;
+    for (int64_t i = 0; i < n; ++i)
+        if (!std::isfinite(x[i])) return i;
+    return -1;
+}
+
+SAE4J_INLINE double scaled_diff(const float* __restrict xhat, const float* __restrict x, float s,
+                                float* __restrict e, int64_t n) {
+    float acc = 0.f;  // one row (n <= ~10^4) in float lanes, then double across rows
+    for (int64_t i = 0; i < n; ++i) {
+        float r = xhat[i] - x[i];
+        acc += r * r;
+        e[i] = s * r;
+    }
+    return acc;
+}
+
+SAE4J_INLINE double sumsq(const float* __restrict x, int64_t n) {
+    float acc = 0.f;
+    for (int64_t i = 0; i < n; ++i) acc += x[i] * x[i];
+    return acc;
+}
+
+SAE4J_INLINE void adam(float* __restrict p, const float* __restrict g, float* __restrict m1,
+                       float* __restrict m2, int64_t n, float lr_t, float b1, float b2,
+                       float eps_t) {
+    // lr_t and eps_t fold in the bias corrections: lr * sqrt(1-b2^t)/(1-b1^t), eps * sqrt(1-b2^t)
+    for (int64_t i = 0; i < n; ++i) {
+        float gi = g[i];
+        float a = b1 * m1[i] + (1.f - b1) * gi;
+        float v = b2 * m2[i] + (1.f - b2) * gi * gi;
+        m1[i] = a;
+        m2[i] = v;
+        p[i] -= lr_t * a / (std::sqrt(v) + eps_t);
+    }
+}
+
+SAE4J_INLINE void col_max_update(const float* __restrict row, float* __restrict colmax,
+                                 int32_t* __restrict colarg, int32_t i, int64_t n) {
+    for (int64_t j = 0; j < n; ++j) {
+        bool better = row[j] > colmax[j];
+        colmax[j] = better ? row[j] : colmax[j];
+        colarg[j] = better ? i : colarg[j];
+    }
+}
+
+}  // namespace body
+
+#define SAE4J_VECOPS(NS, TARGET)                                                                 \
+    namespace NS {                                                                               \
+    TARGET static float dot(const float* x, const float* y, int64_t n) { return body::dot(x, y, n); } \
+    TARGET static void axpy(float a, const float* x, float* y, int64_t n) { body::axpy(a, x, y, n); } \
+    TARGET static int32_t relu_bias(const float* p, const float* b, float* f, int64_t n) {      \
+        return body::relu_bias(p, b, f, n);                                                      \
+    }                                                                                            \
+    TARGET static int64_t sub_checked(const float* x, const float* b, float* o, int64_t n) {    \
+        return body::sub_checked(x, b, o, n);                                                    \
+    }                                                                                            \
+    TARGET static double scaled_diff(const float* xh, const float* x, float s, float* e, int64_t n) { \
+        return body::scaled_diff(xh, x, s, e, n);                                                \
+    }                                                                                            \
+    TARGET static double sumsq(const float* x, int64_t n) { return body::sumsq(x, n); }          \
+    TARGET static void adam(float* p, const float* g, float* m1, float* m2, int64_t n, float lr, \
+                            float b1, float b2, float eps) {                                     \
+        body::adam(p, g, m1, m2, n, lr, b1, b2, eps);                                            \
+    }                                                                                            \
+    TARGET static void col_max_update(const float* r, float* cm, int32_t* ca, int32_t i, int64_t n) { \
+        body::col_max_update(r, cm, ca, i, n);                                                   \
+    }                                                                                            \
+    static const VecOps table = {dot, axpy, relu_bias, sub_checked, scaled_diff, sumsq, adam,   \
+                                 col_max_update};                                                \
+    }
+
+SAE4J_VECOPS(portable, )
+SAE4J_VECOPS(avx2, __attribute__((target("arch=x86-64-v3"))))
+SAE4J_VECOPS(avx512, __attribute__((target("arch=x86-64-v4,prefer-vector-width=512"))))
+const VecOps& vec_for(int isa) {
+    switch (isa) {
+        case SAE4J_ISA_AVX512: return avx512::table;
+        case SAE4J_ISA_AVX2: return avx2::table;
+        default: return portable::table;
+    }
+}
+
+}  // namespace sae4j
