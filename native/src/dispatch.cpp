@@ -1,5 +1,7 @@
 // Run-time choice of the instruction set for vecops.cpp's leaf loops, from cpuid; overridable
 // with sae4j_cpu_set_isa (tests run every supported path against the same reference).
+#include <cpuid.h>
+
 #include <atomic>
 
 #include "internal.h"
@@ -9,12 +11,21 @@ extern "C" char* openblas_get_corename(void);
 namespace sae4j {
 namespace {
 
+// cpuid + xgetbv directly: __builtin_cpu_supports needs libgcc's __cpu_model, which the shared
+// libgcc_s that OpenBLAS's jar ships does not export.
 int best_isa() {
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq"))
-        return SAE4J_ISA_AVX512;
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return SAE4J_ISA_AVX2;
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return SAE4J_ISA_PORTABLE;
+    const bool fma = c & (1u << 12), osxsave = c & (1u << 27);
+    if (!osxsave) return SAE4J_ISA_PORTABLE;
+    unsigned xcr0_lo, xcr0_hi;
+    __asm__("xgetbv" : "=a"(xcr0_lo), "=d"(xcr0_hi) : "c"(0));
+    const bool os_ymm = (xcr0_lo & 0x6) == 0x6, os_zmm = (xcr0_lo & 0xe6) == 0xe6;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return SAE4J_ISA_PORTABLE;
+    const bool avx2 = b & (1u << 5), avx512f = b & (1u << 16), avx512dq = b & (1u << 17),
+               avx512bw = b & (1u << 30), avx512vl = b & (1u << 31);
+    if (os_zmm && avx2 && fma && avx512f && avx512dq && avx512bw && avx512vl) return SAE4J_ISA_AVX512;
+    if (os_ymm && avx2 && fma) return SAE4J_ISA_AVX2;
     return SAE4J_ISA_PORTABLE;
 }
 

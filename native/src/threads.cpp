@@ -25,7 +25,9 @@ public:
         std::lock_guard<std::mutex> run(run_mutex_);
         stop_workers();
         stopping_ = false;
-        for (int i = 1; i < n; ++i) workers_.emplace_back([this, i] { work(i); });
+        // New workers must not mistake a past generation for work to do.
+        const uint64_t current = generation_;
+        for (int i = 1; i < n; ++i) workers_.emplace_back([this, i, current] { work(i, current); });
     }
 
     // Returns false (without running anything) when another parallel_for holds the pool.
@@ -55,8 +57,7 @@ private:
         if (begin < end) (*fn_)(begin, end);
     }
 
-    void work(int id) {
-        uint64_t seen = 0;
+    void work(int id, uint64_t seen) {
         for (;;) {
             {
                 std::unique_lock<std::mutex> lk(m_);

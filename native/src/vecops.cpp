@@ -4,6 +4,7 @@
 // so the jar runs on any x86-64). Accumulations use several float lanes, sums of squares double.
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 
 #include "internal.h"
 
@@ -39,11 +40,14 @@ SAE4J_INLINE int32_t relu_bias(const float* pre, const float* __restrict b, floa
 
 SAE4J_INLINE int64_t sub_checked(const float* __restrict x, const float* __restrict b,
                                  float* __restrict out, int64_t n) {
-    // x * 0 is 0 for finite x and NaN for NaN/Inf: one vectorisable test for both.
-    int bad = 0;
+    // NaN and Inf are the floats whose exponent bits are all ones: an integer test, so that no
+    // floating-point optimisation setting can fold it away, and it vectorises.
+    uint32_t bad = 0;
     for (int64_t i = 0; i < n; ++i) {
         out[i] = x[i] - b[i];
-        bad |= !(x[i] * 0.f == 0.f);
+        uint32_t bits;
+        std::memcpy(&bits, x + i, sizeof bits);
+        bad |= (bits & 0x7f800000u) == 0x7f800000u;
     }
     if (!bad) return -1;
     for (int64_t i = 0; i < n; ++i)
