@@ -69,13 +69,18 @@ int sae4j_cpu_decode(int64_t B, int64_t m, int64_t d, const float* f, const int6
                      const int32_t* col, const float* val, const float* W_dec, const float* b_dec,
                      float* xhat);
 
+/* Firing counts: counts (m) += number of rows b with f[b, i] > 0, from the CSR when row_ptr is not
+ * NULL (col holds row_ptr[B] entries), else from the dense f (B, m). */
+int sae4j_cpu_count_active(int64_t B, int64_t m, const float* f, const int64_t* row_ptr,
+                           const int32_t* col, float* counts);
+
 /* ---- SAE loss and gradients (sae_backward.cpp) ----
  * ReLU SAE with decoder-norm-weighted L1, per token: ||x - xhat||^2 + lambda sum_i f_i ||W_dec,i||,
  * averaged over the batch. Inputs: x (B, d), xc = x - b_dec (B, d), f (B, m) with optional CSR,
  * xhat (B, d), W_encT (m, d), W_dec (m, d), dec_norms (m) = row norms of W_dec.
  * Outputs (=): gW_encT (m, d), gb_enc (m), gW_dec (m, d), gb_dec (d); losses[0] = mean squared
  * error summed over d (mean over tokens), losses[1] = mean weighted L1 (before lambda).
- * Scratch: err (B, d); dpre (B, m) used only on the dense path (may be NULL when CSR is given).
+ * Scratch: err (B, d); dpre: (B, m) on the dense path, at least nnz floats on the sparse path.
  * Gradients of b_dec include its path through the encoder input (apply_b_dec_to_input). */
 int sae4j_cpu_relu_l1_backward(int64_t B, int64_t d, int64_t m, const float* x, const float* xc,
                                const float* f, const int64_t* row_ptr, const int32_t* col,

@@ -67,3 +67,19 @@ extern "C" int sae4j_cpu_decode(int64_t B, int64_t m, int64_t d, const float* f,
                     1.f, f, (blasint)m, W_dec, (blasint)d, 1.f, xhat, (blasint)d);
     return SAE4J_OK;
 }
+
+extern "C" int sae4j_cpu_count_active(int64_t B, int64_t m, const float* f, const int64_t* row_ptr,
+                                      const int32_t* col, float* counts) {
+    if (B < 0 || m < 1 || !counts || (row_ptr ? !col : !f)) return SAE4J_ERR_ARG;
+    if (row_ptr) {
+        for (int64_t k = 0; k < row_ptr[B]; ++k) counts[col[k]] += 1.f;
+        return SAE4J_OK;
+    }
+    parallel_for(m, 256, [&](int64_t c0, int64_t c1) {
+        for (int64_t r = 0; r < B; ++r) {
+            const float* fr = f + r * m;
+            for (int64_t c = c0; c < c1; ++c) counts[c] += fr[c] > 0.f ? 1.f : 0.f;
+        }
+    });
+    return SAE4J_OK;
+}

@@ -62,6 +62,9 @@ public interface Backend extends AutoCloseable {
     /** xhat (B, d) = f W_dec + b_dec, sparse through csr when csr is valid, else dense. */
     void decode(long B, long m, long d, FloatBuf f, Csr csr, FloatBuf wDec, FloatBuf bDec, FloatBuf xhat);
 
+    /** counts (m) += rows of f (B, m) where each latent is > 0 (from csr when valid). */
+    void countActive(long B, long m, FloatBuf f, Csr csr, FloatBuf counts);
+
     /**
      * Gradients (=) of the decoder-norm-weighted ReLU-L1 loss; see native/include/sae4j_cpu.h.
      * Scratch: err (B, d), dpre (B, m).

@@ -326,6 +326,15 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
+    public void countActive(long B, long m, FloatBuf f, Csr csr, FloatBuf counts) {
+        positive("countActive", B, m);
+        CpuCsr c = csr(csr, B);
+        boolean sparse = c != null && c.valid();
+        check(NativeCpu.countActive(B, m, sparse ? null : ptr(f, B * m, "countActive f"), sparse ? c.rowPtr : null,
+                sparse ? c.col : null, ptr(counts, m, "countActive counts")), "sae4j_cpu_count_active");
+    }
+
+    @Override
     public Losses reluL1Backward(long B, long d, long m, FloatBuf x, FloatBuf xc, FloatBuf f, Csr csr, FloatBuf xhat,
                                  FloatBuf wEncT, FloatBuf wDec, FloatBuf decNorms, float lambda,
                                  FloatBuf gWEncT, FloatBuf gbEnc, FloatBuf gWDec, FloatBuf gbDec,

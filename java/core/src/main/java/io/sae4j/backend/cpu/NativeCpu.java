@@ -70,6 +70,10 @@ public final class NativeCpu {
             @Cast("const int64_t*") LongPointer rowPtr, @Const IntPointer col, @Const FloatPointer val,
             @Const FloatPointer wDec, @Const FloatPointer bDec, FloatPointer xhat);
 
+    @Name("sae4j_cpu_count_active")
+    public static native int countActive(long B, long m, @Const FloatPointer f,
+            @Cast("const int64_t*") LongPointer rowPtr, @Const IntPointer col, FloatPointer counts);
+
     @Name("sae4j_cpu_relu_l1_backward")
     public static native int reluL1Backward(long B, long d, long m, @Const FloatPointer x,
             @Const FloatPointer xc, @Const FloatPointer f, @Cast("const int64_t*") LongPointer rowPtr,

@@ -1,0 +1,33 @@
+package io.sae4j.metrics;
+
+import io.sae4j.backend.CosineMax;
+
+/**
+ * Activation correlation of two SAEs over the same tokens (DESIGN.md): Pearson r between feature
+ * activation vectors f^A_i and f^B_j; corrAB = mean over A's live features of max_j r, corrBA the
+ * same from B's side. Features that never fired in the sample are left out of the means and counted
+ * in deadA / deadB. Computed as the cosine of centred columns by the blockwise kernel, so the
+ * m1 x m2 correlation matrix is never formed.
+ */
+public record ActivationCorrelation(double corrAB, double corrBA, int deadA, int deadB) {
+    public static ActivationCorrelation of(FeatureActivity a, FeatureActivity b) {
+        if (a.tokens() != b.tokens())
+            throw new IllegalArgumentException("activations over different token counts: " + a.tokens() + " vs " + b.tokens());
+        if (a.sae().backend() != b.sae().backend()) throw new IllegalArgumentException("SAEs must share one backend");
+        int n = a.tokens(), m1 = a.sae().dSae(), m2 = b.sae().dSae();
+        CosineMax c = a.sae().backend().cosineMax(m1, m2, n, a.latents(), true, b.latents(), true, true);
+        return new ActivationCorrelation(liveMean(c.rowMax(), a.frequency()), liveMean(c.colMax(), b.frequency()),
+                a.dead(), b.dead());
+    }
+
+    private static double liveMean(float[] max, double[] freq) {
+        double s = 0;
+        int k = 0;
+        for (int i = 0; i < max.length; i++)
+            if (freq[i] > 0) {
+                s += max[i];
+                k++;
+            }
+        return k > 0 ? s / k : Double.NaN;
+    }
+}

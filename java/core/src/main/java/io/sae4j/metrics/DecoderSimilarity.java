@@ -1,0 +1,70 @@
+package io.sae4j.metrics;
+
+import io.sae4j.backend.Backend;
+import io.sae4j.backend.CosineMax;
+import io.sae4j.backend.FloatBuf;
+import io.sae4j.sae.SparseAutoencoder;
+
+/**
+ * Agreement of two dictionaries through the cosines of their decoder rows, C[i][j] =
+ * cos(W_dec^A_i, W_dec^B_j) (DESIGN.md, Metrics):
+ * MMCS(A->B) = mean_i max_j C[i][j] and MMCS(B->A) = mean_j max_i C[i][j] (not symmetric), from the
+ * backend's blockwise kernel that never forms C; and exact Hungarian matching on C.
+ */
+public final class DecoderSimilarity {
+    /** Largest side for {@link #hungarian}: the full matrix is formed and the algorithm is O(n^3). */
+    public static final int HUNGARIAN_MAX = 8192;
+
+    private DecoderSimilarity() {}
+
+    public record Mmcs(double ab, double ba, CosineMax maxima) {}
+
+    public static Mmcs mmcs(SparseAutoencoder a, SparseAutoencoder b) {
+        check(a, b);
+        return mmcs(a.backend(), a.wDecBuf(), a.dSae(), b.wDecBuf(), b.dSae(), a.dIn());
+    }
+
+    /** MMCS between row sets A (n1, d) and B (n2, d) already on the backend. */
+    public static Mmcs mmcs(Backend be, FloatBuf A, int n1, FloatBuf B, int n2, int d) {
+        CosineMax c = be.cosineMax(n1, n2, d, A, false, B, false, false);
+        return new Mmcs(mean(c.rowMax()), mean(c.colMax()), c);
+    }
+
+    /** MMCS between row sets given on the host. */
+    public static Mmcs mmcs(Backend be, float[] A, int n1, float[] B, int n2, int d) {
+        check(A, n1, d, "A");
+        check(B, n2, d, "B");
+        try (FloatBuf a = be.upload(A); FloatBuf b = be.upload(B)) {
+            return mmcs(be, a, n1, b, n2, d);
+        }
+    }
+
+    /** Exact one-to-one matching of decoder rows maximising total cosine; see {@link Hungarian}. */
+    public static Hungarian.Result hungarian(SparseAutoencoder a, SparseAutoencoder b, double threshold) {
+        check(a, b);
+        int n1 = a.dSae(), n2 = b.dSae();
+        if (Math.max(n1, n2) > HUNGARIAN_MAX)
+            throw new IllegalArgumentException("Hungarian matching handles up to " + HUNGARIAN_MAX + " latents a side, got "
+                    + n1 + " x " + n2);
+        float[] c = a.backend().cosineMatrix(n1, n2, a.dIn(), a.wDecBuf(), false, b.wDecBuf(), false, false);
+        return Hungarian.match(c, n1, n2, threshold);
+    }
+
+    static double mean(float[] v) {
+        double s = 0;
+        for (float x : v) s += x;
+        return s / v.length;
+    }
+
+    private static void check(SparseAutoencoder a, SparseAutoencoder b) {
+        if (a.dIn() != b.dIn())
+            throw new IllegalArgumentException("SAEs have different d_in: " + a.dIn() + " vs " + b.dIn());
+        if (a.backend() != b.backend()) throw new IllegalArgumentException("SAEs must share one backend");
+    }
+
+    private static void check(float[] m, int n, int d, String name) {
+        if (m.length != (long) n * d)
+            throw new IllegalArgumentException(name + ": expected (" + n + ", " + d + ") = " + (long) n * d
+                    + " values, got " + m.length);
+    }
+}

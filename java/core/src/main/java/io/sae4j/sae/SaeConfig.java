@@ -1,0 +1,70 @@
+package io.sae4j.sae;
+
+/**
+ * What an SAE is, independent of how it is trained: sizes, activation and sparsity penalty, init.
+ * Immutable; build with {@link #builder()}: required {@code dIn} and one of {@code dSae} or
+ * {@code ratio}; {@link Builder#build()} validates the combination.
+ *
+ * @param dIn            input width d (d_in)
+ * @param dSae           number of latents m (d_sae)
+ * @param architecture   "relu" (ReLU with decoder-norm-weighted L1, SAELens "standard")
+ * @param l1Coefficient  lambda of the L1 penalty sum_i f_i ||W_dec,i||
+ * @param seed           initialisation seed (documented default 42)
+ * @param decoderInitNorm norm of each W_dec row at init (SAELens default 0.1); W_enc = W_dec^T
+ */
+public record SaeConfig(int dIn, int dSae, String architecture, double l1Coefficient, long seed,
+                        double decoderInitNorm) {
+    public static final long DEFAULT_SEED = 42;
+
+    public SaeConfig {
+        if (dIn < 1) throw new IllegalArgumentException("d_in must be >= 1, got " + dIn);
+        if (dSae < 1) throw new IllegalArgumentException("d_sae must be >= 1, got " + dSae);
+        if ((long) dIn * dSae > Integer.MAX_VALUE)
+            throw new IllegalArgumentException("d_in * d_sae = " + (long) dIn * dSae + " exceeds 2^31 weights per matrix");
+        if (!"relu".equals(architecture))
+            throw new IllegalArgumentException("architecture must be 'relu' (the one sae4j trains), got '" + architecture + "'");
+        if (!(l1Coefficient >= 0) || Double.isInfinite(l1Coefficient))
+            throw new IllegalArgumentException("l1 coefficient must be finite and >= 0, got " + l1Coefficient);
+        if (!(decoderInitNorm > 0) || Double.isInfinite(decoderInitNorm))
+            throw new IllegalArgumentException("decoder init norm must be > 0, got " + decoderInitNorm);
+    }
+
+    /** Expansion ratio d_sae / d_in. */
+    public double ratio() {
+        return (double) dSae / dIn;
+    }
+
+    public SaeConfig withSeed(long newSeed) {
+        return new SaeConfig(dIn, dSae, architecture, l1Coefficient, newSeed, decoderInitNorm);
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    public static final class Builder {
+        private int dIn = -1, dSae = -1;
+        private double ratio = -1;
+        private String architecture = "relu";
+        private double l1 = 5.0;
+        private long seed = DEFAULT_SEED;
+        private double decoderInitNorm = 0.1;
+
+        public Builder setDIn(int v) { dIn = v; return this; }
+        public Builder setDSae(int v) { dSae = v; return this; }
+        /** m = ratio * d_in (rounded); use instead of {@link #setDSae}. */
+        public Builder setRatio(double v) { ratio = v; return this; }
+        public Builder optArchitecture(String v) { architecture = v; return this; }
+        public Builder optL1Coefficient(double v) { l1 = v; return this; }
+        public Builder optSeed(long v) { seed = v; return this; }
+        public Builder optDecoderInitNorm(double v) { decoderInitNorm = v; return this; }
+
+        public SaeConfig build() {
+            if (dIn < 1) throw new IllegalArgumentException("d_in is required and must be >= 1");
+            if ((dSae > 0) == (ratio > 0))
+                throw new IllegalArgumentException("set exactly one of d_sae or ratio (got d_sae=" + dSae + ", ratio=" + ratio + ")");
+            int m = dSae > 0 ? dSae : (int) Math.round(ratio * dIn);
+            return new SaeConfig(dIn, m, architecture, l1, seed, decoderInitNorm);
+        }
+    }
+}

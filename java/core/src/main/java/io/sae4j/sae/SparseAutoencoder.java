@@ -1,0 +1,178 @@
+package io.sae4j.sae;
+
+import io.sae4j.backend.Backend;
+import io.sae4j.backend.Csr;
+import io.sae4j.backend.FloatBuf;
+import io.sae4j.data.SyntheticData;
+import java.util.SplittableRandom;
+
+/**
+ * A ReLU sparse autoencoder on a {@link Backend}: pre = (x - b_dec) W_enc + b_enc, f = relu(pre),
+ * xhat = f W_dec + b_dec. All parameters live in one backend buffer laid out as
+ * [W_encT (m, d) | b_enc (m) | W_dec (m, d) | b_dec (d)], so one optimiser call updates them all; the
+ * encoder is stored transposed (W_encT = W_enc^T) for the sparse backward pass, and transposed back
+ * by {@link #encoderWeights()} for files, which use W_enc (d, m).
+ */
+public final class SparseAutoencoder implements AutoCloseable {
+    private final SaeConfig config;
+    private final Backend backend;
+    private final FloatBuf params;
+    private final FloatBuf wEncT, bEnc, wDec, bDec;
+
+    private SparseAutoencoder(SaeConfig config, Backend backend) {
+        this.config = config;
+        this.backend = backend;
+        long m = config.dSae(), d = config.dIn();
+        params = backend.allocate(parameterCount(config));
+        wEncT = params.slice(0, m * d);
+        bEnc = params.slice(m * d, m);
+        wDec = params.slice(m * d + m, m * d);
+        bDec = params.slice(2 * m * d + m, d);
+    }
+
+    /** Floats in the flat parameter buffer: 2 m d + m + d. */
+    public static long parameterCount(SaeConfig c) {
+        return 2L * c.dSae() * c.dIn() + c.dSae() + c.dIn();
+    }
+
+    /**
+     * A fresh SAE (SAELens "standard" init): W_dec rows in random directions with norm
+     * {@code decoderInitNorm}, W_enc = W_dec^T, b_enc = 0, b_dec = 0 (the trainer sets it to the
+     * data mean). Deterministic in {@code config.seed()}.
+     */
+    public static SparseAutoencoder initialize(SaeConfig config, Backend backend) {
+        int m = config.dSae(), d = config.dIn();
+        float[] wDec = new float[m * d];
+        SplittableRandom rng = new SplittableRandom(config.seed());
+        for (int i = 0; i < m; i++) {
+            double ss = 0;
+            for (int k = 0; k < d; k++) {
+                double g = SyntheticData.gaussian(rng);
+                wDec[i * d + k] = (float) g;
+                ss += g * g;
+            }
+            float s = (float) (config.decoderInitNorm() / Math.sqrt(ss));
+            for (int k = 0; k < d; k++) wDec[i * d + k] *= s;
+        }
+        SparseAutoencoder sae = new SparseAutoencoder(config, backend);
+        backend.upload(wDec, 0, sae.wEncT, 0, wDec.length);
+        backend.upload(wDec, 0, sae.wDec, 0, wDec.length);
+        backend.upload(new float[m], 0, sae.bEnc, 0, m);
+        backend.upload(new float[d], 0, sae.bDec, 0, d);
+        return sae;
+    }
+
+    /** An SAE with the given weights in file layout: W_enc (d, m), b_enc (m), W_dec (m, d), b_dec (d). */
+    public static SparseAutoencoder fromWeights(SaeConfig config, Backend backend, float[] wEnc, float[] bEnc,
+                                                float[] wDec, float[] bDec) {
+        int m = config.dSae(), d = config.dIn();
+        requireLength("W_enc", wEnc, (long) d * m, "(d_in, d_sae) = (" + d + ", " + m + ")");
+        requireLength("b_enc", bEnc, m, "(d_sae) = (" + m + ")");
+        requireLength("W_dec", wDec, (long) m * d, "(d_sae, d_in) = (" + m + ", " + d + ")");
+        requireLength("b_dec", bDec, d, "(d_in) = (" + d + ")");
+        float[] wEncT = transpose(wEnc, d, m);
+        SparseAutoencoder sae = new SparseAutoencoder(config, backend);
+        backend.upload(wEncT, 0, sae.wEncT, 0, wEncT.length);
+        backend.upload(bEnc, 0, sae.bEnc, 0, m);
+        backend.upload(wDec, 0, sae.wDec, 0, wDec.length);
+        backend.upload(bDec, 0, sae.bDec, 0, d);
+        return sae;
+    }
+
+    private static void requireLength(String name, float[] a, long n, String shape) {
+        if (a == null || a.length != n)
+            throw new IllegalArgumentException(name + ": expected shape " + shape + " = " + n + " values, got "
+                    + (a == null ? "null" : a.length));
+    }
+
+    static float[] transpose(float[] a, int rows, int cols) {
+        float[] t = new float[a.length];
+        for (int r = 0; r < rows; r++)
+            for (int c = 0; c < cols; c++) t[c * rows + r] = a[r * cols + c];
+        return t;
+    }
+
+    public SaeConfig config() { return config; }
+    public Backend backend() { return backend; }
+    public int dIn() { return config.dIn(); }
+    public int dSae() { return config.dSae(); }
+
+    /** The flat parameter buffer (see the class comment for its layout). */
+    public FloatBuf parameters() { return params; }
+    public FloatBuf wEncT() { return wEncT; }
+    public FloatBuf bEncBuf() { return bEnc; }
+    public FloatBuf wDecBuf() { return wDec; }
+    public FloatBuf bDecBuf() { return bDec; }
+
+    /** W_enc (d, m), file layout. */
+    public float[] encoderWeights() { return transpose(backend.download(wEncT), dSae(), dIn()); }
+    /** W_dec (m, d): row i is feature i's direction. */
+    public float[] decoderWeights() { return backend.download(wDec); }
+    public float[] encoderBias() { return backend.download(bEnc); }
+    public float[] decoderBias() { return backend.download(bDec); }
+
+    public void setDecoderBias(float[] b) {
+        requireLength("b_dec", b, dIn(), "(d_in) = (" + dIn() + ")");
+        backend.upload(b, 0, bDec, 0, b.length);
+    }
+
+    /**
+     * Forward pass of the first {@code n} rows of {@code batch}'s input: latents f (n, m) land in
+     * the batch's pre buffer and xhat (n, d) in its xhat buffer. Returns the number of nonzero latents.
+     *
+     * @param what names the input in errors (NaN/Inf rows)
+     */
+    public long forward(Batch batch, int n, String what) {
+        checkBatch(batch, n);
+        long nnz = encode(batch.x, n, batch.xc, batch.pre, batch.csr, what);
+        decode(batch.pre, n, batch.csr, batch.xhat);
+        return nnz;
+    }
+
+    /**
+     * f (n, m) = relu((x - b_dec) W_enc + b_enc) for x (n, d) on the backend; xc (n, d) is scratch
+     * (left holding x - b_dec); csr is filled when the nonzeros fit it. Returns the nonzero count.
+     */
+    public long encode(FloatBuf x, int n, FloatBuf xc, FloatBuf f, Csr csr, String what) {
+        long m = dSae(), d = dIn();
+        backend.centerRows(n, d, x, bDec, xc, what);
+        backend.gemm(false, true, n, m, d, 1f, xc, d, wEncT, d, 0f, f, m);
+        return backend.reluEpilogue(n, m, f, bEnc, f, csr);
+    }
+
+    /** xhat (n, d) = f W_dec + b_dec, through csr when it is valid for this f. */
+    public void decode(FloatBuf f, int n, Csr csr, FloatBuf xhat) {
+        backend.decode(n, dSae(), dIn(), f, csr, wDec, bDec, xhat);
+    }
+
+    void checkBatch(Batch batch, int n) {
+        if (batch.backend != backend) throw new IllegalArgumentException("batch belongs to another backend");
+        if (batch.d != dIn()) throw new IllegalArgumentException("batch width " + batch.d + " != SAE d_in " + dIn());
+        if (batch.maxM < dSae())
+            throw new IllegalArgumentException("batch sized for " + batch.maxM + " latents, SAE has " + dSae());
+        if (n < 1 || n > batch.rows) throw new IllegalArgumentException("rows must be in 1.." + batch.rows + ", got " + n);
+    }
+
+    /** Result of running host activations through the SAE: f (rows, m), xhat (rows, d). */
+    public record Output(float[] latents, float[] reconstruction, long nonzeros) {}
+
+    /** Encodes and decodes {@code rows} activations x (rows, d) given on the host. */
+    public Output run(float[] x, int rows) {
+        if (x.length != (long) rows * dIn())
+            throw new IllegalArgumentException("x: expected (" + rows + ", " + dIn() + ") = " + (long) rows * dIn()
+                    + " values, got " + x.length);
+        try (Batch b = new Batch(backend, rows, dIn(), dSae())) {
+            b.load(x, rows);
+            long nnz = forward(b, rows, "input");
+            float[] f = new float[rows * dSae()], xh = new float[rows * dIn()];
+            backend.download(b.pre, 0, f, 0, f.length);
+            backend.download(b.xhat, 0, xh, 0, xh.length);
+            return new Output(f, xh, nnz);
+        }
+    }
+
+    @Override
+    public void close() {
+        params.close();
+    }
+}

@@ -1,0 +1,84 @@
+package io.sae4j.sae;
+
+/**
+ * How SAEs are trained (shared by every SAE of a multi-SAE run). Immutable; {@link #builder()}.
+ *
+ * @param batchSize       tokens per step
+ * @param steps           optimiser steps
+ * @param lr              Adam learning rate after warmup
+ * @param lrWarmupSteps   linear lr warmup from 0 over these steps
+ * @param lrDecayFraction linear decay to 0 over this final fraction of steps (0 = none)
+ * @param l1WarmupSteps   linear warmup of the L1 coefficient from 0 over these steps
+ * @param beta1           Adam beta1
+ * @param beta2           Adam beta2
+ * @param eps             Adam epsilon
+ * @param logEvery        steps between training-log records (and dead-latent updates)
+ * @param checkpointEvery steps between checkpoints (0 = only at the end)
+ * @param deadWindowTokens a latent that has not fired in this many tokens counts as dead
+ */
+public record TrainConfig(int batchSize, long steps, double lr, long lrWarmupSteps, double lrDecayFraction,
+                          long l1WarmupSteps, double beta1, double beta2, double eps, int logEvery,
+                          long checkpointEvery, long deadWindowTokens) {
+    public TrainConfig {
+        if (batchSize < 1) throw new IllegalArgumentException("batch size must be >= 1, got " + batchSize);
+        if (steps < 1) throw new IllegalArgumentException("steps must be >= 1, got " + steps);
+        if (!(lr > 0) || Double.isInfinite(lr)) throw new IllegalArgumentException("lr must be > 0, got " + lr);
+        if (lrWarmupSteps < 0 || l1WarmupSteps < 0 || checkpointEvery < 0)
+            throw new IllegalArgumentException("warmup and checkpoint intervals must be >= 0");
+        if (!(lrDecayFraction >= 0 && lrDecayFraction <= 1))
+            throw new IllegalArgumentException("lr decay fraction must be in [0, 1], got " + lrDecayFraction);
+        if (!(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1 && eps > 0))
+            throw new IllegalArgumentException("Adam needs 0 <= beta < 1 and eps > 0");
+        if (logEvery < 1) throw new IllegalArgumentException("log interval must be >= 1, got " + logEvery);
+        if (deadWindowTokens < 1) throw new IllegalArgumentException("dead window must be >= 1 token");
+    }
+
+    /** Learning rate at step t (1-based): warmup, constant, then linear decay. */
+    public double lrAt(long t) {
+        double f = lrWarmupSteps > 0 ? Math.min(1.0, (double) t / lrWarmupSteps) : 1.0;
+        long decayStart = steps - (long) Math.floor(lrDecayFraction * steps);
+        if (lrDecayFraction > 0 && t > decayStart) f = Math.min(f, (double) (steps - t + 1) / (steps - decayStart + 1));
+        return lr * f;
+    }
+
+    /** Fraction of the L1 coefficient applied at step t (1-based). */
+    public double l1ScaleAt(long t) {
+        return l1WarmupSteps > 0 ? Math.min(1.0, (double) t / l1WarmupSteps) : 1.0;
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    public static final class Builder {
+        private int batchSize = 4096;
+        private long steps = -1;
+        private double lr = 4e-4;
+        private long lrWarmup = -1, l1Warmup = -1;
+        private double decay = 0.2;
+        private double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
+        private int logEvery = 100;
+        private long checkpointEvery = 0;
+        private long deadWindow = 1_000_000;
+
+        public Builder setSteps(long v) { steps = v; return this; }
+        public Builder optBatchSize(int v) { batchSize = v; return this; }
+        public Builder optLr(double v) { lr = v; return this; }
+        /** Default: 5% of steps. */
+        public Builder optLrWarmupSteps(long v) { lrWarmup = v; return this; }
+        public Builder optLrDecayFraction(double v) { decay = v; return this; }
+        /** Default: 5% of steps. */
+        public Builder optL1WarmupSteps(long v) { l1Warmup = v; return this; }
+        public Builder optAdam(double b1, double b2, double e) { beta1 = b1; beta2 = b2; eps = e; return this; }
+        public Builder optLogEvery(int v) { logEvery = v; return this; }
+        public Builder optCheckpointEvery(long v) { checkpointEvery = v; return this; }
+        public Builder optDeadWindowTokens(long v) { deadWindow = v; return this; }
+
+        public TrainConfig build() {
+            if (steps < 1) throw new IllegalArgumentException("steps is required and must be >= 1");
+            long fivePct = Math.max(1, steps / 20);
+            return new TrainConfig(batchSize, steps, lr, lrWarmup < 0 ? fivePct : lrWarmup, decay,
+                    l1Warmup < 0 ? fivePct : l1Warmup, beta1, beta2, eps, logEvery, checkpointEvery, deadWindow);
+        }
+    }
+}

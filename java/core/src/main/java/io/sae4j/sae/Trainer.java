@@ -1,0 +1,239 @@
+package io.sae4j.sae;
+
+import io.sae4j.backend.Backend;
+import io.sae4j.backend.FloatBuf;
+import io.sae4j.backend.Losses;
+import io.sae4j.data.ActivationSource;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * Adam training of one or several ReLU-L1 SAEs on the same stream of batches (multi-SAE mode: e.g.
+ * expansion ratios 1..32 or several seeds over one pass of the data). Each step loads the batch
+ * once, then for each SAE runs forward, counts firing latents, computes loss and gradients into a
+ * gradient buffer shared by all SAEs, and applies Adam. All buffers are allocated up front.
+ *
+ * <p>Use {@link #run} for the whole loop (b_dec from the first batch's mean, logging, checkpoints),
+ * or {@link #step} to drive it yourself.
+ */
+public final class Trainer implements AutoCloseable {
+    /** One SAE's optimiser state and latent statistics. */
+    static final class Slot {
+        final SparseAutoencoder sae;
+        final FloatBuf m1, m2, counts;
+        final long[] lastFired; // token index at which each latent last fired (-1: never)
+        double lossSum, mseSum, l1Sum, l0Sum, fvuNum;
+        long intervalSteps;
+
+        Slot(SparseAutoencoder sae) {
+            this.sae = sae;
+            Backend be = sae.backend();
+            long n = sae.parameters().length();
+            m1 = be.allocate(n);
+            m2 = be.allocate(n);
+            counts = be.allocate(sae.dSae());
+            zero(be, m1);
+            zero(be, m2);
+            zero(be, counts);
+            lastFired = new long[sae.dSae()];
+            Arrays.fill(lastFired, -1);
+        }
+    }
+
+    /** Means over the steps since the last record, per SAE. */
+    public record Record(long step, long tokens, double lr, double l1Coefficient, int sae, double loss, double mse,
+                         double l1, double l0, double fvu, double deadFraction) {}
+
+    /** Receives training records and checkpoint opportunities. */
+    public interface Listener {
+        default void record(List<Record> records) {}
+
+        /** Called every {@code checkpointEvery} steps and at the end. */
+        default void checkpoint(Trainer trainer) throws IOException {}
+    }
+
+    private final TrainConfig config;
+    private final Backend backend;
+    private final List<Slot> slots = new ArrayList<>();
+    private final Batch batch;
+    private final FloatBuf grads;
+    private final float[] host;
+    private final int d;
+    private long step;
+    private double varSum;
+
+    public Trainer(List<SparseAutoencoder> saes, TrainConfig config) {
+        if (saes.isEmpty()) throw new IllegalArgumentException("no SAEs to train");
+        this.config = config;
+        this.backend = saes.get(0).backend();
+        this.d = saes.get(0).dIn();
+        int maxM = 0;
+        long maxParams = 0;
+        for (SparseAutoencoder s : saes) {
+            if (s.backend() != backend) throw new IllegalArgumentException("all SAEs must share one backend");
+            if (s.dIn() != d) throw new IllegalArgumentException("all SAEs must have the same d_in: " + s.dIn() + " != " + d);
+            maxM = Math.max(maxM, s.dSae());
+            maxParams = Math.max(maxParams, s.parameters().length());
+        }
+        batch = new Batch(backend, config.batchSize(), d, maxM);
+        grads = backend.allocate(maxParams);
+        host = new float[config.batchSize() * d];
+        for (SparseAutoencoder s : saes) slots.add(new Slot(s));
+    }
+
+    private static void zero(Backend be, FloatBuf b) {
+        float[] z = new float[(int) Math.min(b.length(), 1 << 20)];
+        for (long off = 0; off < b.length(); off += z.length)
+            be.upload(z, 0, b, off, (int) Math.min(z.length, b.length() - off));
+    }
+
+    public TrainConfig config() { return config; }
+    public long step() { return step; }
+    public int size() { return slots.size(); }
+    public SparseAutoencoder sae(int i) { return slots.get(i).sae; }
+
+    /** Sets every SAE's b_dec to the mean of the given rows (n, d). */
+    public void initDecoderBias(float[] x, int n) {
+        double[] mean = new double[d];
+        for (int r = 0; r < n; r++)
+            for (int k = 0; k < d; k++) mean[k] += x[r * d + k];
+        float[] b = new float[d];
+        for (int k = 0; k < d; k++) b[k] = (float) (mean[k] / n);
+        for (Slot s : slots) s.sae.setDecoderBias(b);
+    }
+
+    /** One optimiser step of every SAE on the batch x (batchSize, d) given on the host. */
+    public void step(float[] x, String what) {
+        int B = config.batchSize();
+        if (x.length < B * d) throw new IllegalArgumentException("batch: expected " + B * d + " values, got " + x.length);
+        batch.load(x, B);
+        varSum += sumSquaredDeviation(x, B);
+        step++;
+        float lr = (float) config.lrAt(step);
+        double l1Scale = config.l1ScaleAt(step);
+        for (Slot s : slots) {
+            SparseAutoencoder sae = s.sae;
+            long m = sae.dSae(), n = sae.parameters().length();
+            long nnz = sae.forward(batch, B, what);
+            backend.countActive(B, m, batch.pre, batch.csr, s.counts);
+            backend.rowNorms(m, d, sae.wDecBuf(), batch.norms);
+            float lambda = (float) (sae.config().l1Coefficient() * l1Scale);
+            Losses l = backend.reluL1Backward(B, d, m, batch.x, batch.xc, batch.pre, batch.csr, batch.xhat,
+                    sae.wEncT(), sae.wDecBuf(), batch.norms, lambda, grads.slice(0, m * d), grads.slice(m * d, m),
+                    grads.slice(m * d + m, m * d), grads.slice(2 * m * d + m, d), batch.err, batch.dpre);
+            backend.adamStep(n, sae.parameters(), grads, s.m1, s.m2, lr, (float) config.beta1(),
+                    (float) config.beta2(), (float) config.eps(), step);
+            s.lossSum += l.mse() + lambda * l.l1();
+            s.mseSum += l.mse();
+            s.l1Sum += l.l1();
+            s.l0Sum += (double) nnz / B;
+            s.fvuNum += l.mse() * B;
+            s.intervalSteps++;
+        }
+    }
+
+    private double sumSquaredDeviation(float[] x, int B) {
+        double[] mean = new double[d];
+        for (int r = 0; r < B; r++)
+            for (int k = 0; k < d; k++) mean[k] += x[r * d + k];
+        for (int k = 0; k < d; k++) mean[k] /= B;
+        double ss = 0;
+        for (int r = 0; r < B; r++)
+            for (int k = 0; k < d; k++) {
+                double c = x[r * d + k] - mean[k];
+                ss += c * c;
+            }
+        return ss;
+    }
+
+    /** Means since the previous call, one record per SAE; updates the dead-latent tracking. */
+    public List<Record> drainRecords() {
+        List<Record> out = new ArrayList<>();
+        long tokens = step * config.batchSize();
+        for (int i = 0; i < slots.size(); i++) {
+            Slot s = slots.get(i);
+            float[] counts = backend.download(s.counts);
+            zero(backend, s.counts);
+            long dead = 0;
+            for (int j = 0; j < counts.length; j++) {
+                if (counts[j] > 0) s.lastFired[j] = tokens;
+                long since = s.lastFired[j] < 0 ? tokens : tokens - s.lastFired[j];
+                if (since >= config.deadWindowTokens() || (s.lastFired[j] < 0 && tokens >= config.deadWindowTokens()))
+                    dead++;
+            }
+            long k = Math.max(1, s.intervalSteps);
+            out.add(new Record(step, tokens, config.lrAt(step), s.sae.config().l1Coefficient() * config.l1ScaleAt(step),
+                    i, s.lossSum / k, s.mseSum / k, s.l1Sum / k, s.l0Sum / k,
+                    varSum > 0 ? s.fvuNum / varSum : Double.NaN, (double) dead / counts.length));
+            s.lossSum = s.mseSum = s.l1Sum = s.l0Sum = s.fvuNum = 0;
+            s.intervalSteps = 0;
+        }
+        varSum = 0;
+        return out;
+    }
+
+    /**
+     * Trains until {@code config.steps()}: when starting from step 0, b_dec is first set to the mean
+     * of the first batch (which is then trained on as usual). Records go to the listener every
+     * {@code logEvery} steps; checkpoints every {@code checkpointEvery} steps and at the end.
+     */
+    public void run(ActivationSource source, Listener listener) throws IOException {
+        if (source.dIn() != d)
+            throw new IllegalArgumentException(source.describe() + ": rows have width " + source.dIn() + ", SAEs expect " + d);
+        int B = config.batchSize();
+        boolean first = step == 0;
+        while (step < config.steps()) {
+            source.next(host, B);
+            if (first) {
+                initDecoderBias(host, B);
+                first = false;
+            }
+            step(host, source.describe());
+            if (step % config.logEvery() == 0 || step == config.steps()) listener.record(drainRecords());
+            if ((config.checkpointEvery() > 0 && step % config.checkpointEvery() == 0) || step == config.steps())
+                listener.checkpoint(this);
+        }
+    }
+
+    // ---- state for checkpoints ----
+
+    /** Optimiser moments of SAE i (host copies), for checkpoints. */
+    public float[][] optimizerState(int i) {
+        Slot s = slots.get(i);
+        return new float[][] {backend.download(s.m1), backend.download(s.m2)};
+    }
+
+    public long[] lastFired(int i) {
+        return slots.get(i).lastFired.clone();
+    }
+
+    /** Restores the step counter, optimiser moments and firing history written by a checkpoint. */
+    public void restore(long atStep, List<float[][]> moments, List<long[]> fired) {
+        if (atStep < 0 || atStep > config.steps())
+            throw new IllegalArgumentException("checkpoint step " + atStep + " outside 0.." + config.steps());
+        for (int i = 0; i < slots.size(); i++) {
+            Slot s = slots.get(i);
+            float[][] mm = moments.get(i);
+            long n = s.m1.length();
+            if (mm[0].length != n || mm[1].length != n || fired.get(i).length != s.lastFired.length)
+                throw new IllegalArgumentException("checkpoint state of SAE " + i + " does not match its shape");
+            backend.upload(mm[0], 0, s.m1, 0, (int) n);
+            backend.upload(mm[1], 0, s.m2, 0, (int) n);
+            System.arraycopy(fired.get(i), 0, s.lastFired, 0, s.lastFired.length);
+        }
+        step = atStep;
+    }
+
+    @Override
+    public void close() {
+        for (Slot s : slots) {
+            s.m1.close();
+            s.m2.close();
+            s.counts.close();
+        }
+        grads.close();
+        batch.close();
+    }
+}
