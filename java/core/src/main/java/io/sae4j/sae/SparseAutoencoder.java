@@ -111,6 +111,12 @@ public final class SparseAutoencoder implements AutoCloseable {
     public float[] encoderBias() { return backend.download(bEnc); }
     public float[] decoderBias() { return backend.download(bDec); }
 
+    /** Replaces all parameters with a flat buffer in this class's layout (as saved in checkpoints). */
+    public void setParameters(float[] flat) {
+        requireLength("parameters", flat, params.length(), "2 m d + m + d");
+        backend.upload(flat, 0, params, 0, flat.length);
+    }
+
     public void setDecoderBias(float[] b) {
         requireLength("b_dec", b, dIn(), "(d_in) = (" + dIn() + ")");
         backend.upload(b, 0, bDec, 0, b.length);

@@ -1,0 +1,109 @@
+package io.sae4j.bench;
+
+import io.sae4j.backend.FloatBuf;
+import io.sae4j.backend.cpu.CpuBackend;
+import io.sae4j.sae.SaeConfig;
+import io.sae4j.sae.SparseAutoencoder;
+import io.sae4j.sae.TrainConfig;
+import io.sae4j.sae.Trainer;
+import java.util.Arrays;
+import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * One ReLU-L1 Adam step (forward, backward, optimiser) of an SAE with d_in = dIn and d_sae =
+ * ratio * dIn on a batch of {@code batch} tokens, beside its baseline in the same run: the encoder
+ * GEMM alone (2 B d m flops), the one product a sparse step cannot avoid. {@code density} sets the
+ * fraction of latents that fire: "init" is a fresh SAE (about half fire, dense paths), "0.01" shifts
+ * b_enc so that about 1% fire, as in a trained SAE (sparse paths). GFLOP/s of the whole step are
+ * counted as 12 B d m (the dense step's flops) in RESULTS.md.
+ */
+@State(Scope.Thread)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MILLISECONDS)
+@Warmup(iterations = 2, time = 2)
+@Measurement(iterations = 5, time = 2)
+@Fork(1)
+public class TrainStepBenchmark {
+    @Param({"4096"})
+    public int batch;
+
+    @Param({"512"})
+    public int dIn;
+
+    @Param({"8"})
+    public int ratio;
+
+    @Param({"init", "0.01"})
+    public String density;
+
+    private CpuBackend backend;
+    private SparseAutoencoder sae;
+    private Trainer trainer;
+    private float[] x;
+    private FloatBuf xb, pre;
+
+    @Setup(Level.Trial)
+    public void setup() {
+        backend = new CpuBackend();
+        System.out.println("# " + backend.describe());
+        SplittableRandom r = new SplittableRandom(1);
+        x = new float[batch * dIn];
+        for (int i = 0; i < x.length; i++) x[i] = (float) (r.nextDouble() * 2 - 1);
+        int m = ratio * dIn;
+        sae = SparseAutoencoder.initialize(SaeConfig.builder().setDIn(dIn).setDSae(m).optL1Coefficient(1e-3).build(),
+                backend);
+        if (!"init".equals(density)) sparsify(Double.parseDouble(density));
+        trainer = new Trainer(java.util.List.of(sae),
+                TrainConfig.builder().setSteps(Long.MAX_VALUE / 2).optBatchSize(batch).optLr(1e-7).build());
+        xb = backend.upload(x);
+        pre = backend.allocate((long) batch * m);
+    }
+
+    /** Sets b_enc to minus the (1 - fraction) quantile of the batch's pre-activations. */
+    private void sparsify(double fraction) {
+        SparseAutoencoder.Output out = sae.run(x, batch); // relu of pre with b_enc = 0
+        float[] f = out.latents();
+        float[] pos = new float[f.length];
+        int k = 0;
+        for (float v : f) if (v > 0) pos[k++] = v;
+        float[] sorted = Arrays.copyOf(pos, k);
+        Arrays.sort(sorted);
+        float q = sorted[(int) Math.max(0, sorted.length - fraction * f.length)];
+        float[] bEnc = new float[sae.dSae()];
+        Arrays.fill(bEnc, -q);
+        backend.upload(bEnc, 0, sae.bEncBuf(), 0, bEnc.length);
+    }
+
+    @Benchmark
+    public long trainStep() {
+        trainer.step(x, "benchmark batch");
+        return trainer.step();
+    }
+
+    @Benchmark
+    public FloatBuf encoderGemmBaseline() {
+        backend.gemm(false, true, batch, sae.dSae(), dIn, 1f, xb, dIn, sae.wEncT(), dIn, 0f, pre, sae.dSae());
+        return pre;
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown() {
+        trainer.close();
+        sae.close();
+        backend.close();
+    }
+}

@@ -1,0 +1,138 @@
+package io.sae4j.sae;
+
+import com.google.gson.Gson;
+import com.google.gson.JsonObject;
+import io.sae4j.backend.Backend;
+import io.sae4j.data.ActivationSource;
+import io.sae4j.io.SaeLensFormat;
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * A resumable multi-SAE training run in a directory: trains {@code configs} on one source, appends
+ * every record to {@code train_log.csv}, checkpoints atomically (see {@link Checkpoint}) and finally
+ * writes each SAE as a SAELens directory {@code <dir>/<name>/}. Started again with the same
+ * arguments after a crash, it resumes from the last checkpoint; with different arguments it refuses.
+ */
+public final class TrainingRun {
+    public static final String LOG = "train_log.csv";
+    private static final Gson GSON = new Gson();
+
+    private final Path dir;
+    private final List<String> names;
+    private final List<SaeConfig> configs;
+    private final TrainConfig train;
+    private final String dataIdentity;
+
+    public TrainingRun(Path dir, List<String> names, List<SaeConfig> configs, TrainConfig train, String dataIdentity) {
+        if (names.size() != configs.size() || names.isEmpty())
+            throw new IllegalArgumentException("need one name per SAE config, and at least one");
+        if (names.stream().distinct().count() != names.size()) throw new IllegalArgumentException("SAE names repeat: " + names);
+        this.dir = dir;
+        this.names = List.copyOf(names);
+        this.configs = List.copyOf(configs);
+        this.train = train;
+        this.dataIdentity = dataIdentity;
+    }
+
+    /** What must match for a checkpoint to be resumed: the SAEs, the training config and the data. */
+    JsonObject identity() {
+        JsonObject o = new JsonObject();
+        o.add("names", GSON.toJsonTree(names));
+        o.add("saes", GSON.toJsonTree(configs));
+        o.add("train", GSON.toJsonTree(train));
+        o.addProperty("data", dataIdentity);
+        return o;
+    }
+
+    /** True when every SAE's directory already exists (the run finished earlier). */
+    public boolean finished() {
+        return names.stream().allMatch(n -> Files.isRegularFile(dir.resolve(n).resolve(SaeLensFormat.WEIGHTS)));
+    }
+
+    /**
+     * Trains (or resumes) and writes the SAE directories. {@code listener} sees every record as the
+     * CSV does. Returns the last record of each SAE.
+     */
+    public List<Trainer.Record> run(Backend backend, ActivationSource source, Trainer.Listener listener) throws IOException {
+        Files.createDirectories(dir);
+        Path ckpt = Checkpoint.find(dir);
+        List<SparseAutoencoder> saes;
+        if (ckpt != null) {
+            JsonObject saved = Checkpoint.identity(ckpt);
+            // compared as parsed JSON, so that number representations do not matter
+            if (!Objects.equals(saved, com.google.gson.JsonParser.parseString(identity().toString())))
+                throw new IllegalArgumentException(dir + " holds a checkpoint of a different run (" + ckpt
+                        + "); use another output directory or delete it. Saved: " + saved + " now: " + identity());
+            saes = Checkpoint.loadSaes(ckpt, backend);
+        } else {
+            saes = new ArrayList<>();
+            for (SaeConfig c : configs) saes.add(SparseAutoencoder.initialize(c, backend));
+        }
+        List<Trainer.Record> last = new ArrayList<>();
+        try (Trainer trainer = new Trainer(saes, train); BufferedWriter log = openLog(ckpt != null)) {
+            if (ckpt != null) {
+                Checkpoint.restore(trainer, ckpt);
+                source.skip(trainer.step(), train.batchSize());
+            }
+            trainer.run(source, new Trainer.Listener() {
+                @Override
+                public void record(List<Trainer.Record> records) {
+                    try {
+                        for (Trainer.Record r : records) log.write(csv(r));
+                        log.flush();
+                    } catch (IOException e) {
+                        throw new java.io.UncheckedIOException(dir.resolve(LOG) + ": " + e.getMessage(), e);
+                    }
+                    last.clear();
+                    last.addAll(records);
+                    listener.record(records);
+                }
+
+                @Override
+                public void checkpoint(Trainer t) throws IOException {
+                    Checkpoint.save(t, dir, identity());
+                    listener.checkpoint(t);
+                }
+            });
+            for (int i = 0; i < saes.size(); i++) {
+                Trainer.Record r = last.get(i);
+                Map<String, Object> rec = new LinkedHashMap<>();
+                rec.put("name", names.get(i));
+                rec.put("data", dataIdentity);
+                rec.put("train", train);
+                rec.put("final", Map.of("step", r.step(), "mse", r.mse(), "l0", r.l0(), "fvu", r.fvu(),
+                        "dead_fraction", r.deadFraction()));
+                SaeLensFormat.write(saes.get(i), dir.resolve(names.get(i)), rec);
+            }
+        } finally {
+            saes.forEach(SparseAutoencoder::close);
+        }
+        return last;
+    }
+
+    private BufferedWriter openLog(boolean resuming) throws IOException {
+        Path f = dir.resolve(LOG);
+        boolean fresh = !resuming || !Files.exists(f);
+        BufferedWriter w = Files.newBufferedWriter(f, StandardCharsets.UTF_8, StandardOpenOption.CREATE,
+                fresh ? StandardOpenOption.TRUNCATE_EXISTING : StandardOpenOption.APPEND, StandardOpenOption.WRITE);
+        if (fresh) w.write("step,tokens,sae,name,lr,l1_coefficient,loss,mse,l1,l0,fvu,dead_fraction\n");
+        return w;
+    }
+
+    private String csv(Trainer.Record r) {
+        return String.format(Locale.ROOT, "%d,%d,%d,%s,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g%n", r.step(), r.tokens(),
+                r.sae(), names.get(r.sae()), r.lr(), r.l1Coefficient(), r.loss(), r.mse(), r.l1(), r.l0(), r.fvu(),
+                r.deadFraction());
+    }
+}
