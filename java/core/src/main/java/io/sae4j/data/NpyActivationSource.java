@@ -23,6 +23,7 @@ public final class NpyActivationSource implements ActivationSource {
     private int[] order = new int[0];
     private long loadedEpoch = -1, loadedChunk = -1;
     private int[] chunkOrder;
+    private long[] slotStart; // first row (within the epoch) served from each slot of chunkOrder
     private long consumed;
 
     public NpyActivationSource(Path file, long seed) throws IOException {
@@ -69,20 +70,29 @@ public final class NpyActivationSource implements ActivationSource {
         if (dst.length < (long) n * d) throw new IllegalArgumentException("dst holds fewer than " + n + " rows of " + d);
         for (int r = 0; r < n; r++) {
             long epoch = consumed / rows, within = consumed % rows;
-            int slot = (int) (within / chunkRows), offset = (int) (within % chunkRows);
+            int slot = slotOf(epoch, within);
             load(epoch, slot);
-            System.arraycopy(chunk, order[offset] * d, dst, r * d, d);
+            System.arraycopy(chunk, order[(int) (within - slotStart[slot])] * d, dst, r * d, d);
             consumed++;
         }
     }
 
-    /** Makes the chunk at position {@code slot} of epoch {@code epoch}'s chunk order current. */
-    private void load(long epoch, int slot) throws IOException {
+    /** The slot of epoch {@code epoch}'s chunk order that serves row {@code within} of the epoch. */
+    private int slotOf(long epoch, long within) {
         if (epoch != loadedEpoch) {
             chunkOrder = permutation((int) chunks(), new SplittableRandom(mix(seed, epoch, -1)));
+            slotStart = new long[chunkOrder.length + 1];
+            for (int s = 0; s < chunkOrder.length; s++)
+                slotStart[s + 1] = slotStart[s] + Math.min(chunkRows, rows - (long) chunkOrder[s] * chunkRows);
             loadedEpoch = epoch;
             loadedChunk = -1;
         }
+        int slot = java.util.Arrays.binarySearch(slotStart, within);
+        return slot >= 0 ? slot : -slot - 2;
+    }
+
+    /** Makes the chunk at position {@code slot} of the current epoch's chunk order current. */
+    private void load(long epoch, int slot) throws IOException {
         int c = chunkOrder[slot];
         if (c == loadedChunk) return;
         long first = (long) c * chunkRows;

@@ -42,11 +42,15 @@ public final class DecoderSimilarity {
     /** Exact one-to-one matching of decoder rows maximising total cosine; see {@link Hungarian}. */
     public static Hungarian.Result hungarian(SparseAutoencoder a, SparseAutoencoder b, double threshold) {
         check(a, b);
-        int n1 = a.dSae(), n2 = b.dSae();
+        return hungarian(a.backend(), a.wDecBuf(), a.dSae(), b.wDecBuf(), b.dSae(), a.dIn(), threshold);
+    }
+
+    /** Hungarian matching of row sets A (n1, d) and B (n2, d) on the backend; sides up to {@link #HUNGARIAN_MAX}. */
+    public static Hungarian.Result hungarian(Backend be, FloatBuf A, int n1, FloatBuf B, int n2, int d, double threshold) {
         if (Math.max(n1, n2) > HUNGARIAN_MAX)
             throw new IllegalArgumentException("Hungarian matching handles up to " + HUNGARIAN_MAX + " latents a side, got "
                     + n1 + " x " + n2);
-        float[] c = a.backend().cosineMatrix(n1, n2, a.dIn(), a.wDecBuf(), false, b.wDecBuf(), false, false);
+        float[] c = be.cosineMatrix(n1, n2, d, A, false, B, false, false);
         return Hungarian.match(c, n1, n2, threshold);
     }
 

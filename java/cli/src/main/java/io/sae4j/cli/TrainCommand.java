@@ -1,0 +1,109 @@
+package io.sae4j.cli;
+
+import io.sae4j.backend.cpu.CpuBackend;
+import io.sae4j.data.NpyActivationSource;
+import io.sae4j.sae.SaeConfig;
+import io.sae4j.sae.TrainConfig;
+import io.sae4j.sae.Trainer;
+import io.sae4j.sae.TrainingRun;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * Trains one SAE per (ratio, seed) on an activations file in a single pass over the data
+ * (multi-SAE trainer), writing {@code <out>/ratio-R[-seed-S]/} SAELens directories and
+ * {@code <out>/train_log.csv}; resumes from {@code <out>/checkpoint} when run again.
+ */
+@Command(name = "train", mixinStandardHelpOptions = true,
+        description = "Train ReLU-L1 SAEs of several expansion ratios (and seeds) on one activations file.")
+final class TrainCommand implements Callable<Integer> {
+    @Option(names = "--acts", required = true, description = "Activations .npy (tokens, d), float32 or float16.")
+    Path acts;
+
+    @Option(names = "--ratios", split = ",", defaultValue = "1,2,4,8", description = "Expansion ratios d_sae/d_in (default ${DEFAULT-VALUE}).")
+    List<Double> ratios;
+
+    @Option(names = "--seeds", split = ",", defaultValue = "42", description = "Initialisation seeds, one SAE per ratio and seed (default ${DEFAULT-VALUE}).")
+    List<Long> seeds;
+
+    @Option(names = "--l1", defaultValue = "0.3", description = "L1 coefficient lambda on sum_i f_i ||W_dec,i|| (default ${DEFAULT-VALUE}).")
+    double l1;
+
+    @Option(names = "--steps", description = "Optimiser steps (default: one pass over the file).")
+    Long steps;
+
+    @Option(names = "--batch", defaultValue = "4096", description = "Tokens per step (default ${DEFAULT-VALUE}).")
+    int batch;
+
+    @Option(names = "--lr", defaultValue = "1e-3", description = "Adam learning rate (default ${DEFAULT-VALUE}).")
+    double lr;
+
+    @Option(names = "--log-every", defaultValue = "100", description = "Steps between log records (default ${DEFAULT-VALUE}).")
+    int logEvery;
+
+    @Option(names = "--checkpoint-every", defaultValue = "1000", description = "Steps between checkpoints (default ${DEFAULT-VALUE}).")
+    long checkpointEvery;
+
+    @Option(names = "--data-seed", defaultValue = "0", description = "Seed of the data shuffle (default ${DEFAULT-VALUE}).")
+    long dataSeed;
+
+    @Option(names = "--out", required = true, description = "Run directory.")
+    Path out;
+
+    @Override
+    public Integer call() throws Exception {
+        if (ratios.isEmpty() || seeds.isEmpty()) throw new IllegalArgumentException("--ratios and --seeds must not be empty");
+        try (CpuBackend backend = new CpuBackend(); NpyActivationSource source = new NpyActivationSource(acts, dataSeed)) {
+            int d = source.dIn();
+            long nSteps = steps != null ? steps : Math.max(1, source.rows() / batch);
+            List<String> names = new ArrayList<>();
+            List<SaeConfig> configs = new ArrayList<>();
+            for (double r : ratios)
+                for (long s : seeds) {
+                    if (!(r > 0)) throw new IllegalArgumentException("--ratios: ratio must be > 0, got " + r);
+                    names.add("ratio-" + fmt(r) + (seeds.size() > 1 ? "-seed-" + s : ""));
+                    configs.add(SaeConfig.builder().setDIn(d).setRatio(r).optL1Coefficient(l1).optSeed(s).build());
+                }
+            TrainConfig tc = TrainConfig.builder().setSteps(nSteps).optBatchSize(batch).optLr(lr).optLogEvery(logEvery)
+                    .optCheckpointEvery(checkpointEvery).build();
+            String identity = acts.toAbsolutePath() + " (" + source.rows() + " x " + d + ", " + Files.size(acts)
+                    + " bytes, shuffle seed " + dataSeed + ")";
+            TrainingRun run = new TrainingRun(out, names, configs, tc, identity);
+            if (run.finished()) {
+                System.out.println(out + ": already trained (" + String.join(", ", names) + "); nothing to do");
+                return 0;
+            }
+            System.err.printf(Locale.ROOT, "sae4j train: %s on %s; %d SAEs (%s), %d steps x %d tokens = %.1f epochs%n",
+                    acts, backend.describe(), names.size(), String.join(", ", names), nSteps, batch,
+                    (double) nSteps * batch / source.rows());
+            List<Trainer.Record> last;
+            try (Progress p = new Progress("train", nSteps, "steps")) {
+                last = run.run(backend, source, new Trainer.Listener() {
+                    @Override
+                    public void record(List<Trainer.Record> records) {
+                        Trainer.Record r = records.get(records.size() - 1);
+                        p.note(String.format(Locale.ROOT, "%s: mse %.4g L0 %.1f fvu %.3f dead %.1f%%",
+                                names.get(r.sae()), r.mse(), r.l0(), r.fvu(), 100 * r.deadFraction()));
+                        p.update(r.step());
+                    }
+                });
+            }
+            System.out.printf("%-22s %10s %8s %8s %8s%n", "sae", "mse", "fvu", "L0", "dead%");
+            for (Trainer.Record r : last)
+                System.out.printf(Locale.ROOT, "%-22s %10.4g %8.4f %8.2f %8.2f%n", names.get(r.sae()), r.mse(), r.fvu(), r.l0(),
+                        100 * r.deadFraction());
+            System.out.println("wrote " + out + "/{" + String.join(",", names) + "} and " + out.resolve(TrainingRun.LOG));
+            return 0;
+        }
+    }
+
+    static String fmt(double r) {
+        return r == Math.rint(r) ? Long.toString((long) r) : Double.toString(r);
+    }
+}
