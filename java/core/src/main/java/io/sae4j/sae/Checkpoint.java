@@ -80,6 +80,11 @@ public final class Checkpoint {
         return state(checkpoint).getAsJsonObject("identity");
     }
 
+    /** The step a checkpoint was saved at. */
+    public static long step(Path checkpoint) throws IOException {
+        return state(checkpoint).get("step").getAsLong();
+    }
+
     private static JsonObject state(Path checkpoint) throws IOException {
         Path f = checkpoint.resolve("state.json");
         try {

@@ -80,7 +80,8 @@ public final class TrainingRun {
             for (SaeConfig c : configs) saes.add(SparseAutoencoder.initialize(c, backend));
         }
         List<Trainer.Record> last = new ArrayList<>();
-        try (Trainer trainer = new Trainer(saes, train); BufferedWriter log = openLog(ckpt != null)) {
+        try (Trainer trainer = new Trainer(saes, train);
+             BufferedWriter log = openLog(ckpt != null ? Checkpoint.step(ckpt) : -1)) {
             if (ckpt != null) {
                 Checkpoint.restore(trainer, ckpt);
                 source.skip(trainer.step(), train.batchSize());
@@ -121,13 +122,23 @@ public final class TrainingRun {
         return last;
     }
 
-    private BufferedWriter openLog(boolean resuming) throws IOException {
+    /**
+     * Opens the CSV log: fresh, or when resuming from {@code resumeStep} (>= 0) kept up to that step,
+     * dropping rows written after the checkpoint by the run that died (they will be written again).
+     */
+    private BufferedWriter openLog(long resumeStep) throws IOException {
         Path f = dir.resolve(LOG);
-        boolean fresh = !resuming || !Files.exists(f);
-        BufferedWriter w = Files.newBufferedWriter(f, StandardCharsets.UTF_8, StandardOpenOption.CREATE,
-                fresh ? StandardOpenOption.TRUNCATE_EXISTING : StandardOpenOption.APPEND, StandardOpenOption.WRITE);
-        if (fresh) w.write("step,tokens,sae,name,lr,l1_coefficient,loss,mse,l1,l0,fvu,dead_fraction\n");
-        return w;
+        String header = "step,tokens,sae,name,lr,l1_coefficient,loss,mse,l1,l0,fvu,dead_fraction";
+        StringBuilder kept = new StringBuilder(header).append('\n');
+        if (resumeStep >= 0 && Files.exists(f))
+            for (String line : Files.readAllLines(f, StandardCharsets.UTF_8)) {
+                int comma = line.indexOf(',');
+                if (comma > 0 && line.substring(0, comma).chars().allMatch(Character::isDigit)
+                        && Long.parseLong(line.substring(0, comma)) <= resumeStep)
+                    kept.append(line).append('\n');
+            }
+        SaeLensFormat.writeAtomically(f, kept.toString());
+        return Files.newBufferedWriter(f, StandardCharsets.UTF_8, StandardOpenOption.APPEND);
     }
 
     private String csv(Trainer.Record r) {

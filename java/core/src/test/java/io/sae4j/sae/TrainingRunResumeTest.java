@@ -1,0 +1,88 @@
+package io.sae4j.sae;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.sae4j.backend.cpu.CpuBackend;
+import io.sae4j.data.SyntheticData;
+import io.sae4j.io.SaeLensFormat;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** A run killed after a checkpoint resumes to the same SAEs as a run that was never interrupted. */
+class TrainingRunResumeTest {
+    static final SyntheticData.Spec SPEC = new SyntheticData.Spec(24, 48, 3, 0.98, 0, 1, 0.01, 3);
+    static final TrainConfig TRAIN = TrainConfig.builder().setSteps(40).optBatchSize(64).optLr(2e-3).optLogEvery(10)
+            .optCheckpointEvery(20).build();
+
+    static TrainingRun run(Path dir) {
+        List<SaeConfig> cfgs = List.of(SaeConfig.builder().setDIn(24).setRatio(2).optL1Coefficient(0.2).build(),
+                SaeConfig.builder().setDIn(24).setRatio(4).optL1Coefficient(0.2).optSeed(7).build());
+        return new TrainingRun(dir, List.of("r2", "r4"), cfgs, TRAIN, "synthetic seed 3");
+    }
+
+    @Test
+    void resumedRunMatchesUninterruptedRun(@TempDir Path tmp) throws Exception {
+        Path whole = tmp.resolve("whole"), killed = tmp.resolve("killed");
+        try (CpuBackend be = new CpuBackend(2, 0)) {
+            run(whole).run(be, new SyntheticData(SPEC), new Trainer.Listener() {});
+
+            RuntimeException crash = assertThrows(RuntimeException.class, () -> run(killed).run(be, new SyntheticData(SPEC),
+                    new Trainer.Listener() {
+                        @Override
+                        public void record(List<Trainer.Record> records) {
+                            // dies after logging step 30, ten steps past its last checkpoint
+                            if (records.get(0).step() == 30) throw new IllegalStateException("simulated crash at step 30");
+                        }
+                    }));
+            assertEquals("simulated crash at step 30", crash.getMessage());
+            assertEquals(20, Checkpoint.step(Checkpoint.find(killed)));
+            assertNotNull(Checkpoint.find(killed));
+            assertTrue(!Files.exists(killed.resolve("r2")), "no SAE directory before the run finished");
+            assertTrue(!run(killed).finished());
+
+            run(killed).run(be, new SyntheticData(SPEC), new Trainer.Listener() {});
+            assertTrue(run(killed).finished());
+            for (String name : new String[] {"r2", "r4"}) {
+                SaeLensFormat.SaeFile a = SaeLensFormat.read(whole.resolve(name)), b = SaeLensFormat.read(killed.resolve(name));
+                assertArrayEquals(a.wDec(), b.wDec(), 1e-6f, name + " W_dec");
+                assertArrayEquals(a.wEnc(), b.wEnc(), 1e-6f, name + " W_enc");
+                assertArrayEquals(a.bEnc(), b.bEnc(), 1e-6f, name + " b_enc");
+                assertArrayEquals(a.bDec(), b.bDec(), 1e-6f, name + " b_dec");
+            }
+            List<String> log = Files.readAllLines(killed.resolve(TrainingRun.LOG));
+            assertTrue(log.get(0).startsWith("step,tokens,sae,name"), log.get(0));
+            assertEquals(1 + 2 * 4, log.size(), "one header and a row per SAE per 10 steps, none repeated: " + log);
+        }
+    }
+
+    @Test
+    void checkpointOfAnotherRunIsRefused(@TempDir Path tmp) throws Exception {
+        try (CpuBackend be = new CpuBackend(2, 0)) {
+            assertThrows(IllegalStateException.class, () -> run(tmp).run(be, new SyntheticData(SPEC), new Trainer.Listener() {
+                @Override
+                public void checkpoint(Trainer t) {
+                    throw new IllegalStateException("stop");
+                }
+            }));
+            TrainingRun other = new TrainingRun(tmp, List.of("r2"),
+                    List.of(SaeConfig.builder().setDIn(24).setRatio(2).optL1Coefficient(0.5).build()), TRAIN, "synthetic seed 3");
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> other.run(be, new SyntheticData(SPEC), new Trainer.Listener() {}));
+            assertTrue(e.getMessage().contains("checkpoint of a different run"), e.getMessage());
+        }
+    }
+
+    @Test
+    void aCheckpointLeftBetweenRenamesIsFound(@TempDir Path tmp) throws Exception {
+        Files.createDirectories(tmp.resolve("checkpoint.old"));
+        Files.writeString(tmp.resolve("checkpoint.old/state.json"), "{}");
+        assertEquals(tmp.resolve("checkpoint.old"), Checkpoint.find(tmp));
+    }
+}
