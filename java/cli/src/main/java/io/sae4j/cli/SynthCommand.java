@@ -58,8 +58,8 @@ final class SynthCommand implements Callable<Integer> {
                 tokens * d * (float16 ? 2.0 : 4.0) / 1e6);
         int chunk = (int) Math.max(1, Math.min(tokens, (1 << 22) / d));
         float[] buf = new float[chunk * d];
-        try (NpyWriter w = NpyWriter.open(out.resolve("acts.npy"), d, float16 ? Npy.Dtype.F16 : Npy.Dtype.F32);
-             Progress p = new Progress("synth", tokens, "tokens")) {
+        NpyWriter w = NpyWriter.open(out.resolve("acts.npy"), d, float16 ? Npy.Dtype.F16 : Npy.Dtype.F32);
+        try (Progress p = new Progress("synth", tokens, "tokens")) {
             for (long done = 0; done < tokens; ) {
                 int n = (int) Math.min(chunk, tokens - done);
                 data.next(buf, n);
@@ -67,6 +67,10 @@ final class SynthCommand implements Callable<Integer> {
                 done += n;
                 p.update(done);
             }
+            w.close(); // publishes acts.npy only once complete
+        } catch (Exception | Error e) {
+            w.abort();
+            throw e;
         }
         NpyWriter.write(out.resolve("truth.npy"), data.features(), features, d, false);
         SaeLensFormat.writeAtomically(out.resolve("synth.json"),

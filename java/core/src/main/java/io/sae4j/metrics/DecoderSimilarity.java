@@ -39,6 +39,25 @@ public final class DecoderSimilarity {
         }
     }
 
+    /**
+     * Ground-truth recovery: MMCS from the true features (n, d) to the SAE's decoder rows, i.e. the
+     * mean over true features of the best cosine any learned feature reaches.
+     */
+    public static double groundTruthRecovery(float[] truth, int n, SparseAutoencoder sae) {
+        check(truth, n, sae.dIn(), "truth");
+        try (FloatBuf t = sae.backend().upload(truth)) {
+            return mmcs(sae.backend(), t, n, sae.wDecBuf(), sae.dSae(), sae.dIn()).ab();
+        }
+    }
+
+    /**
+     * The random-init baseline of DESIGN.md: a freshly initialised SAE of the same shape (seed
+     * {@code seed}), to be compared with the same metrics as a trained one. The caller closes it.
+     */
+    public static SparseAutoencoder randomLike(SparseAutoencoder sae, long seed) {
+        return SparseAutoencoder.initialize(sae.config().withSeed(seed), sae.backend());
+    }
+
     /** Exact one-to-one matching of decoder rows maximising total cosine; see {@link Hungarian}. */
     public static Hungarian.Result hungarian(SparseAutoencoder a, SparseAutoencoder b, double threshold) {
         check(a, b);

@@ -159,9 +159,8 @@ public final class Trainer implements AutoCloseable {
             long dead = 0;
             for (int j = 0; j < counts.length; j++) {
                 if (counts[j] > 0) s.lastFired[j] = tokens;
-                long since = s.lastFired[j] < 0 ? tokens : tokens - s.lastFired[j];
-                if (since >= config.deadWindowTokens() || (s.lastFired[j] < 0 && tokens >= config.deadWindowTokens()))
-                    dead++;
+                // never fired counts from token 0
+                if (tokens - Math.max(0, s.lastFired[j]) >= config.deadWindowTokens()) dead++;
             }
             long k = Math.max(1, s.intervalSteps);
             out.add(new Record(step, tokens, config.lrAt(step), s.sae.config().l1Coefficient() * config.l1ScaleAt(step),
