@@ -98,9 +98,12 @@ int sae4j_cpu_adam_step(int64_t n, float* p, const float* g, float* m1, float* m
 /* ---- batched cosine matching (cosine_match.cpp) ----
  * Vectors a_i (n1 of them) and b_j (n2), each of length d. A is (n1, d), or (d, n1) when
  * a_columns != 0 (vectors are columns, e.g. activations (tokens, features)); likewise B.
- * With center != 0 each vector's mean is removed first (cosine becomes Pearson r).
+ * With center != 0 each vector's mean is removed first (cosine becomes Pearson r), and a constant
+ * vector (r undefined, e.g. a feature that never fired) takes part in no maximum: its own maximum
+ * is -inf with index -1, and it is skipped in the other side's maxima.
  * Outputs (=): row_max (n1) = max_j cos(a_i, b_j), row_arg (n1) its j; col_max (n2), col_arg (n2)
- * likewise over i. Ties pick the smallest index. A zero vector has cosine 0 with everything.
+ * likewise over i. Ties pick the smallest index. Without centring, a zero vector has cosine 0
+ * with everything.
  * Never forms the n1 x n2 matrix: blocks of it are made by GEMM in `work`, whose size in floats
  * sae4j_cpu_cosine_max_workspace returns. */
 int64_t sae4j_cpu_cosine_max_workspace(int64_t n1, int64_t n2, int64_t d);

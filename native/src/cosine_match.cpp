@@ -22,7 +22,8 @@ bool sizes_ok(int64_t n1, int64_t n2, int64_t d) {
 }
 
 // out (n, d) = unit vectors of src's n vectors (rows of (n, d), or columns of (d, n)),
-// each first centred when `center`; a zero vector stays zero.
+// each first centred when `center`. A zero vector stays zero (cosine 0 with everything); when
+// centring, a constant vector (Pearson r undefined) becomes NaN so that it wins no maximum.
 void normalise(int64_t n, int64_t d, const float* src, bool columns, bool center, float* out) {
     parallel_for(n, 64, [&](int64_t i0, int64_t i1) {
         for (int64_t i = i0; i < i1; ++i) {
@@ -41,7 +42,10 @@ void normalise(int64_t n, int64_t d, const float* src, bool columns, bool center
                 double c = o[k] - mean;
                 ss += c * c;
             }
-            // Norms below 1e-30 (relative to the entries' scale) count as zero vectors.
+            if (!(ss > 1e-30) && center) {
+                std::fill(o, o + d, std::numeric_limits<float>::quiet_NaN());
+                continue;
+            }
             double inv = ss > 1e-30 ? 1.0 / std::sqrt(ss) : 0.0;
             for (int64_t k = 0; k < d; ++k) o[k] = (float)((o[k] - mean) * inv);
         }
@@ -74,16 +78,16 @@ extern "C" int sae4j_cpu_cosine_max(int64_t n1, int64_t n2, int64_t d, const flo
     normalise(n2, d, B, b_columns, center, Bn);
     const float neg_inf = -std::numeric_limits<float>::infinity();
     std::fill(row_max, row_max + n1, neg_inf);
-    std::fill(row_arg, row_arg + n1, 0);
+    std::fill(row_arg, row_arg + n1, -1);
     std::fill(col_max, col_max + n2, neg_inf);
-    std::fill(col_arg, col_arg + n2, 0);
+    std::fill(col_arg, col_arg + n2, -1);
     const VecOps& v = vec();
     for (int64_t j0 = 0; j0 < n2; j0 += BLOCK_COLS) {
         const int64_t cols = std::min(BLOCK_COLS, n2 - j0);
         for (int64_t i0 = 0; i0 < n1; i0 += BLOCK_ROWS) {
             const int64_t rows = std::min(BLOCK_ROWS, n1 - i0);
             block_gemm(rows, cols, d, An + i0 * d, Bn + j0 * d, C);
-            // rows: strict '>' in ascending j keeps the smallest index among ties
+            // rows: strict '>' in ascending j keeps the smallest index among ties; NaN never wins
             parallel_for(rows, 16, [&](int64_t r0, int64_t r1) {
                 for (int64_t r = r0; r < r1; ++r) {
                     const float* c = C + r * cols;

@@ -71,9 +71,11 @@ final class CompareCommand implements Callable<Integer> {
             if (acts != null) activations(be, fa, fb, d, res);
         }
         print(res);
-        if (json != null)
-            SaeLensFormat.writeAtomically(json, new GsonBuilder().setPrettyPrinting().serializeNulls()
-                    .serializeSpecialFloatingPointValues().create().toJson(res) + "\n");
+        if (json != null) {
+            // strict JSON: an undefined number (e.g. correlation with every feature dead) is null
+            res.replaceAll((k, v) -> v instanceof Double dv && !Double.isFinite(dv) ? null : v);
+            SaeLensFormat.writeAtomically(json, new GsonBuilder().setPrettyPrinting().serializeNulls().create().toJson(res) + "\n");
+        }
         return 0;
     }
 

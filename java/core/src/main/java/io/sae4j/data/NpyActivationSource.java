@@ -34,9 +34,10 @@ public final class NpyActivationSource implements ActivationSource {
         reader = NpyReader.open(file);
         rows = reader.rows();
         d = reader.cols();
-        if (rows < 1) {
+        if (rows < 1 || d < 1) {
             reader.close();
-            throw new IOException(file + ": holds no rows");
+            throw new IOException(file + ": holds no activations (" + (rows < 1 ? "no rows" : "rows of width 0")
+                    + ", shape " + rows + " x " + d + ")");
         }
         this.chunkRows = (int) Math.min(Math.max(1, chunkRows), rows);
         if ((long) this.chunkRows * d > Integer.MAX_VALUE - 8) {
@@ -123,6 +124,7 @@ public final class NpyActivationSource implements ActivationSource {
 
     @Override
     public void skip(long batches, int n) {
+        if (batches < 0 || n < 0) throw new IllegalArgumentException("skip: counts must be >= 0, got " + batches + ", " + n);
         consumed += batches * n;
     }
 

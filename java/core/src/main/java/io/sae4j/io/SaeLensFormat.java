@@ -88,10 +88,10 @@ public final class SaeLensFormat {
         String arch = architecture(cfg, cfgPath);
         Integer k = null;
         if ("topk".equals(arch)) {
-            JsonElement kk = cfg.has("k") ? cfg.get("k") : kwargs(cfg).get("k");
-            if (kk == null) throw new FormatException(cfgPath, "topk SAE without k (neither 'k' nor activation_fn_kwargs.k)");
-            k = kk.getAsInt();
-            if (k < 1 || k > dSae) throw new FormatException(cfgPath, "k = " + k + " outside 1.." + dSae);
+            JsonObject holder = cfg.has("k") ? cfg : kwargs(cfg);
+            if (!holder.has("k")) throw new FormatException(cfgPath, "topk SAE without k (neither 'k' nor activation_fn_kwargs.k)");
+            k = positiveInt(holder, "k", cfgPath);
+            if (k > dSae) throw new FormatException(cfgPath, "k = " + k + " exceeds d_sae = " + dSae);
         }
         Map<String, Safetensors.Tensor> t = Safetensors.read(weights).tensors();
         float[] wEnc = tensor(t, "W_enc", weights, dIn, dSae);
@@ -136,14 +136,13 @@ public final class SaeLensFormat {
 
     private static int positiveInt(JsonObject cfg, String key, Path file) throws FormatException {
         JsonElement e = cfg.get(key);
-        try {
-            if (e == null) throw new FormatException(file, "missing '" + key + "'");
-            long v = e.getAsLong();
-            if (v < 1 || v > Integer.MAX_VALUE) throw new FormatException(file, "'" + key + "' = " + v + " must be in 1..2^31-1");
-            return (int) v;
-        } catch (NumberFormatException | UnsupportedOperationException | IllegalStateException ex) {
+        if (e == null) throw new FormatException(file, "missing '" + key + "'");
+        if (!e.isJsonPrimitive() || !e.getAsJsonPrimitive().isNumber())
             throw new FormatException(file, "'" + key + "' must be an integer, got " + e);
-        }
+        double v = e.getAsDouble();
+        if (v != Math.rint(v)) throw new FormatException(file, "'" + key + "' must be an integer, got " + e);
+        if (v < 1 || v > Integer.MAX_VALUE) throw new FormatException(file, "'" + key + "' = " + e + " must be in 1..2^31-1");
+        return (int) v;
     }
 
     private static float[] tensor(Map<String, Safetensors.Tensor> t, String name, Path file, long... shape)

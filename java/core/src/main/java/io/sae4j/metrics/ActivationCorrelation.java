@@ -6,8 +6,10 @@ import io.sae4j.backend.CosineMax;
  * Activation correlation of two SAEs over the same tokens (DESIGN.md): Pearson r between feature
  * activation vectors f^A_i and f^B_j; corrAB = mean over A's live features of max_j r, corrBA the
  * same from B's side. Features that never fired in the sample are left out of the means and counted
- * in deadA / deadB. Computed as the cosine of centred columns by the blockwise kernel, so the
- * m1 x m2 correlation matrix is never formed.
+ * in deadA / deadB; they are also skipped in the other side's maxima. Computed as the cosine of
+ * centred columns by the blockwise kernel, so the m1 x m2 correlation matrix is never formed. (A
+ * feature that fires on every token with one value has no defined r either: it is left out of the
+ * means too, but not counted as dead.)
  */
 public record ActivationCorrelation(double corrAB, double corrBA, int deadA, int deadB) {
     public static ActivationCorrelation of(FeatureActivity a, FeatureActivity b) {
@@ -24,7 +26,7 @@ public record ActivationCorrelation(double corrAB, double corrBA, int deadA, int
         double s = 0;
         int k = 0;
         for (int i = 0; i < max.length; i++)
-            if (freq[i] > 0) {
+            if (freq[i] > 0 && Float.isFinite(max[i])) {
                 s += max[i];
                 k++;
             }

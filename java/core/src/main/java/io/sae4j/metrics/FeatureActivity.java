@@ -50,7 +50,7 @@ public final class FeatureActivity implements AutoCloseable {
             sae.decode(f, n, dense, xhat);
             float[] c = be.download(counts), xh = be.download(xhat);
             double[] freq = new double[m];
-            for (int i = 0; i < m; i++) freq[i] = c[i] / n;
+            for (int i = 0; i < m; i++) freq[i] = (double) c[i] / n;
             double[] mean = new double[d];
             for (int r = 0; r < n; r++)
                 for (int k = 0; k < d; k++) mean[k] += x[r * d + k];

@@ -55,9 +55,23 @@ public final class TrainingRun {
         return o;
     }
 
-    /** True when every SAE's directory already exists (the run finished earlier). */
-    public boolean finished() {
-        return names.stream().allMatch(n -> Files.isRegularFile(dir.resolve(n).resolve(SaeLensFormat.WEIGHTS)));
+    /**
+     * True when this run finished earlier: every SAE's directory exists and the final checkpoint
+     * was saved by the same arguments. Throws when the directory holds a different run's state.
+     */
+    public boolean finished() throws IOException {
+        Path ckpt = Checkpoint.find(dir);
+        if (ckpt != null) requireSameRun(ckpt);
+        return ckpt != null && Checkpoint.step(ckpt) == train.steps()
+                && names.stream().allMatch(n -> Files.isRegularFile(dir.resolve(n).resolve(SaeLensFormat.WEIGHTS)));
+    }
+
+    private void requireSameRun(Path ckpt) throws IOException {
+        JsonObject saved = Checkpoint.identity(ckpt);
+        // compared as parsed JSON, so that number representations do not matter
+        if (!Objects.equals(saved, com.google.gson.JsonParser.parseString(identity().toString())))
+            throw new IllegalArgumentException(dir + " holds a checkpoint of a different run (" + ckpt
+                    + "); use another output directory or delete it. Saved: " + saved + " now: " + identity());
     }
 
     /**
@@ -69,11 +83,7 @@ public final class TrainingRun {
         Path ckpt = Checkpoint.find(dir);
         List<SparseAutoencoder> saes;
         if (ckpt != null) {
-            JsonObject saved = Checkpoint.identity(ckpt);
-            // compared as parsed JSON, so that number representations do not matter
-            if (!Objects.equals(saved, com.google.gson.JsonParser.parseString(identity().toString())))
-                throw new IllegalArgumentException(dir + " holds a checkpoint of a different run (" + ckpt
-                        + "); use another output directory or delete it. Saved: " + saved + " now: " + identity());
+            requireSameRun(ckpt);
             saes = Checkpoint.loadSaes(ckpt, backend);
         } else {
             saes = new ArrayList<>();

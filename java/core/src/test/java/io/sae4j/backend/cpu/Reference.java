@@ -109,7 +109,10 @@ final class Reference {
         return new double[][] {gWe, gbe, gWd, gbd};
     }
 
-    /** cos(a_i, b_j) for vectors given as rows (n, d) or columns (d, n), optionally centred. */
+    /**
+     * cos(a_i, b_j) for vectors given as rows (n, d) or columns (d, n), optionally centred; a zero
+     * vector has cosine 0, and when centring a constant vector has NaN (r undefined).
+     */
     static double[][] cosines(float[] A, int n1, boolean aCols, float[] B, int n2, boolean bCols, int d,
                               boolean center) {
         double[][] a = unit(A, n1, aCols, d, center), b = unit(B, n2, bCols, d, center);
@@ -130,7 +133,7 @@ final class Reference {
             for (int k = 0; k < d; k++) mean += u[i][k] = cols ? M[k * n + i] : M[i * d + k];
             mean = center ? mean / d : 0;
             for (int k = 0; k < d; k++) ss += (u[i][k] - mean) * (u[i][k] - mean);
-            double inv = ss > 0 ? 1 / Math.sqrt(ss) : 0;
+            double inv = ss > 0 ? 1 / Math.sqrt(ss) : center ? Double.NaN : 0;
             for (int k = 0; k < d; k++) u[i][k] = (u[i][k] - mean) * inv;
         }
         return u;

@@ -1,0 +1,426 @@
+package io.sae4j.cli;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import io.sae4j.io.NpyReader;
+import io.sae4j.io.NpyWriter;
+import io.sae4j.io.SaeLensFormat;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import java.util.Set;
+import java.util.TreeSet;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The command-line tool end to end: synth, train, compare, info, errors and help. */
+class CliTest {
+    /** One small synthetic data set and one trained run, shared by the tests that only read them. */
+    @TempDir
+    static Path shared;
+
+    @TempDir
+    Path tmp;
+
+    private static final int D = 16, FEATURES = 32, TOKENS = 20000;
+    private static Path acts, run;
+    private static Result firstTrain;
+
+    /** Exit status and everything printed: picocli's writers and System.out / System.err. */
+    record Result(int code, String out, String err, String stdout, String stderr) {
+        String allOut() {
+            return out + stdout;
+        }
+
+        String allErr() {
+            return err + stderr;
+        }
+
+        @Override
+        public String toString() {
+            return "exit " + code + "\n--- out:\n" + allOut() + "\n--- err:\n" + allErr();
+        }
+    }
+
+    static synchronized Result sae4j(Object... args) {
+        String[] a = Arrays.stream(args).map(String::valueOf).toArray(String[]::new);
+        StringWriter out = new StringWriter(), err = new StringWriter();
+        ByteArrayOutputStream so = new ByteArrayOutputStream(), se = new ByteArrayOutputStream();
+        PrintStream oldOut = System.out, oldErr = System.err;
+        int code;
+        try (PrintStream po = new PrintStream(so, true, StandardCharsets.UTF_8);
+             PrintStream pe = new PrintStream(se, true, StandardCharsets.UTF_8)) {
+            System.setOut(po);
+            System.setErr(pe);
+            code = Main.run(a, new PrintWriter(out, true), new PrintWriter(err, true));
+        } finally {
+            System.setOut(oldOut);
+            System.setErr(oldErr);
+        }
+        return new Result(code, out.toString(), err.toString(), so.toString(StandardCharsets.UTF_8),
+                se.toString(StandardCharsets.UTF_8));
+    }
+
+    @BeforeAll
+    static void synthAndTrain() {
+        Path data = shared.resolve("data");
+        Result s = sae4j("synth", "--d", D, "--features", FEATURES, "--tokens", TOKENS, "--seed", 3, "--out", data);
+        assertEquals(0, s.code(), "synth: " + s);
+        acts = data.resolve("acts.npy");
+        run = shared.resolve("run");
+        firstTrain = sae4j("train", "--acts", acts, "--ratios", "1,2", "--steps", 60, "--batch", 256, "--log-every", 20,
+                "--checkpoint-every", 20, "--out", run);
+    }
+
+    private static JsonObject json(Path f) throws IOException {
+        return JsonParser.parseString(Files.readString(f)).getAsJsonObject();
+    }
+
+    /** The error stream holds exactly one non-empty line, which contains every part. */
+    private static void assertOneLineError(Result r, String... parts) {
+        List<String> lines = r.err().lines().filter(l -> !l.isBlank()).toList();
+        assertEquals(1, lines.size(), "one line of error expected: " + r);
+        for (String p : parts) assertTrue(lines.get(0).contains(p), "error line should mention '" + p + "': " + r);
+    }
+
+    // ---------------------------------------------------------------- synth
+
+    @Test
+    void synthWritesTheRequestedShapes() throws IOException {
+        try (NpyReader a = NpyReader.open(acts); NpyReader t = NpyReader.open(acts.resolveSibling("truth.npy"))) {
+            assertArrayEquals(new long[] {TOKENS, D}, a.shape(), "acts.npy shape (tokens, d)");
+            assertEquals("<f4", a.dtype(), "float32 by default");
+            assertArrayEquals(new long[] {FEATURES, D}, t.shape(), "truth.npy shape (features, d)");
+            float[] f = t.readAll();
+            for (int i = 0; i < FEATURES; i++) {
+                double ss = 0;
+                for (int k = 0; k < D; k++) ss += (double) f[i * D + k] * f[i * D + k];
+                assertEquals(1, Math.sqrt(ss), 1e-5, "true feature " + i + " has unit norm");
+            }
+            float[] x = new float[1000 * D];
+            a.read(0, 1000, x, 0);
+            double ss = 0;
+            for (float v : x) {
+                assertTrue(Float.isFinite(v), "finite activations");
+                ss += v * v;
+            }
+            assertTrue(ss / 1000 > 0.1, "tokens carry active features (mean ||x||^2 " + ss / 1000 + ")");
+        }
+        JsonObject spec = json(acts.resolveSibling("synth.json"));
+        assertEquals(D, spec.get("d").getAsInt(), "synth.json records d");
+        assertEquals(3, spec.get("seed").getAsLong(), "synth.json records the seed");
+    }
+
+    @Test
+    void synthIsDeterministicAndSupportsFloat16() throws IOException {
+        Path a = tmp.resolve("a"), b = tmp.resolve("b"), c = tmp.resolve("c"), h = tmp.resolve("h");
+        for (Path p : List.of(a, b))
+            assertEquals(0, sae4j("synth", "--d", 7, "--features", 11, "--tokens", 150, "--seed", 5, "--out", p).code());
+        assertEquals(0, sae4j("synth", "--d", 7, "--features", 11, "--tokens", 150, "--seed", 6, "--out", c).code());
+        Result r = sae4j("synth", "--d", 7, "--features", 11, "--tokens", 150, "--seed", 5, "--float16", "--noise", 0.01,
+                "--correlation", 0.5, "--groups", 3, "--mean-active", 2, "--decay", 0.9, "--out", h);
+        assertEquals(0, r.code(), r.toString());
+        assertArrayEquals(Files.readAllBytes(a.resolve("acts.npy")), Files.readAllBytes(b.resolve("acts.npy")),
+                "same seed, same acts.npy");
+        assertFalse(Arrays.equals(Files.readAllBytes(a.resolve("acts.npy")), Files.readAllBytes(c.resolve("acts.npy"))),
+                "another seed, other activations");
+        try (NpyReader f16 = NpyReader.open(h.resolve("acts.npy"))) {
+            assertEquals("<f2", f16.dtype(), "--float16 stores float16");
+            assertArrayEquals(new long[] {150, 7}, f16.shape());
+        }
+        assertTrue(r.allOut().contains("acts.npy"), "synth says what it wrote: " + r);
+    }
+
+    @Test
+    void synthRejectsBadArguments() {
+        Result r = sae4j("synth", "--d", 7, "--features", 11, "--tokens", 100, "--correlation", 1, "--out", tmp.resolve("x"));
+        assertEquals(1, r.code(), r.toString());
+        assertOneLineError(r, "correlation");
+        Result t = sae4j("synth", "--d", 7, "--features", 11, "--tokens", 0, "--out", tmp.resolve("y"));
+        assertEquals(1, t.code(), t.toString());
+        assertOneLineError(t, "--tokens");
+        Result missing = sae4j("synth", "--d", 7, "--tokens", 10, "--out", tmp.resolve("z"));
+        assertEquals(2, missing.code(), "a missing required option is a usage error: " + missing);
+        assertTrue(missing.err().contains("--features"), "names the missing option: " + missing);
+    }
+
+    // ---------------------------------------------------------------- train
+
+    @Test
+    void trainWritesSaeLensDirsAndLog() throws IOException {
+        assertEquals(0, firstTrain.code(), "train: " + firstTrain);
+        for (int ratio : new int[] {1, 2}) {
+            Path dir = run.resolve("ratio-" + ratio);
+            assertTrue(Files.isRegularFile(dir.resolve(SaeLensFormat.WEIGHTS)), dir + " has the weights");
+            assertTrue(Files.isRegularFile(dir.resolve(SaeLensFormat.CONFIG)), dir + " has cfg.json");
+            SaeLensFormat.SaeFile f = SaeLensFormat.read(dir);
+            assertEquals(D, f.dIn(), "d_in of ratio " + ratio);
+            assertEquals(ratio * D, f.dSae(), "d_sae of ratio " + ratio);
+            assertEquals("relu", f.architecture());
+            for (float v : f.wDec()) assertTrue(Float.isFinite(v), "finite trained weights");
+            assertEquals(0.3, f.l1Coefficient(), 1e-12, "default --l1 recorded");
+        }
+        List<String> log = Files.readAllLines(run.resolve("train_log.csv"));
+        assertTrue(log.size() >= 3, "header and rows: " + log);
+        String[] header = log.get(0).split(",");
+        assertEquals("step", header[0], "CSV header starts with step: " + log.get(0));
+        assertTrue(List.of(header).containsAll(List.of("mse", "l0", "fvu", "dead_fraction", "name")),
+                "CSV header has the metrics: " + log.get(0));
+        Set<String> names = new TreeSet<>();
+        long lastStep = 0;
+        for (String line : log.subList(1, log.size())) {
+            String[] cols = line.split(",");
+            assertEquals(header.length, cols.length, "row has as many fields as the header: " + line);
+            long step = Long.parseLong(cols[0]);
+            assertTrue(step >= 1 && step <= 60, "step in 1..60: " + line);
+            lastStep = Math.max(lastStep, step);
+            names.add(cols[Arrays.asList(header).indexOf("name")]);
+            double mse = Double.parseDouble(cols[Arrays.asList(header).indexOf("mse")]);
+            assertTrue(Double.isFinite(mse) && mse >= 0, "finite MSE: " + line);
+        }
+        assertEquals(Set.of("ratio-1", "ratio-2"), names, "both SAEs logged");
+        assertEquals(60, lastStep, "the last step is logged");
+        assertEquals(6, log.size() - 1, "steps 20, 40, 60 for two SAEs: " + log);
+    }
+
+    @Test
+    void trainAgainHasNothingToDo() throws IOException {
+        assertEquals(0, firstTrain.code(), "train: " + firstTrain);
+        byte[] before = Files.readAllBytes(run.resolve("ratio-2").resolve(SaeLensFormat.WEIGHTS));
+        Result again = sae4j("train", "--acts", acts, "--ratios", "1,2", "--steps", 60, "--batch", 256, "--log-every", 20,
+                "--checkpoint-every", 20, "--out", run);
+        assertEquals(0, again.code(), again.toString());
+        assertTrue(again.allOut().contains("nothing to do"), "a finished run is not trained again: " + again);
+        assertArrayEquals(before, Files.readAllBytes(run.resolve("ratio-2").resolve(SaeLensFormat.WEIGHTS)),
+                "the SAE is left as it was");
+    }
+
+    @Test
+    void trainWithSeveralSeedsNamesDirectories() {
+        Path out = tmp.resolve("seeds");
+        Result r = sae4j("train", "--acts", acts, "--ratios", "0.5", "--seeds", "1,2", "--steps", 5, "--batch", 64,
+                "--log-every", 5, "--out", out);
+        assertEquals(0, r.code(), r.toString());
+        assertTrue(Files.isDirectory(out.resolve("ratio-0.5-seed-1")) && Files.isDirectory(out.resolve("ratio-0.5-seed-2")),
+                "ratio-0.5-seed-{1,2}: " + r);
+    }
+
+    @Test
+    void trainReportsBadData() throws IOException {
+        Path missing = tmp.resolve("missing.npy");
+        Result r = sae4j("train", "--acts", missing, "--steps", 5, "--out", tmp.resolve("o1"));
+        assertEquals(1, r.code(), r.toString());
+        assertOneLineError(r, missing.toString());
+
+        Random rnd = new Random(1);
+        float[] x = new float[300 * 5];
+        for (int i = 0; i < x.length; i++) x[i] = (float) rnd.nextGaussian();
+        x[123 * 5 + 2] = Float.NaN;
+        Path nan = tmp.resolve("nan.npy");
+        NpyWriter.write(nan, x, 300, 5, false);
+        Result n = sae4j("train", "--acts", nan, "--ratios", "1", "--steps", 10, "--batch", 64, "--log-every", 5,
+                "--out", tmp.resolve("o2"));
+        assertEquals(1, n.code(), n.toString());
+        assertOneLineError(n, nan.toString(), "row 123", "column 2");
+
+        Result bad = sae4j("train", "--acts", acts, "--ratios", "1,-2", "--steps", 5, "--out", tmp.resolve("o3"));
+        assertEquals(1, bad.code(), bad.toString());
+        assertOneLineError(bad, "ratio");
+    }
+
+    // ---------------------------------------------------------------- compare
+
+    private static final Set<String> DECODER_KEYS = Set.of("mmcs_ab", "mmcs_ba", "hungarian_mean", "shared_frac", "threshold");
+    private static final Set<String> ALL_KEYS = Set.of("mmcs_ab", "mmcs_ba", "hungarian_mean", "shared_frac", "threshold",
+            "corr_ab", "corr_ba", "dead_a", "dead_b", "l0_a", "l0_b", "fvu_a", "fvu_b");
+
+    @Test
+    void compareWithActivationsWritesExactlyTheKeys() throws IOException {
+        assertEquals(0, firstTrain.code(), "train: " + firstTrain);
+        Path f = tmp.resolve("cmp.json");
+        Result r = sae4j("compare", run.resolve("ratio-1"), run.resolve("ratio-2"), "--acts", acts, "--tokens", 3000,
+                "--json", f);
+        assertEquals(0, r.code(), r.toString());
+        JsonObject j = json(f);
+        assertEquals(ALL_KEYS, j.keySet(), "JSON keys with --acts");
+        for (String k : List.of("mmcs_ab", "mmcs_ba", "hungarian_mean", "corr_ab", "corr_ba")) {
+            double v = j.get(k).getAsDouble();
+            assertTrue(v >= -1 - 1e-6 && v <= 1 + 1e-6, k + " is a cosine / correlation: " + v);
+        }
+        double shared = j.get("shared_frac").getAsDouble();
+        assertTrue(shared >= 0 && shared <= 1, "shared_frac in [0, 1]: " + shared);
+        assertEquals(0.7, j.get("threshold").getAsDouble(), 0, "default threshold");
+        assertTrue(j.get("dead_a").getAsInt() >= 0 && j.get("dead_a").getAsInt() <= D, "dead_a in 0..16");
+        assertTrue(j.get("dead_b").getAsInt() >= 0 && j.get("dead_b").getAsInt() <= 2 * D, "dead_b in 0..32");
+        assertTrue(j.get("l0_a").getAsDouble() >= 0 && j.get("l0_b").getAsDouble() >= 0, "L0 >= 0");
+        assertTrue(j.get("fvu_a").getAsDouble() > 0 && j.get("fvu_b").getAsDouble() > 0, "FVU > 0");
+        assertTrue(r.allOut().contains("mmcs_ab"), "the table is printed too: " + r);
+    }
+
+    @Test
+    void compareWithoutActivationsWritesTheDecoderKeys() throws IOException {
+        assertEquals(0, firstTrain.code(), "train: " + firstTrain);
+        Path f = tmp.resolve("cmp.json");
+        Result r = sae4j("compare", run.resolve("ratio-1"), run.resolve("ratio-2"), "--threshold", 0.5, "--json", f);
+        assertEquals(0, r.code(), r.toString());
+        JsonObject j = json(f);
+        assertEquals(DECODER_KEYS, j.keySet(), "JSON keys without --acts");
+        assertEquals(0.5, j.get("threshold").getAsDouble(), 0, "--threshold recorded");
+
+        Path self = tmp.resolve("self.json");
+        assertEquals(0, sae4j("compare", run.resolve("ratio-2"), run.resolve("ratio-2"), "--json", self).code());
+        JsonObject s = json(self);
+        assertEquals(1.0, s.get("mmcs_ab").getAsDouble(), 1e-5, "an SAE against itself: MMCS 1");
+        assertEquals(1.0, s.get("hungarian_mean").getAsDouble(), 1e-5, "an SAE against itself: Hungarian mean 1");
+        assertEquals(1.0, s.get("shared_frac").getAsDouble(), 0, "an SAE against itself: all shared");
+        assertNotEquals(1.0, j.get("mmcs_ab").getAsDouble(), "ratio 1 vs 2 is not the identity");
+    }
+
+    @Test
+    void compareReportsBadInputs() throws IOException {
+        assertEquals(0, firstTrain.code(), "train: " + firstTrain);
+        Path nowhere = tmp.resolve("nowhere");
+        Result r = sae4j("compare", run.resolve("ratio-1"), nowhere);
+        assertEquals(1, r.code(), r.toString());
+        assertOneLineError(r, nowhere.toString());
+
+        Path wide = tmp.resolve("wide.npy");
+        NpyWriter.write(wide, new float[10 * (D + 1)], 10, D + 1, false);
+        Result w = sae4j("compare", run.resolve("ratio-1"), run.resolve("ratio-2"), "--acts", wide);
+        assertEquals(1, w.code(), w.toString());
+        assertOneLineError(w, wide.toString(), "width");
+
+        Result t = sae4j("compare", run.resolve("ratio-1"), run.resolve("ratio-2"), "--threshold", 1.5);
+        assertEquals(1, t.code(), t.toString());
+        assertOneLineError(t, "--threshold");
+
+        Path broken = Files.createDirectories(tmp.resolve("broken"));
+        Files.copy(run.resolve("ratio-1").resolve(SaeLensFormat.WEIGHTS), broken.resolve(SaeLensFormat.WEIGHTS));
+        Files.writeString(broken.resolve(SaeLensFormat.CONFIG), "{\"d_in\": 16,");
+        Result b = sae4j("compare", run.resolve("ratio-1"), broken);
+        assertEquals(1, b.code(), b.toString());
+        assertOneLineError(b, broken.resolve(SaeLensFormat.CONFIG).toString(), "JSON");
+    }
+
+    // ---------------------------------------------------------------- info
+
+    @Test
+    void infoDescribesFiles() {
+        assertEquals(0, firstTrain.code(), "train: " + firstTrain);
+        Result n = sae4j("info", acts);
+        assertEquals(0, n.code(), n.toString());
+        assertTrue(n.allOut().contains("[" + TOKENS + ", " + D + "]") && n.allOut().contains("<f4"), "npy shape and dtype: " + n);
+
+        Result s = sae4j("info", run.resolve("ratio-2").resolve(SaeLensFormat.WEIGHTS));
+        assertEquals(0, s.code(), s.toString());
+        assertTrue(s.allOut().contains("W_enc") && s.allOut().contains("[" + D + ", " + 2 * D + "]"),
+                "safetensors tensors and shapes: " + s);
+
+        Result d = sae4j("info", run.resolve("ratio-2"));
+        assertEquals(0, d.code(), d.toString());
+        assertTrue(d.allOut().contains("d_sae " + 2 * D) && d.allOut().contains("relu"), "SAE directory summary: " + d);
+    }
+
+    @Test
+    void infoReportsBadInputs() throws IOException {
+        Path missing = tmp.resolve("missing.npy");
+        Result m = sae4j("info", missing);
+        assertEquals(1, m.code(), m.toString());
+        assertOneLineError(m, missing.toString(), "no such file");
+
+        byte[] bytes = Files.readAllBytes(acts);
+        Path truncated = Files.write(tmp.resolve("truncated.npy"), Arrays.copyOf(bytes, bytes.length / 2));
+        Result t = sae4j("info", truncated);
+        assertEquals(1, t.code(), t.toString());
+        assertOneLineError(t, truncated.toString(), "truncated");
+
+        Path garbage = Files.writeString(tmp.resolve("garbage.safetensors"), "this is not safetensors");
+        Result g = sae4j("info", garbage);
+        assertEquals(1, g.code(), g.toString());
+        assertOneLineError(g, garbage.toString());
+
+        Path txt = Files.writeString(tmp.resolve("notes.txt"), "hello");
+        Result x = sae4j("info", txt);
+        assertEquals(1, x.code(), x.toString());
+        assertOneLineError(x, txt.toString());
+
+        Path empty = Files.createDirectories(tmp.resolve("emptydir"));
+        Result e = sae4j("info", empty);
+        assertEquals(1, e.code(), e.toString());
+        assertOneLineError(e, "cfg.json");
+    }
+
+    // ---------------------------------------------------------------- usage
+
+    @Test
+    void wrongOptionIsAUsageError() {
+        // with the required arguments given, so that picocli reports the unknown option itself
+        // (given alone, it reports the missing required options first)
+        List<List<Object>> commands = List.of(
+                List.of("synth", "--d", 4, "--features", 5, "--tokens", 10, "--out", tmp.resolve("s")),
+                List.of("train", "--acts", acts, "--out", tmp.resolve("t")),
+                List.of("compare", run.resolve("ratio-1"), run.resolve("ratio-2")),
+                List.of("info", acts));
+        for (List<Object> args : commands) {
+            String cmd = (String) args.get(0);
+            List<Object> withBad = new java.util.ArrayList<>(args);
+            withBad.add("--no-such-option");
+            Result r = sae4j(withBad.toArray());
+            assertEquals(2, r.code(), cmd + ": an unknown option exits 2: " + r);
+            String first = r.err().lines().findFirst().orElse("");
+            assertTrue(first.contains("--no-such-option"), cmd + ": the first error line names the option: " + r);
+        }
+        Result r = sae4j("frobnicate");
+        assertNotEquals(0, r.code(), "an unknown command fails: " + r);
+        Result t = sae4j("train", "--acts", acts, "--out", tmp.resolve("o"), "--steps", "many");
+        assertEquals(2, t.code(), "a non-numeric --steps is a usage error: " + t);
+        assertTrue(t.err().contains("--steps"), "names the option: " + t);
+    }
+
+    @Test
+    void helpWorksForEveryCommand() {
+        Result top = sae4j("--help");
+        assertEquals(0, top.code(), top.toString());
+        for (String cmd : List.of("synth", "train", "compare", "info"))
+            assertTrue(top.allOut().contains(cmd), "top-level help lists " + cmd + ": " + top);
+        for (String cmd : List.of("synth", "train", "compare", "info")) {
+            Result r = sae4j(cmd, "--help");
+            assertEquals(0, r.code(), cmd + " --help: " + r);
+            assertTrue(r.allOut().contains("Usage:") && r.allOut().contains(cmd), cmd + " --help prints usage: " + r);
+            assertTrue(r.allErr().isBlank(), cmd + " --help prints nothing on stderr: " + r);
+            Result h = sae4j("help", cmd);
+            assertEquals(0, h.code(), "help " + cmd + ": " + h);
+            assertTrue(h.allOut().contains("Usage:"), "help " + cmd + " prints usage: " + h);
+        }
+        Result v = sae4j("--version");
+        assertEquals(0, v.code(), v.toString());
+        assertTrue(v.allOut().contains("sae4j"), "version: " + v);
+        Result none = sae4j();
+        assertEquals(0, none.code(), "no arguments prints usage: " + none);
+        assertTrue(none.allOut().contains("Usage:"), "no arguments prints usage: " + none);
+    }
+
+    @Test
+    void trainingAgainWithOtherArgumentsIsRefused() {
+        assertEquals(0, firstTrain.code(), "first train: " + firstTrain);
+        Result r = sae4j("train", "--acts", acts, "--ratios", "1,2", "--steps", 61, "--batch", 256, "--log-every", 20,
+                "--checkpoint-every", 20, "--out", run);
+        assertEquals(1, r.code(), r.toString());
+        assertOneLineError(r, "different run", run.toString());
+    }
+}
