@@ -28,6 +28,8 @@ struct VecOps {
                  float b2, float eps_t);
     // running maxima of the column j of a block: colmax[j] = max(colmax[j], row[j]), colarg = i
     void (*col_max_update)(const float* row, float* colmax, int32_t* colarg, int32_t i, int64_t n);
+    // the largest element of row that is > floor (NaN never is), or floor when none
+    float (*max_above)(const float* row, int64_t n, float floor);
 };
 const VecOps& vec();
 const VecOps& vec_for(int isa);

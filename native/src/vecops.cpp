@@ -95,6 +95,12 @@ SAE4J_INLINE void col_max_update(const float* __restrict row, float* __restrict 
     }
 }
 
+SAE4J_INLINE float max_above(const float* __restrict row, int64_t n, float floor) {
+    float m = floor;
+    for (int64_t j = 0; j < n; ++j) m = row[j] > m ? row[j] : m;
+    return m;
+}
+
 }  // namespace body
 
 #define SAE4J_VECOPS(NS, TARGET)                                                                 \
@@ -118,8 +124,9 @@ SAE4J_INLINE void col_max_update(const float* __restrict row, float* __restrict 
     TARGET static void col_max_update(const float* r, float* cm, int32_t* ca, int32_t i, int64_t n) { \
         body::col_max_update(r, cm, ca, i, n);                                                   \
     }                                                                                            \
+    TARGET static float max_above(const float* r, int64_t n, float f) { return body::max_above(r, n, f); } \
     static const VecOps table = {dot, axpy, relu_bias, sub_checked, scaled_diff, sumsq, adam,   \
-                                 col_max_update};                                                \
+                                 col_max_update, max_above};                                     \
     }
 
 SAE4J_VECOPS(portable, )
