@@ -45,6 +45,12 @@ final class CompareCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Write the numbers to this JSON file.")
     Path json;
 
+    @Option(names = "--truth", description = "Ground-truth features (features, d) .npy, e.g. from synth: also prints "
+            + "each SAE's recovery (MMCS from the true features to its decoder rows); not part of the JSON.")
+    Path truth;
+
+    private Double recoveryA, recoveryB; // set by --truth
+
     @Override
     public Integer call() throws Exception {
         if (!(threshold >= -1 && threshold <= 1)) throw new IllegalArgumentException("--threshold must be in [-1, 1], got " + threshold);
@@ -69,6 +75,7 @@ final class CompareCommand implements Callable<Integer> {
             }
             res.put("threshold", threshold);
             if (acts != null) activations(be, fa, fb, d, res);
+            if (truth != null) recovery(be, wa, fa.dSae(), wb, fb.dSae(), d);
         }
         print(res);
         if (json != null) {
@@ -105,6 +112,18 @@ final class CompareCommand implements Callable<Integer> {
         }
     }
 
+    private void recovery(CpuBackend be, FloatBuf wa, int ma, FloatBuf wb, int mb, int d) throws Exception {
+        try (NpyReader r = NpyReader.open(truth)) {
+            if (r.cols() != d) throw new IllegalArgumentException(truth + ": features have width " + r.cols() + ", the SAEs d_in " + d);
+            if (r.rows() > Integer.MAX_VALUE / d) throw new IllegalArgumentException(truth + ": too many features");
+            int n = (int) r.rows();
+            try (FloatBuf t = be.upload(r.readAll())) {
+                recoveryA = DecoderSimilarity.mmcs(be, t, n, wa, ma, d).ab();
+                recoveryB = DecoderSimilarity.mmcs(be, t, n, wb, mb, d).ab();
+            }
+        }
+    }
+
     private void print(Map<String, Object> res) {
         System.out.println("A: " + a);
         System.out.println("B: " + b);
@@ -113,5 +132,7 @@ final class CompareCommand implements Callable<Integer> {
             String s = v instanceof Double dv ? String.format(Locale.ROOT, "%.4f", dv) : String.valueOf(v);
             System.out.printf("  %-16s %s%n", e.getKey(), s);
         }
+        if (recoveryA != null)
+            System.out.printf(Locale.ROOT, "  ground-truth recovery (MMCS truth -> SAE): A %.4f, B %.4f%n", recoveryA, recoveryB);
     }
 }
