@@ -8,7 +8,8 @@
  *    sparse backward pass updates contiguous rows; files use W_enc (d, m) and are transposed on I/O.
  *  - Every function returns a status (SAE4J_OK or an SAE4J_ERR_*); sizes are validated first and
  *    nothing is written when a size is invalid. Kernels allocate nothing; scratch comes from the
- *    caller. Work is split over the library's thread pool (sae4j_cpu_set_threads).
+ *    caller. Work is split over the library's thread pool (sae4j_cpu_set_threads), whose thread
+ *    count and the instruction set below are process-wide settings.
  *  - Leaf loops run in the instruction set picked at run time (AVX-512, AVX2+FMA or portable C++);
  *    sae4j_cpu_set_isa forces one, e.g. to test each against the same reference.
  */
@@ -80,14 +81,16 @@ int sae4j_cpu_count_active(int64_t B, int64_t m, const float* f, const int64_t* 
  * xhat (B, d), W_encT (m, d), W_dec (m, d), dec_norms (m) = row norms of W_dec.
  * Outputs (=): gW_encT (m, d), gb_enc (m), gW_dec (m, d), gb_dec (d); losses[0] = mean squared
  * error summed over d (mean over tokens), losses[1] = mean weighted L1 (before lambda).
- * Scratch: err (B, d); dpre: (B, m) on the dense path, at least nnz floats on the sparse path.
+ * Scratch: err (B, d); dpre: (B, m) on the dense path, at least nnz floats on the sparse path;
+ * scratch: sae4j_cpu_relu_l1_backward_scratch(B, m) floats (16-byte aligned).
  * Gradients of b_dec include its path through the encoder input (apply_b_dec_to_input). */
+int64_t sae4j_cpu_relu_l1_backward_scratch(int64_t B, int64_t m);
 int sae4j_cpu_relu_l1_backward(int64_t B, int64_t d, int64_t m, const float* x, const float* xc,
                                const float* f, const int64_t* row_ptr, const int32_t* col,
                                const float* val, const float* xhat, const float* W_encT,
                                const float* W_dec, const float* dec_norms, float lambda,
                                float* gW_encT, float* gb_enc, float* gW_dec, float* gb_dec,
-                               float* losses, float* err, float* dpre);
+                               float* losses, float* err, float* dpre, float* scratch);
 
 /* ---- Adam (adam.cpp) ----
  * In place over n parameters: m1 = b1 m1 + (1-b1) g; m2 = b2 m2 + (1-b2) g^2;

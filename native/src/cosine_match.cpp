@@ -56,7 +56,7 @@ void normalise(int64_t n, int64_t d, const float* src, bool columns, bool center
     });
 }
 
-// C (rows, n2) = An[i0 : i0 + rows] Bn[j0 : j0 + cols]^T, ldc = cols.
+// C (rows, cols) = An[i0 : i0 + rows] Bn[j0 : j0 + cols]^T.
 void block_gemm(int64_t rows, int64_t cols, int64_t d, const float* An, const float* Bn, float* C) {
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)rows, (blasint)cols, (blasint)d,
                 1.f, An, (blasint)d, Bn, (blasint)d, 0.f, C, (blasint)cols);

@@ -9,7 +9,6 @@
 #include <cblas.h>
 
 #include <cstring>
-#include <vector>
 
 #include "internal.h"
 
@@ -41,30 +40,38 @@ void add_norm_grad(int64_t m, int64_t d, float scale, const float* fsum, const f
 
 }  // namespace
 
+extern "C" int64_t sae4j_cpu_relu_l1_backward_scratch(int64_t B, int64_t m) {
+    if (B < 1 || m < 1) return -1;
+    return 4 * B + m;  // row_sq (B doubles), row_l1 (B doubles), fsum (m floats)
+}
+
 extern "C" int sae4j_cpu_relu_l1_backward(int64_t B, int64_t d, int64_t m, const float* x,
                                           const float* xc, const float* f, const int64_t* row_ptr,
                                           const int32_t* col, const float* val, const float* xhat,
                                           const float* W_encT, const float* W_dec,
                                           const float* norms, float lambda, float* gW_encT,
                                           float* gb_enc, float* gW_dec, float* gb_dec,
-                                          float* losses, float* err, float* dpre) {
+                                          float* losses, float* err, float* dpre, float* scratch) {
     if (B < 1 || d < 1 || m < 1 || B > INT32_MAX || d > INT32_MAX || m > INT32_MAX) return SAE4J_ERR_ARG;
     if (!x || !xc || !xhat || !W_encT || !W_dec || !norms || !gW_encT || !gb_enc || !gW_dec ||
-        !gb_dec || !losses || !err || !dpre)
+        !gb_dec || !losses || !err || !dpre || !scratch)
         return SAE4J_ERR_ARG;
     const bool sparse = row_ptr != nullptr;
     if (sparse ? (!col || !val) : !f) return SAE4J_ERR_ARG;
     const VecOps& v = vec();
     const float scale = 2.f / (float)B, l1_scale = lambda / (float)B;
 
+    // per-row sums kept in double (then added in row order: deterministic), per-feature f sums
+    double* row_sq = reinterpret_cast<double*>(scratch);
+    double* row_l1 = row_sq + B;
+    float* fsum = reinterpret_cast<float*>(row_l1 + B);
+
     // err and the squared error, per row.
-    std::vector<double> row_sq(B), row_l1(B);
     parallel_for(B, 16, [&](int64_t r0, int64_t r1) {
         for (int64_t r = r0; r < r1; ++r)
             row_sq[r] = v.scaled_diff(xhat + r * d, x + r * d, scale, err + r * d, d);
     });
 
-    std::vector<float> fsum(m);
     if (sparse) {
         // dpre at the nonzeros, stored beside the CSR entries.
         parallel_for(B, 16, [&](int64_t r0, int64_t r1) {
@@ -111,13 +118,13 @@ extern "C" int sae4j_cpu_relu_l1_backward(int64_t B, int64_t d, int64_t m, const
             }
         });
         column_sums(B, m, dpre, gb_enc);
-        column_sums(B, m, f, fsum.data());
+        column_sums(B, m, f, fsum);
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (blasint)m, (blasint)d, (blasint)B,
                     1.f, f, (blasint)m, err, (blasint)d, 0.f, gW_dec, (blasint)d);
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (blasint)m, (blasint)d, (blasint)B,
                     1.f, dpre, (blasint)m, xc, (blasint)d, 0.f, gW_encT, (blasint)d);
     }
-    add_norm_grad(m, d, l1_scale, fsum.data(), W_dec, norms, gW_dec);
+    add_norm_grad(m, d, l1_scale, fsum, W_dec, norms, gW_dec);
 
     // gb_dec = sum_b err_b - sum_i gb_enc_i W_encT,i  (b_dec enters both xhat and the encoder input)
     column_sums(B, d, err, gb_dec);

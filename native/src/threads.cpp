@@ -19,7 +19,7 @@ public:
     explicit Pool(int n) { resize(n); }
     ~Pool() { stop_workers(); }
 
-    int size() const { return static_cast<int>(workers_.size()) + 1; }
+    int size() const { return size_.load(); }
 
     void resize(int n) {
         std::lock_guard<std::mutex> run(run_mutex_);
@@ -28,6 +28,7 @@ public:
         // New workers must not mistake a past generation for work to do.
         const uint64_t current = generation_;
         for (int i = 1; i < n; ++i) workers_.emplace_back([this, i, current] { work(i, current); });
+        size_.store(n);
     }
 
     // Returns false (without running anything) when another parallel_for holds the pool.
@@ -83,6 +84,7 @@ private:
     }
 
     std::vector<std::thread> workers_;
+    std::atomic<int> size_{1};  // read without the run lock by parallel_for and thread_count
     std::mutex run_mutex_, m_;
     std::condition_variable cv_, done_;
     const std::function<void(int64_t, int64_t)>* fn_ = nullptr;

@@ -1,7 +1,8 @@
 // The leaf loops of every kernel, written once as always-inline bodies and compiled three times:
 // for AVX-512 (x86-64-v4), AVX2+FMA (x86-64-v3) and portable x86-64. The compiler vectorises each
 // body for its target; dispatch.cpp picks the table at run time from cpuid (never -march=native,
-// so the jar runs on any x86-64). Accumulations use several float lanes, sums of squares double.
+// so the jar runs on any x86-64). Row reductions accumulate in float lanes (rows are at most a few
+// thousand long); callers add the per-row results in double.
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -96,8 +97,17 @@ SAE4J_INLINE void col_max_update(const float* __restrict row, float* __restrict 
 }
 
 SAE4J_INLINE float max_above(const float* __restrict row, int64_t n, float floor) {
+    // 16 independent lanes: an elementwise compare-and-select the compiler vectorises, where a
+    // single running maximum with NaN-safe semantics would stay scalar.
+    constexpr int L = 16;
+    float lane[L];
+    for (int l = 0; l < L; ++l) lane[l] = floor;
+    int64_t j = 0;
+    for (; j + L <= n; j += L)
+        for (int l = 0; l < L; ++l) lane[l] = row[j + l] > lane[l] ? row[j + l] : lane[l];
     float m = floor;
-    for (int64_t j = 0; j < n; ++j) m = row[j] > m ? row[j] : m;
+    for (int l = 0; l < L; ++l) m = lane[l] > m ? lane[l] : m;
+    for (; j < n; ++j) m = row[j] > m ? row[j] : m;
     return m;
 }
 

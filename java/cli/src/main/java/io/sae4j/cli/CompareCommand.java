@@ -94,6 +94,8 @@ final class CompareCommand implements Callable<Integer> {
             if (r.cols() != d) throw new IllegalArgumentException(acts + ": rows have width " + r.cols() + ", the SAEs d_in " + d);
             if (tokens < 2) throw new IllegalArgumentException("--tokens must be >= 2, got " + tokens);
             n = (int) Math.min(tokens, r.rows());
+            if ((long) n * d > Integer.MAX_VALUE - 8)
+                throw new IllegalArgumentException("--tokens " + n + " x d_in " + d + " exceeds one Java array; use fewer tokens");
             x = new float[n * d];
             r.read(0, n, x, 0);
         }

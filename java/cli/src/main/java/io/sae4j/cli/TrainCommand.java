@@ -59,6 +59,7 @@ final class TrainCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         if (ratios.isEmpty() || seeds.isEmpty()) throw new IllegalArgumentException("--ratios and --seeds must not be empty");
+        if (batch < 1) throw new IllegalArgumentException("--batch must be >= 1, got " + batch);
         try (CpuBackend backend = new CpuBackend(); NpyActivationSource source = new NpyActivationSource(acts, dataSeed)) {
             int d = source.dIn();
             long nSteps = steps != null ? steps : Math.max(1, source.rows() / batch);

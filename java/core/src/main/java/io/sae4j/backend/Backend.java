@@ -20,7 +20,8 @@ public interface Backend extends AutoCloseable {
 
     FloatBuf allocate(long floats);
 
-    Csr allocateCsr(long rows, long capacity);
+    /** A CSR for batches of up to {@code rows} rows; see {@link Csr} for capacity and maxDensity. */
+    Csr allocateCsr(long rows, long capacity, double maxDensity);
 
     void upload(float[] src, int srcOffset, FloatBuf dst, long dstOffset, int n);
 
@@ -67,12 +68,15 @@ public interface Backend extends AutoCloseable {
 
     /**
      * Gradients (=) of the decoder-norm-weighted ReLU-L1 loss; see native/include/sae4j_cpu.h.
-     * Scratch: err (B, d), dpre (B, m).
+     * Scratch: err (B, d), dpre (B, m), scratch ({@link #reluL1BackwardScratch} floats).
      */
     Losses reluL1Backward(long B, long d, long m, FloatBuf x, FloatBuf xc, FloatBuf f, Csr csr, FloatBuf xhat,
                           FloatBuf wEncT, FloatBuf wDec, FloatBuf decNorms, float lambda,
                           FloatBuf gWEncT, FloatBuf gbEnc, FloatBuf gWDec, FloatBuf gbDec,
-                          FloatBuf err, FloatBuf dpre);
+                          FloatBuf err, FloatBuf dpre, FloatBuf scratch);
+
+    /** Floats of scratch {@link #reluL1Backward} needs for a batch of B rows and m latents. */
+    long reluL1BackwardScratch(long B, long m);
 
     /** In-place Adam over n parameters; step t starts at 1. */
     void adamStep(long n, FloatBuf p, FloatBuf g, FloatBuf m1, FloatBuf m2, float lr, float beta1, float beta2,

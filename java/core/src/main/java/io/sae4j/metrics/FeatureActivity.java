@@ -44,7 +44,7 @@ public final class FeatureActivity implements AutoCloseable {
         Backend be = sae.backend();
         FloatBuf f = be.allocate((long) n * m);
         try (FloatBuf xb = be.upload(x); FloatBuf xc = be.allocate((long) n * d); FloatBuf xhat = be.allocate((long) n * d);
-             FloatBuf counts = be.upload(new float[m]); Csr dense = be.allocateCsr(n, 0)) {
+             FloatBuf counts = be.upload(new float[m]); Csr dense = be.allocateCsr(n, 0, 0)) {
             long nnz = sae.encode(xb, n, xc, f, dense, what);
             be.countActive(n, m, f, dense, counts);
             sae.decode(f, n, dense, xhat);

@@ -8,8 +8,8 @@ import io.sae4j.backend.FloatBuf;
  * Scratch for one forward (and backward) pass of up to {@code rows} tokens through SAEs of up to
  * {@code maxM} latents and width d. Allocated once and reused every step (nothing is allocated in
  * the training loop); several SAEs trained on the same stream share one, since they run one after
- * the other. The CSR holds up to {@code sparseFraction} of the latents; denser batches take the
- * dense GEMM paths.
+ * the other. The CSR holds up to {@code sparseFraction} of each SAE's B x m latents; denser batches
+ * take the dense GEMM paths.
  */
 public final class Batch implements AutoCloseable {
     /**
@@ -21,7 +21,7 @@ public final class Batch implements AutoCloseable {
 
     final Backend backend;
     final int rows, d, maxM;
-    final FloatBuf x, xc, pre, xhat, err, dpre, norms;
+    final FloatBuf x, xc, pre, xhat, err, dpre, norms, scratch;
     final Csr csr;
 
     public Batch(Backend backend, int rows, int d, int maxM) {
@@ -46,7 +46,8 @@ public final class Batch implements AutoCloseable {
         pre = backend.allocate(bm);
         dpre = backend.allocate(bm);
         norms = backend.allocate(maxM);
-        csr = backend.allocateCsr(rows, (long) Math.min(bm, Math.ceil(bm * sparseFraction)));
+        scratch = backend.allocate(backend.reluL1BackwardScratch(rows, maxM));
+        csr = backend.allocateCsr(rows, (long) Math.min(bm, Math.ceil(bm * sparseFraction)), sparseFraction);
     }
 
     public int rows() {
@@ -70,7 +71,7 @@ public final class Batch implements AutoCloseable {
 
     @Override
     public void close() {
-        for (AutoCloseable c : new AutoCloseable[] {x, xc, pre, xhat, err, dpre, norms, csr}) {
+        for (AutoCloseable c : new AutoCloseable[] {x, xc, pre, xhat, err, dpre, norms, scratch, csr}) {
             try {
                 c.close();
             } catch (Exception ignored) {

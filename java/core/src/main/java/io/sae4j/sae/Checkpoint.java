@@ -57,6 +57,7 @@ public final class Checkpoint {
             Safetensors.write(tmp.resolve("sae-" + i + ".safetensors"), tensors);
         }
         state.add("saes", GSON.toJsonTree(saes));
+        state.add("last_records", GSON.toJsonTree(t.lastRecords()));
         Files.writeString(tmp.resolve("state.json"), GSON.toJson(state), StandardCharsets.UTF_8);
         if (Files.exists(cur)) {
             deleteTree(old);
@@ -131,7 +132,9 @@ public final class Checkpoint {
             moments.add(new float[][] {ts.get("adam_m1").data(), ts.get("adam_m2").data()});
             fired.add(GSON.fromJson(saes.get(i).getAsJsonObject().get("last_fired"), long[].class));
         }
-        t.restore(state.get("step").getAsLong(), moments, fired);
+        Trainer.Record[] records = state.has("last_records")
+                ? GSON.fromJson(state.get("last_records"), Trainer.Record[].class) : new Trainer.Record[0];
+        t.restore(state.get("step").getAsLong(), moments, fired, List.of(records));
     }
 
     static void deleteTree(Path p) throws IOException {

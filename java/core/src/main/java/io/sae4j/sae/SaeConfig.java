@@ -19,8 +19,9 @@ public record SaeConfig(int dIn, int dSae, String architecture, double l1Coeffic
     public SaeConfig {
         if (dIn < 1) throw new IllegalArgumentException("d_in must be >= 1, got " + dIn);
         if (dSae < 1) throw new IllegalArgumentException("d_sae must be >= 1, got " + dSae);
-        if ((long) dIn * dSae > Integer.MAX_VALUE)
-            throw new IllegalArgumentException("d_in * d_sae = " + (long) dIn * dSae + " exceeds 2^31 weights per matrix");
+        if (2L * dIn * dSae + dIn + dSae > Integer.MAX_VALUE - 8)
+            throw new IllegalArgumentException("d_in = " + dIn + ", d_sae = " + dSae + ": 2 d_in d_sae + d_in + d_sae"
+                    + " parameters exceed 2^31 - 9 (one buffer, one Java array on save)");
         if (!"relu".equals(architecture))
             throw new IllegalArgumentException("architecture must be 'relu' (the one sae4j trains), got '" + architecture + "'");
         if (!(l1Coefficient >= 0) || Double.isInfinite(l1Coefficient))

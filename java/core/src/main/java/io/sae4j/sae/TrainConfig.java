@@ -13,7 +13,7 @@ package io.sae4j.sae;
  * @param beta2           Adam beta2
  * @param eps             Adam epsilon
  * @param logEvery        steps between training-log records (and dead-latent updates)
- * @param checkpointEvery steps between checkpoints (0 = only at the end)
+ * @param checkpointEvery steps between checkpoints (0 = only at the end); a multiple of logEvery
  * @param deadWindowTokens a latent that has not fired in this many tokens counts as dead
  */
 public record TrainConfig(int batchSize, long steps, double lr, long lrWarmupSteps, double lrDecayFraction,
@@ -30,6 +30,9 @@ public record TrainConfig(int batchSize, long steps, double lr, long lrWarmupSte
         if (!(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1 && eps > 0))
             throw new IllegalArgumentException("Adam needs 0 <= beta < 1 and eps > 0");
         if (logEvery < 1) throw new IllegalArgumentException("log interval must be >= 1, got " + logEvery);
+        if (checkpointEvery % logEvery != 0)
+            throw new IllegalArgumentException("checkpoint interval " + checkpointEvery + " must be a multiple of the log interval "
+                    + logEvery + " (a checkpoint closes a log interval, so a resumed log matches an uninterrupted one)");
         if (deadWindowTokens < 1) throw new IllegalArgumentException("dead window must be >= 1 token");
     }
 

@@ -23,6 +23,7 @@ public final class Trainer implements AutoCloseable {
     static final class Slot {
         final SparseAutoencoder sae;
         final FloatBuf m1, m2, counts;
+        FloatBuf gWEncT, gbEnc, gWDec, gbDec; // views of the shared gradient buffer in this SAE's layout
         final long[] lastFired; // token index at which each latent last fired (-1: never)
         double lossSum, mseSum, l1Sum, l0Sum, fvuNum;
         long intervalSteps;
@@ -42,7 +43,11 @@ public final class Trainer implements AutoCloseable {
         }
     }
 
-    /** Means over the steps since the last record, per SAE. */
+    /**
+     * Means over the steps since the last record, per SAE. {@code fvu} is the interval's summed
+     * squared error over the summed squared deviation of each batch from its own mean (the
+     * metrics' FVU uses the whole sample's mean instead).
+     */
     public record Record(long step, long tokens, double lr, double l1Coefficient, int sae, double loss, double mse,
                          double l1, double l0, double fvu, double deadFraction) {}
 
@@ -63,6 +68,7 @@ public final class Trainer implements AutoCloseable {
     private final int d;
     private long step;
     private double varSum;
+    private List<Record> lastRecords = List.of();
 
     public Trainer(List<SparseAutoencoder> saes, TrainConfig config) {
         if (saes.isEmpty()) throw new IllegalArgumentException("no SAEs to train");
@@ -80,7 +86,15 @@ public final class Trainer implements AutoCloseable {
         batch = new Batch(backend, config.batchSize(), d, maxM);
         grads = backend.allocate(maxParams);
         host = new float[config.batchSize() * d];
-        for (SparseAutoencoder s : saes) slots.add(new Slot(s));
+        for (SparseAutoencoder s : saes) {
+            Slot slot = new Slot(s);
+            long m = s.dSae();
+            slot.gWEncT = grads.slice(0, m * d);
+            slot.gbEnc = grads.slice(m * d, m);
+            slot.gWDec = grads.slice(m * d + m, m * d);
+            slot.gbDec = grads.slice(2 * m * d + m, d);
+            slots.add(slot);
+        }
     }
 
     private static void zero(Backend be, FloatBuf b) {
@@ -109,11 +123,11 @@ public final class Trainer implements AutoCloseable {
         int B = config.batchSize();
         if (x.length < B * d) throw new IllegalArgumentException("batch: expected " + B * d + " values, got " + x.length);
         batch.load(x, B);
-        varSum += sumSquaredDeviation(x, B);
-        step++;
-        float lr = (float) config.lrAt(step);
-        double l1Scale = config.l1ScaleAt(step);
-        for (Slot s : slots) {
+        long t = step + 1; // committed once every SAE has stepped (a rejected batch changes nothing)
+        float lr = (float) config.lrAt(t);
+        double l1Scale = config.l1ScaleAt(t);
+        for (int i = 0; i < slots.size(); i++) {
+            Slot s = slots.get(i);
             SparseAutoencoder sae = s.sae;
             long m = sae.dSae(), n = sae.parameters().length();
             long nnz = sae.forward(batch, B, what);
@@ -121,10 +135,13 @@ public final class Trainer implements AutoCloseable {
             backend.rowNorms(m, d, sae.wDecBuf(), batch.norms);
             float lambda = (float) (sae.config().l1Coefficient() * l1Scale);
             Losses l = backend.reluL1Backward(B, d, m, batch.x, batch.xc, batch.pre, batch.csr, batch.xhat,
-                    sae.wEncT(), sae.wDecBuf(), batch.norms, lambda, grads.slice(0, m * d), grads.slice(m * d, m),
-                    grads.slice(m * d + m, m * d), grads.slice(2 * m * d + m, d), batch.err, batch.dpre);
+                    sae.wEncT(), sae.wDecBuf(), batch.norms, lambda, s.gWEncT, s.gbEnc, s.gWDec, s.gbDec, batch.err,
+                    batch.dpre, batch.scratch);
+            if (!Double.isFinite(l.mse()) || !Double.isFinite(l.l1()))
+                throw new IllegalStateException("SAE " + i + " (d_sae " + m + ") diverged at step " + t + ": loss is "
+                        + (l.mse() + lambda * l.l1()) + "; lower the learning rate or the L1 coefficient");
             backend.adamStep(n, sae.parameters(), grads, s.m1, s.m2, lr, (float) config.beta1(),
-                    (float) config.beta2(), (float) config.eps(), step);
+                    (float) config.beta2(), (float) config.eps(), t);
             s.lossSum += l.mse() + lambda * l.l1();
             s.mseSum += l.mse();
             s.l1Sum += l.l1();
@@ -132,6 +149,8 @@ public final class Trainer implements AutoCloseable {
             s.fvuNum += l.mse() * B;
             s.intervalSteps++;
         }
+        varSum += sumSquaredDeviation(x, B);
+        step = t;
     }
 
     private double sumSquaredDeviation(float[] x, int B) {
@@ -170,7 +189,13 @@ public final class Trainer implements AutoCloseable {
             s.intervalSteps = 0;
         }
         varSum = 0;
+        lastRecords = List.copyOf(out);
         return out;
+    }
+
+    /** The records of the latest {@link #drainRecords} (restored from checkpoints too); empty before any. */
+    public List<Record> lastRecords() {
+        return lastRecords;
     }
 
     /**
@@ -208,8 +233,8 @@ public final class Trainer implements AutoCloseable {
         return slots.get(i).lastFired.clone();
     }
 
-    /** Restores the step counter, optimiser moments and firing history written by a checkpoint. */
-    public void restore(long atStep, List<float[][]> moments, List<long[]> fired) {
+    /** Restores the step counter, optimiser moments, firing history and latest records of a checkpoint. */
+    public void restore(long atStep, List<float[][]> moments, List<long[]> fired, List<Record> records) {
         if (atStep < 0 || atStep > config.steps())
             throw new IllegalArgumentException("checkpoint step " + atStep + " outside 0.." + config.steps());
         for (int i = 0; i < slots.size(); i++) {
@@ -223,6 +248,7 @@ public final class Trainer implements AutoCloseable {
             System.arraycopy(fired.get(i), 0, s.lastFired, 0, s.lastFired.length);
         }
         step = atStep;
+        lastRecords = List.copyOf(records);
     }
 
     @Override

@@ -56,14 +56,15 @@ public final class TrainingRun {
     }
 
     /**
-     * True when this run finished earlier: every SAE's directory exists and the final checkpoint
-     * was saved by the same arguments. Throws when the directory holds a different run's state.
+     * True when this run finished earlier: the final checkpoint was saved by the same arguments and
+     * every SAE's directory is complete (its cfg.json, written after the weights, exists). Throws
+     * when the directory holds a different run's state.
      */
     public boolean finished() throws IOException {
         Path ckpt = Checkpoint.find(dir);
         if (ckpt != null) requireSameRun(ckpt);
         return ckpt != null && Checkpoint.step(ckpt) == train.steps()
-                && names.stream().allMatch(n -> Files.isRegularFile(dir.resolve(n).resolve(SaeLensFormat.WEIGHTS)));
+                && names.stream().allMatch(n -> Files.isRegularFile(dir.resolve(n).resolve(SaeLensFormat.CONFIG)));
     }
 
     private void requireSameRun(Path ckpt) throws IOException {
@@ -76,7 +77,8 @@ public final class TrainingRun {
 
     /**
      * Trains (or resumes) and writes the SAE directories. {@code listener} sees every record as the
-     * CSV does. Returns the last record of each SAE.
+     * CSV does. Returns the last record of each SAE. A run that died after its final checkpoint
+     * (while writing the directories) only writes them.
      */
     public List<Trainer.Record> run(Backend backend, ActivationSource source, Trainer.Listener listener) throws IOException {
         Files.createDirectories(dir);
@@ -89,7 +91,7 @@ public final class TrainingRun {
             saes = new ArrayList<>();
             for (SaeConfig c : configs) saes.add(SparseAutoencoder.initialize(c, backend));
         }
-        List<Trainer.Record> last = new ArrayList<>();
+        List<Trainer.Record> last;
         try (Trainer trainer = new Trainer(saes, train);
              BufferedWriter log = openLog(ckpt != null ? Checkpoint.step(ckpt) : -1)) {
             if (ckpt != null) {
@@ -105,8 +107,6 @@ public final class TrainingRun {
                     } catch (IOException e) {
                         throw new java.io.UncheckedIOException(dir.resolve(LOG) + ": " + e.getMessage(), e);
                     }
-                    last.clear();
-                    last.addAll(records);
                     listener.record(records);
                 }
 
@@ -116,6 +116,7 @@ public final class TrainingRun {
                     listener.checkpoint(t);
                 }
             });
+            last = trainer.lastRecords();
             for (int i = 0; i < saes.size(); i++) {
                 Trainer.Record r = last.get(i);
                 Map<String, Object> rec = new LinkedHashMap<>();

@@ -62,6 +62,30 @@ class TrainingRunResumeTest {
         }
     }
 
+    /** Killed after the final checkpoint, while writing the SAE directories: a rerun only writes them. */
+    @Test
+    void aRunKilledAfterItsFinalCheckpointFinishes(@TempDir Path tmp) throws Exception {
+        try (CpuBackend be = new CpuBackend(2, 0)) {
+            assertThrows(IllegalStateException.class, () -> run(tmp).run(be, new SyntheticData(SPEC), new Trainer.Listener() {
+                @Override
+                public void checkpoint(Trainer t) {
+                    if (t.step() == TRAIN.steps()) throw new IllegalStateException("killed after the final checkpoint");
+                }
+            }));
+            assertTrue(!run(tmp).finished());
+            List<Trainer.Record> last = run(tmp).run(be, new SyntheticData(SPEC), new Trainer.Listener() {
+                @Override
+                public void record(List<Trainer.Record> records) {
+                    throw new AssertionError("nothing left to train, yet a record came: " + records);
+                }
+            });
+            assertEquals(2, last.size());
+            assertEquals(TRAIN.steps(), last.get(0).step());
+            assertTrue(run(tmp).finished());
+            assertEquals(4, SaeLensFormat.read(tmp.resolve("r4")).config().getAsJsonObject("sae4j").get("ratio").getAsInt());
+        }
+    }
+
     @Test
     void checkpointOfAnotherRunIsRefused(@TempDir Path tmp) throws Exception {
         try (CpuBackend be = new CpuBackend(2, 0)) {

@@ -27,6 +27,14 @@ import org.bytedeco.javacpp.LongPointer;
 public final class CpuBackend implements Backend {
     private final Set<AutoCloseable> open = Collections.newSetFromMap(new IdentityHashMap<>());
 
+    /** Small native outputs reused by every call (no allocation per training step); lock to use. */
+    private static final class Small {
+        final FloatPointer losses = new FloatPointer(2);
+        final LongPointer index = new LongPointer(1);
+    }
+
+    private final Small small = new Small();
+
     public CpuBackend() {
         this(configuredThreads(), configuredIsa());
     }
@@ -100,11 +108,17 @@ public final class CpuBackend implements Backend {
         final FloatPointer ptr;
         private final long length;
         private final boolean owner;
+        private final Buf root; // the allocation a slice views; closing it invalidates every slice
 
-        Buf(FloatPointer ptr, long length, boolean owner) {
+        Buf(FloatPointer ptr, long length, Buf parent) {
             this.ptr = ptr;
             this.length = length;
-            this.owner = owner;
+            this.owner = parent == null;
+            this.root = parent == null ? this : parent.root;
+        }
+
+        boolean closed() {
+            return root.ptr.isNull();
         }
 
         @Override
@@ -119,7 +133,7 @@ public final class CpuBackend implements Backend {
                         + length + " floats");
             FloatPointer view = ptr.getPointer(FloatPointer.class, offset);
             view.capacity(len).limit(len);
-            return new Buf(view, len, false);
+            return new Buf(view, len, this);
         }
 
         FloatBuffer nio() {
@@ -141,7 +155,7 @@ public final class CpuBackend implements Backend {
         if (floats < 1) throw new IllegalArgumentException("allocate: need at least 1 float, got " + floats);
         FloatPointer p = new FloatPointer(floats);
         if (p.isNull()) throw new OutOfMemoryError("sae4j: could not allocate " + floats + " floats off-heap");
-        Buf b = new Buf(p, floats, true);
+        Buf b = new Buf(p, floats, null);
         synchronized (open) {
             open.add(b);
         }
@@ -150,6 +164,8 @@ public final class CpuBackend implements Backend {
 
     static final class CpuCsr implements Csr {
         final long rows, capacity;
+        final double maxDensity;
+        long filledRows = -1, filledM = -1; // the (B, m) of the last epilogue
         final IntPointer rowNnz;
         final LongPointer rowPtr;
         final IntPointer col;
@@ -159,8 +175,9 @@ public final class CpuBackend implements Backend {
 
         private final Set<AutoCloseable> openRef;
 
-        CpuCsr(long rows, long capacity, Set<AutoCloseable> openRef) {
+        CpuCsr(long rows, long capacity, double maxDensity, Set<AutoCloseable> openRef) {
             this.openRef = openRef;
+            this.maxDensity = maxDensity;
             this.rows = rows;
             this.capacity = capacity;
             rowNnz = new IntPointer(rows);
@@ -173,6 +190,7 @@ public final class CpuBackend implements Backend {
 
         @Override public long rows() { return rows; }
         @Override public long capacity() { return capacity; }
+        @Override public double maxDensity() { return maxDensity; }
         @Override public long nnz() { return nnz.get(0); }
         @Override public boolean valid() { return ok.get(0) == 1; }
 
@@ -193,11 +211,13 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
-    public Csr allocateCsr(long rows, long capacity) {
+    public Csr allocateCsr(long rows, long capacity, double maxDensity) {
         if (rows < 1 || capacity < 0 || capacity > Integer.MAX_VALUE)
             throw new IllegalArgumentException("allocateCsr: rows must be >= 1 and capacity in [0, 2^31), got "
                     + rows + ", " + capacity);
-        CpuCsr c = new CpuCsr(rows, capacity, open);
+        if (!(maxDensity >= 0 && maxDensity <= 1))
+            throw new IllegalArgumentException("allocateCsr: maxDensity must be in [0, 1], got " + maxDensity);
+        CpuCsr c = new CpuCsr(rows, capacity, maxDensity, open);
         synchronized (open) {
             open.add(c);
         }
@@ -207,7 +227,7 @@ public final class CpuBackend implements Backend {
     private static Buf buf(FloatBuf b, String what) {
         if (b == null) throw new IllegalArgumentException(what + ": buffer is null");
         if (!(b instanceof Buf cb)) throw new IllegalArgumentException(what + ": not a CPU buffer");
-        if (cb.ptr.isNull()) throw new IllegalArgumentException(what + ": buffer was closed");
+        if (cb.closed()) throw new IllegalArgumentException(what + ": buffer was closed");
         return cb;
     }
 
@@ -221,6 +241,16 @@ public final class CpuBackend implements Backend {
         if (c == null) return null;
         if (!(c instanceof CpuCsr cc)) throw new IllegalArgumentException("csr: not a CPU CSR");
         if (cc.rows < rows) throw new IllegalArgumentException("csr: has " + cc.rows + " rows, batch has " + rows);
+        return cc;
+    }
+
+    /** The CSR when it is valid for exactly this (B, m), null for the dense path; a mismatch is an error. */
+    private static CpuCsr sparse(Csr c, long B, long m, String what) {
+        CpuCsr cc = csr(c, B);
+        if (cc == null || !cc.valid()) return null;
+        if (cc.filledRows != B || cc.filledM != m)
+            throw new IllegalArgumentException(what + ": csr was filled for (" + cc.filledRows + ", " + cc.filledM
+                    + ") latents, used with (" + B + ", " + m + ")");
         return cc;
     }
 
@@ -289,7 +319,8 @@ public final class CpuBackend implements Backend {
     @Override
     public void centerRows(long rows, long d, FloatBuf x, FloatBuf b, FloatBuf out, String what) {
         positive("centerRows", rows, d);
-        try (LongPointer bad = new LongPointer(1)) {
+        synchronized (small) {
+            LongPointer bad = small.index;
             int status = NativeCpu.centerRows(rows, d, ptr(x, rows * d, "centerRows x"), ptr(b, d, "centerRows b"),
                     ptr(out, rows * d, "centerRows out"), bad);
             if (status == NativeCpu.ERR_NONFINITE) throw new NonFiniteInputException(what, bad.get() / d, bad.get() % d);
@@ -309,17 +340,21 @@ public final class CpuBackend implements Backend {
         positive("reluEpilogue", B, m);
         CpuCsr c = csr(csr, B);
         if (c == null) throw new IllegalArgumentException("reluEpilogue: csr is null (allocate one, capacity may be 0)");
+        long cap = Math.min(c.capacity, (long) Math.floor(c.maxDensity * B * m));
+        c.filledRows = c.filledM = -1;
         check(NativeCpu.reluEpilogue(B, m, ptr(pre, B * m, "reluEpilogue pre"), ptr(bEnc, m, "reluEpilogue b_enc"),
-                ptr(f, B * m, "reluEpilogue f"), c.rowNnz, c.capacity, c.rowPtr, c.col, c.val, c.nnz, c.ok),
+                ptr(f, B * m, "reluEpilogue f"), c.rowNnz, cap, c.rowPtr, c.col, c.val, c.nnz, c.ok),
                 "sae4j_cpu_relu_epilogue");
+        c.filledRows = B;
+        c.filledM = m;
         return c.nnz.get(0);
     }
 
     @Override
     public void decode(long B, long m, long d, FloatBuf f, Csr csr, FloatBuf wDec, FloatBuf bDec, FloatBuf xhat) {
         positive("decode", B, m, d);
-        CpuCsr c = csr(csr, B);
-        boolean sparse = c != null && c.valid();
+        CpuCsr c = sparse(csr, B, m, "decode");
+        boolean sparse = c != null;
         check(NativeCpu.decode(B, m, d, sparse ? null : ptr(f, B * m, "decode f"), sparse ? c.rowPtr : null,
                 sparse ? c.col : null, sparse ? c.val : null, ptr(wDec, m * d, "decode W_dec"),
                 ptr(bDec, d, "decode b_dec"), ptr(xhat, B * d, "decode xhat")), "sae4j_cpu_decode");
@@ -328,8 +363,8 @@ public final class CpuBackend implements Backend {
     @Override
     public void countActive(long B, long m, FloatBuf f, Csr csr, FloatBuf counts) {
         positive("countActive", B, m);
-        CpuCsr c = csr(csr, B);
-        boolean sparse = c != null && c.valid();
+        CpuCsr c = sparse(csr, B, m, "countActive");
+        boolean sparse = c != null;
         check(NativeCpu.countActive(B, m, sparse ? null : ptr(f, B * m, "countActive f"), sparse ? c.rowPtr : null,
                 sparse ? c.col : null, ptr(counts, m, "countActive counts")), "sae4j_cpu_count_active");
     }
@@ -338,23 +373,30 @@ public final class CpuBackend implements Backend {
     public Losses reluL1Backward(long B, long d, long m, FloatBuf x, FloatBuf xc, FloatBuf f, Csr csr, FloatBuf xhat,
                                  FloatBuf wEncT, FloatBuf wDec, FloatBuf decNorms, float lambda,
                                  FloatBuf gWEncT, FloatBuf gbEnc, FloatBuf gWDec, FloatBuf gbDec,
-                                 FloatBuf err, FloatBuf dpre) {
+                                 FloatBuf err, FloatBuf dpre, FloatBuf scratch) {
         positive("reluL1Backward", B, d, m);
         if (!(lambda >= 0) || Float.isInfinite(lambda))
             throw new IllegalArgumentException("reluL1Backward: lambda must be finite and >= 0, got " + lambda);
-        CpuCsr c = csr(csr, B);
-        boolean sparse = c != null && c.valid();
-        try (FloatPointer losses = new FloatPointer(2)) {
+        CpuCsr c = sparse(csr, B, m, "reluL1Backward");
+        boolean sparse = c != null;
+        synchronized (small) {
+            FloatPointer losses = small.losses;
             check(NativeCpu.reluL1Backward(B, d, m, ptr(x, B * d, "backward x"), ptr(xc, B * d, "backward xc"),
                     sparse ? null : ptr(f, B * m, "backward f"), sparse ? c.rowPtr : null, sparse ? c.col : null,
                     sparse ? c.val : null, ptr(xhat, B * d, "backward xhat"), ptr(wEncT, m * d, "backward W_encT"),
                     ptr(wDec, m * d, "backward W_dec"), ptr(decNorms, m, "backward dec_norms"), lambda,
                     ptr(gWEncT, m * d, "backward gW_encT"), ptr(gbEnc, m, "backward gb_enc"),
                     ptr(gWDec, m * d, "backward gW_dec"), ptr(gbDec, d, "backward gb_dec"), losses,
-                    ptr(err, B * d, "backward err"), ptr(dpre, sparse ? c.nnz() : B * m, "backward dpre")),
-                    "sae4j_cpu_relu_l1_backward");
+                    ptr(err, B * d, "backward err"), ptr(dpre, sparse ? c.nnz() : B * m, "backward dpre"),
+                    ptr(scratch, reluL1BackwardScratch(B, m), "backward scratch")), "sae4j_cpu_relu_l1_backward");
             return new Losses(losses.get(0), losses.get(1));
         }
+    }
+
+    @Override
+    public long reluL1BackwardScratch(long B, long m) {
+        positive("reluL1BackwardScratch", B, m);
+        return NativeCpu.reluL1BackwardScratch(B, m);
     }
 
     @Override
@@ -407,6 +449,10 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void close() {
+        synchronized (small) {
+            small.losses.close();
+            small.index.close();
+        }
         AutoCloseable[] all;
         synchronized (open) {
             all = open.toArray(new AutoCloseable[0]);

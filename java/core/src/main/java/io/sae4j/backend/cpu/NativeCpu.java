@@ -80,7 +80,10 @@ public final class NativeCpu {
             @Const IntPointer col, @Const FloatPointer val, @Const FloatPointer xhat,
             @Const FloatPointer wEncT, @Const FloatPointer wDec, @Const FloatPointer decNorms,
             float lambda, FloatPointer gWEncT, FloatPointer gbEnc, FloatPointer gWDec,
-            FloatPointer gbDec, FloatPointer losses, FloatPointer err, FloatPointer dpre);
+            FloatPointer gbDec, FloatPointer losses, FloatPointer err, FloatPointer dpre, FloatPointer scratch);
+
+    @Name("sae4j_cpu_relu_l1_backward_scratch")
+    public static native long reluL1BackwardScratch(long B, long m);
 
     @Name("sae4j_cpu_adam_step")
     public static native int adamStep(long n, FloatPointer p, @Const FloatPointer g, FloatPointer m1,

@@ -135,7 +135,7 @@ class CpuKernelsTest {
                 fRef[i] = Math.max(0, (double) pre[i] + bEnc[i % m]);
                 if (fRef[i] > 0) nnzRef++;
             }
-            try (Csr small = be.allocateCsr(B, 5); Csr big = be.allocateCsr(B, B * m)) {
+            try (Csr small = be.allocateCsr(B, 5, 1.0); Csr big = be.allocateCsr(B, B * m, 1.0)) {
                 assertEquals(nnzRef, be.reluEpilogue(B, m, Pre, be.upload(bEnc), F, small));
                 assertFalse(small.valid(), "nnz above capacity must not claim a valid CSR");
                 assertClose(fRef, be.download(F), 1e-7, "relu");
@@ -185,7 +185,7 @@ class CpuKernelsTest {
                     Xh = poisoned(be, B * d), N = poisoned(be, m), gWe = poisoned(be, m * d), gBe = poisoned(be, m),
                     gWd = poisoned(be, m * d), gBd = poisoned(be, d), err = poisoned(be, B * d),
                     dpre = poisoned(be, B * m);
-            try (Csr csr = be.allocateCsr(B, sparse ? (long) B * m : 0)) {
+            try (Csr csr = be.allocateCsr(B, sparse ? (long) B * m : 0, 1.0)) {
                 be.centerRows(B, d, X, Bd, Xc, "x");
                 be.gemm(false, true, B, m, d, 1f, Xc, d, We, d, 0f, Pre, m);
                 be.reluEpilogue(B, m, Pre, Be, Pre, csr);
@@ -193,7 +193,7 @@ class CpuKernelsTest {
                 be.decode(B, m, d, Pre, csr, Wd, Bd, Xh);
                 be.rowNorms(m, d, Wd, N);
                 Losses l = be.reluL1Backward(B, d, m, X, Xc, Pre, csr, Xh, We, Wd, N, (float) lambda, gWe, gBe, gWd,
-                        gBd, err, dpre);
+                        gBd, err, dpre, poisoned(be, (int) be.reluL1BackwardScratch(B, m)));
                 return new Object[] {l, be.download(gWe), be.download(gBe), be.download(gWd), be.download(gBd)};
             }
         }
@@ -225,11 +225,13 @@ class CpuKernelsTest {
         Random r = new Random(16);
         try (CpuBackend be = new CpuBackend(2, isa)) {
             Case c = new Case(r, 19, 24, 40);
-            Object[] out = c.run(be, true);
             float[][] params = {c.wEncT, c.bEnc, c.wDec, c.bDec};
             String[] names = {"W_encT", "b_enc", "W_dec", "b_dec"};
             double h = 1e-3;
-            for (int t = 0; t < 4; t++) {
+            for (int path = 0; path < 8; path++) {
+                boolean sparse = path % 2 == 1;
+                int t = path / 2;
+                Object[] out = c.run(be, sparse);
                 float[] p = params[t], grad = (float[]) out[t + 1];
                 for (int trial = 0; trial < 12; trial++) {
                     int i = r.nextInt(p.length);
@@ -237,7 +239,7 @@ class CpuKernelsTest {
                     // perturb in double through the reference (float storage would swamp h)
                     double plus = lossWith(c, t, i, saved + h), minus = lossWith(c, t, i, saved - h);
                     double fd = (plus - minus) / (2 * h);
-                    assertEquals(fd, grad[i], 2e-3 * Math.max(1, Math.abs(fd)), names[t] + "[" + i + "]");
+                    assertEquals(fd, grad[i], 2e-3 * Math.max(1, Math.abs(fd)), names[t] + "[" + i + "] sparse=" + sparse);
                 }
             }
         }
@@ -324,6 +326,74 @@ class CpuKernelsTest {
                         double[] flat = Arrays.stream(c).flatMapToDouble(Arrays::stream).toArray();
                         assertClose(flat, full, 1e-5, "cosine matrix" + tag);
                     }
+        }
+    }
+
+    /** Sizes of 1 everywhere, on both paths: nothing in the kernels may assume a full vector or block. */
+    @ParameterizedTest
+    @MethodSource("isas")
+    void backwardHandlesUnitSizes(int isa) {
+        Random r = new Random(19);
+        try (CpuBackend be = new CpuBackend(2, isa)) {
+            for (int[] shape : new int[][] {{1, 1, 1}, {1, 5, 3}, {7, 1, 1}, {3, 2, 1}}) {
+                Case c = new Case(r, shape[0], shape[1], shape[2]);
+                c.bEnc[0] = 0.5f; // keep at least one latent alive
+                double[][] g = Reference.gradients(c.ref(), c.x, c.B, c.lambda);
+                for (boolean sparse : new boolean[] {false, true}) {
+                    Object[] out = c.run(be, sparse);
+                    for (int t = 0; t < 4; t++)
+                        assertClose(g[t], (float[]) out[t + 1], 1e-4, "shape " + Arrays.toString(shape) + " tensor " + t);
+                }
+            }
+        }
+    }
+
+    /** Column blocks: j beyond BLOCK_COLS (4096), with a tie across blocks resolved to the first. */
+    @ParameterizedTest
+    @MethodSource("isas")
+    void cosineMaxAcrossColumnBlocks(int isa) {
+        Random r = new Random(20);
+        try (CpuBackend be = new CpuBackend(2, isa)) {
+            int n1 = 37, n2 = 4100, d = 8;
+            float[] a = randn(r, n1 * d, 1), b = randn(r, n2 * d, 1);
+            System.arraycopy(a, 3 * d, b, 5 * d, d);      // a_3 == b_5 == b_4097: row 3's best, twice
+            System.arraycopy(a, 3 * d, b, 4097 * d, d);
+            System.arraycopy(a, 11 * d, b, 4099 * d, d);  // a_11 == b_4099, only in the second block
+            CosineMax got = be.cosineMax(n1, n2, d, be.upload(a), false, be.upload(b), false, false);
+            double[][] c = Reference.cosines(a, n1, false, b, n2, false, d, false);
+            assertEquals(5, got.rowArg()[3], "tie across column blocks keeps the smaller j");
+            assertEquals(4099, got.rowArg()[11]);
+            for (int j = 0; j < n2; j++) {
+                double best = Double.NEGATIVE_INFINITY;
+                for (int i = 0; i < n1; i++) best = Math.max(best, c[i][j]);
+                assertEquals(best, got.colMax()[j], 1e-5, "col max " + j);
+            }
+            assertEquals(3, got.colArg()[4097]);
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("isas")
+    void aCsrIsUsableOnlyForTheShapeItWasFilledFor(int isa) {
+        Random r = new Random(22);
+        try (CpuBackend be = new CpuBackend(2, isa); Csr csr = be.allocateCsr(8, 8 * 64, 1.0)) {
+            int B = 8, m = 64, d = 6;
+            FloatBuf f = be.upload(randn(r, B * m, 1));
+            be.reluEpilogue(B, m, f, be.upload(new float[m]), f, csr);
+            assertTrue(csr.valid());
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> be.decode(B, 32, d, f, csr, be.allocate(32 * d), be.allocate(d), be.allocate(B * d)));
+            assertTrue(e.getMessage().contains("filled for (8, 64)"), e.getMessage());
+            assertThrows(IllegalArgumentException.class,
+                    () -> be.countActive(4, m, f, csr, be.allocate(m)), "fewer rows than filled");
+            // the density limit keeps a dense batch off the sparse path
+            try (Csr tight = be.allocateCsr(B, B * m, 0.1)) {
+                float[] dense = new float[B * m];
+                Arrays.fill(dense, 1f);
+                FloatBuf g = be.upload(dense);
+                assertEquals(B * m, be.reluEpilogue(B, m, g, be.upload(new float[m]), g, tight));
+                assertFalse(tight.valid(), "100% density is above maxDensity 0.1");
+            }
         }
     }
 
