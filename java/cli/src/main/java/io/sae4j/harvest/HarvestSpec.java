@@ -1,0 +1,26 @@
+package io.sae4j.harvest;
+
+import java.util.List;
+
+/**
+ * What to harvest: {@code tokens} activations of {@code site} at {@code layers} of {@code model} on
+ * WordNet half {@code dataset} ("A" or "B"), stored as float16 or float32, saved in shards of
+ * {@code shardTokens} tokens.
+ */
+public record HarvestSpec(TransformerModel model, TransformerModel.Site site, List<Integer> layers, String dataset,
+                          long tokens, boolean float16, int shardTokens) {
+    public static final int DEFAULT_SHARD_TOKENS = 1 << 15;
+
+    public HarvestSpec {
+        layers = List.copyOf(layers);
+        if (layers.isEmpty()) throw new IllegalArgumentException("--layers: give at least one layer");
+        if (layers.stream().distinct().count() != layers.size()) throw new IllegalArgumentException("--layers repeat: " + layers);
+        for (int l : layers) model.tensorName(site, l); // validates the range
+        if (!"A".equals(dataset) && !"B".equals(dataset))
+            throw new IllegalArgumentException("--dataset must be A or B, got '" + dataset + "'");
+        if (tokens < 1) throw new IllegalArgumentException("--tokens must be >= 1, got " + tokens);
+        if (shardTokens < 1) throw new IllegalArgumentException("shard size must be >= 1");
+        if ((long) shardTokens * model.dModel > Integer.MAX_VALUE - 8)
+            throw new IllegalArgumentException("shard of " + shardTokens + " tokens is too large");
+    }
+}

@@ -1,0 +1,245 @@
+package io.sae4j.harvest;
+
+import ai.djl.huggingface.tokenizers.Encoding;
+import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+import ai.djl.huggingface.tokenizers.jni.CharSpan;
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import io.sae4j.io.Npy;
+import io.sae4j.io.NpyReader;
+import io.sae4j.io.NpyWriter;
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.nio.FloatBuffer;
+import java.nio.LongBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.LongConsumer;
+
+/**
+ * Harvests activations of a transformer on WordNet text into a directory: {@code layer<L>.npy}
+ * (tokens, d) per layer, {@code tokens.tsv} (text, position, token id, token, character span of
+ * every row) and {@code manifest.json}. Padding and special tokens ([CLS], [SEP], [PAD]) are left
+ * out. Work is saved in shards of {@link HarvestSpec#shardTokens} tokens, each recorded in the
+ * manifest when complete, so an interrupted harvest resumes at its last shard; a complete one with
+ * the same spec returns at once.
+ */
+public final class Harvester {
+    private static final int BATCH_TEXTS = 32;
+
+    private final HarvestSpec spec;
+    private final Path dir;
+
+    public Harvester(HarvestSpec spec, Path dir) {
+        this.spec = spec;
+        this.dir = dir;
+    }
+
+    /** Bytes the finished harvest takes on disk (activations; tokens.tsv is about 40 bytes a row). */
+    public long diskBytes() {
+        return spec.tokens() * (spec.layers().size() * (long) spec.model().dModel * (spec.float16() ? 2 : 4) + 40);
+    }
+
+    /** Runs (or resumes, or finds finished) the harvest; progress receives tokens done. */
+    public Manifest run(LongConsumer progress, int threads) throws IOException {
+        Files.createDirectories(dir);
+        Manifest m = Manifest.readOrStart(dir, spec);
+        if (m.complete()) {
+            progress.accept(spec.tokens());
+            return m;
+        }
+        List<String> texts = WordNetCorpus.half(spec.dataset());
+        try (Model model = new Model(spec, threads)) {
+            long done = m.tokensInShards();
+            int nextText = m.nextText();
+            progress.accept(done);
+            while (done < spec.tokens()) {
+                if (nextText >= texts.size())
+                    throw new IllegalArgumentException("dataset " + spec.dataset() + " has only " + done
+                            + " tokens; asked for " + spec.tokens());
+                int want = (int) Math.min(spec.shardTokens(), spec.tokens() - done);
+                Shard s = model.shard(texts, nextText, want, progress, done);
+                writeShard(m.shards().size(), s);
+                m = m.withShard(new Manifest.ShardInfo(m.shards().size(), nextText, s.endText, s.rows));
+                m.write(dir);
+                done += s.rows;
+                nextText = s.endText;
+            }
+        } catch (OrtException e) {
+            throw new IOException(spec.model().key + ": ONNX Runtime failed: " + e.getMessage(), e);
+        }
+        return concatenate(m, texts);
+    }
+
+    /** Activations (rows, d) per layer and the token table of one shard. */
+    static final class Shard {
+        final float[][] acts;
+        final StringBuilder tokens = new StringBuilder();
+        int rows, endText;
+
+        Shard(int layers, int capacity, int d) {
+            acts = new float[layers][capacity * d];
+        }
+    }
+
+    private Path shardFile(int shard, String kind) {
+        return dir.resolve("shards").resolve(kind + "-" + shard + (kind.equals("tokens") ? ".tsv" : ".npy"));
+    }
+
+    private void writeShard(int index, Shard s) throws IOException {
+        Files.createDirectories(dir.resolve("shards"));
+        int d = spec.model().dModel;
+        for (int l = 0; l < spec.layers().size(); l++)
+            NpyWriter.write(shardFile(index, "L" + spec.layers().get(l)), java.util.Arrays.copyOf(s.acts[l], s.rows * d),
+                    s.rows, d, spec.float16());
+        Path tsv = shardFile(index, "tokens");
+        Files.writeString(tsv.resolveSibling(tsv.getFileName() + ".tmp"), s.tokens, StandardCharsets.UTF_8);
+        Files.move(tsv.resolveSibling(tsv.getFileName() + ".tmp"), tsv, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    }
+
+    /** Joins the shards into one file per layer, writes texts.txt, marks the manifest complete. */
+    private Manifest concatenate(Manifest m, List<String> texts) throws IOException {
+        int d = spec.model().dModel;
+        for (int layer : spec.layers()) {
+            NpyWriter w = NpyWriter.open(dir.resolve("layer" + layer + ".npy"), d, spec.float16() ? Npy.Dtype.F16 : Npy.Dtype.F32);
+            try {
+                for (Manifest.ShardInfo s : m.shards())
+                    try (NpyReader r = NpyReader.open(shardFile(s.index(), "L" + layer))) {
+                        float[] all = r.readAll();
+                        w.append(all, 0, (int) r.rows());
+                    }
+                w.close();
+            } catch (IOException | RuntimeException e) {
+                w.abort();
+                throw e;
+            }
+        }
+        try (BufferedWriter t = Files.newBufferedWriter(dir.resolve("tokens.tsv"), StandardCharsets.UTF_8)) {
+            t.write("text\tposition\ttoken_id\ttoken\tchar_start\tchar_end\n");
+            for (Manifest.ShardInfo s : m.shards()) t.write(Files.readString(shardFile(s.index(), "tokens"), StandardCharsets.UTF_8));
+        }
+        int used = m.nextText();
+        try (BufferedWriter t = Files.newBufferedWriter(dir.resolve("texts.txt"), StandardCharsets.UTF_8)) {
+            for (int i = 0; i < used; i++) t.write(texts.get(i).replace('\n', ' ') + "\n");
+        }
+        Manifest done = m.completed();
+        done.write(dir);
+        try (var files = Files.list(dir.resolve("shards"))) {
+            for (Path p : files.toList()) Files.delete(p);
+        }
+        Files.delete(dir.resolve("shards"));
+        return done;
+    }
+
+    /** The tokenizer and the ONNX session with the requested tensors exposed. */
+    static final class Model implements AutoCloseable {
+        final HarvestSpec spec;
+        final HuggingFaceTokenizer tokenizer;
+        final OrtEnvironment env = OrtEnvironment.getEnvironment();
+        final OrtSession session;
+        final List<String> outputs = new ArrayList<>();
+        final Path tokenizerFile;
+
+        Model(HarvestSpec spec, int threads) throws IOException, OrtException {
+            this.spec = spec;
+            TransformerModel tm = spec.model();
+            for (int l : spec.layers()) outputs.add(tm.tensorName(spec.site(), l));
+            byte[] onnx = OnnxGraph.exposeOutputs(tm.onnxBytes(), outputs, tm.key + " (" + tm.onnxResource + ")");
+            OrtSession.SessionOptions opts = new OrtSession.SessionOptions();
+            opts.setIntraOpNumThreads(Math.max(1, threads));
+            session = env.createSession(onnx, opts);
+            tokenizerFile = Files.createTempFile("sae4j-" + tm.key + "-", "-tokenizer.json");
+            Files.write(tokenizerFile, tm.tokenizerJson());
+            tokenizer = HuggingFaceTokenizer.newInstance(tokenizerFile);
+        }
+
+        /** Runs texts from {@code first} until {@code want} kept tokens are collected (the last text may be cut). */
+        Shard shard(List<String> texts, int first, int want, LongConsumer progress, long before) throws OrtException {
+            int d = spec.model().dModel, nl = outputs.size();
+            Shard s = new Shard(nl, want, d);
+            int t = first;
+            while (s.rows < want && t < texts.size()) {
+                int n = Math.min(BATCH_TEXTS, texts.size() - t);
+                List<String> batch = texts.subList(t, t + n);
+                Encoding[] enc = tokenizer.batchEncode(batch);
+                int T = 0;
+                for (Encoding e : enc) T = Math.max(T, realLength(e));
+                long[] ids = new long[n * T], mask = new long[n * T], types = new long[n * T];
+                for (int i = 0; i < n; i++) {
+                    long[] eid = enc[i].getIds(), emask = enc[i].getAttentionMask(), etype = enc[i].getTypeIds();
+                    for (int j = 0; j < Math.min(T, eid.length); j++) {
+                        ids[i * T + j] = eid[j];
+                        mask[i * T + j] = emask[j];
+                        types[i * T + j] = etype[j];
+                    }
+                }
+                Map<String, OnnxTensor> in = new HashMap<>();
+                long[] shape = {n, T};
+                try (OnnxTensor a = OnnxTensor.createTensor(env, LongBuffer.wrap(ids), shape);
+                     OnnxTensor b = OnnxTensor.createTensor(env, LongBuffer.wrap(mask), shape);
+                     OnnxTensor c = OnnxTensor.createTensor(env, LongBuffer.wrap(types), shape)) {
+                    in.put("input_ids", a);
+                    in.put("attention_mask", b);
+                    if (session.getInputNames().contains("token_type_ids")) in.put("token_type_ids", c);
+                    try (OrtSession.Result r = session.run(in, new java.util.HashSet<>(outputs))) {
+                        FloatBuffer[] out = new FloatBuffer[nl];
+                        for (int l = 0; l < nl; l++) out[l] = ((OnnxTensor) r.get(outputs.get(l)).get()).getFloatBuffer();
+                        for (int i = 0; i < n && s.rows < want; i++) {
+                            keep(s, enc[i], t + i, i, T, out, d, want);
+                            s.endText = t + i + 1; // a text cut at the shard's end is not revisited
+                        }
+                    }
+                }
+                t += n;
+                progress.accept(before + s.rows);
+            }
+            return s;
+        }
+
+        /** Copies the non-special, non-padding tokens of text i (global index ti) into the shard. */
+        private void keep(Shard s, Encoding e, int ti, int i, int T, FloatBuffer[] out, int d, int want) {
+            long[] ids = e.getIds(), mask = e.getAttentionMask(), special = e.getSpecialTokenMask();
+            String[] toks = e.getTokens();
+            CharSpan[] spans = e.getCharTokenSpans();
+            for (int j = 0; j < Math.min(T, ids.length) && s.rows < want; j++) {
+                if (mask[j] == 0 || special[j] == 1) continue;
+                for (int l = 0; l < out.length; l++) {
+                    FloatBuffer src = out[l].duplicate();
+                    src.position((i * T + j) * d);
+                    src.get(s.acts[l], s.rows * d, d);
+                }
+                CharSpan sp = spans != null && j < spans.length ? spans[j] : null;
+                s.tokens.append(ti).append('\t').append(j).append('\t').append(ids[j]).append('\t')
+                        .append(toks[j].replace('\t', ' ').replace('\n', ' ')).append('\t')
+                        .append(sp != null ? sp.getStart() : -1).append('\t').append(sp != null ? sp.getEnd() : -1).append('\n');
+                s.rows++;
+            }
+        }
+
+        private static int realLength(Encoding e) {
+            long[] mask = e.getAttentionMask();
+            int len = 0;
+            for (int j = 0; j < mask.length; j++)
+                if (mask[j] != 0) len = j + 1;
+            return Math.max(1, len);
+        }
+
+        @Override
+        public void close() throws IOException {
+            tokenizer.close();
+            try {
+                session.close();
+            } catch (OrtException e) {
+                throw new IOException(e);
+            }
+            Files.deleteIfExists(tokenizerFile);
+        }
+    }
+}
