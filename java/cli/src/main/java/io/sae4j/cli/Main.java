@@ -7,7 +7,7 @@ import picocli.CommandLine.Command;
 /** Entry point of the sae4j command-line tool. Errors end in one line on stderr and exit status 1. */
 @Command(name = "sae4j", mixinStandardHelpOptions = true, version = "sae4j 0.1.0",
         description = "Train sparse autoencoders on activations and measure whether their features agree.",
-        subcommands = {SynthCommand.class, TrainCommand.class, CompareCommand.class, InfoCommand.class, HarvestCommand.class,
+        subcommands = {SynthCommand.class, TrainCommand.class, CompareCommand.class, InfoCommand.class, HarvestCommand.class, StudyCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     @CommandLine.Spec

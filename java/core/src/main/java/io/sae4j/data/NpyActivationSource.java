@@ -31,8 +31,14 @@ public final class NpyActivationSource implements ActivationSource {
     }
 
     public NpyActivationSource(Path file, long seed, int chunkRows) throws IOException {
+        this(file, seed, chunkRows, Long.MAX_VALUE);
+    }
+
+    /** Serves only the file's first {@code rowLimit} rows (the rest can be held out for evaluation). */
+    public NpyActivationSource(Path file, long seed, int chunkRows, long rowLimit) throws IOException {
+        if (rowLimit < 1) throw new IllegalArgumentException("row limit must be >= 1, got " + rowLimit);
         reader = NpyReader.open(file);
-        rows = reader.rows();
+        rows = Math.min(reader.rows(), rowLimit);
         d = reader.cols();
         if (rows < 1 || d < 1) {
             reader.close();

@@ -1,0 +1,142 @@
+package io.sae4j.report;
+
+import com.google.gson.JsonObject;
+import io.sae4j.report.Analysis.Mean;
+import io.sae4j.report.Analysis.Oriented;
+import io.sae4j.report.Analysis.Sparsity;
+import io.sae4j.report.StudyResults.Comparison;
+import io.sae4j.report.StudyResults.Sae;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * Checks the seed study's observations against the numbers of a study run, with the definitions
+ * written into each finding's evidence:
+ * (a) MMCS small -> large above large -> small; (b) 1:1 SAEs score lowest; (c) trained pairs far
+ * above the random-init baseline; (d) feature frequencies centred near 1e-2..1e-3; (e) larger SAEs
+ * sparser. Each finding holds (true), does not hold (false) or cannot be told (null).
+ */
+public final class Findings {
+    /** How far above the random baseline (absolute, in MMCS or r) trained pairs must be, on average, to be "far above". */
+    static final double FAR_ABOVE = 0.1;
+    /** Spearman rho between ratio and L0/d_sae at or below which "larger SAEs are sparser" holds. */
+    static final double SPARSER_RHO = -0.8;
+
+    private Findings() {}
+
+    public static List<Finding> evaluate(JsonObject results) {
+        StudyResults r = StudyResults.of(results);
+        return List.of(smallToLarge(r), oneToOneLowest(r), aboveRandom(r), frequencyCentre(r), largerSparser(r));
+    }
+
+    /** (a) over "ratio" pairs of different sizes, mean MMCS small -> large vs large -> small. */
+    static Finding smallToLarge(StudyResults r) {
+        String claim = "MMCS from the smaller SAE to the larger is higher than from the larger to the smaller";
+        List<Double> s2l = new ArrayList<>(), l2s = new ArrayList<>();
+        int higher = 0;
+        for (Oriented o : Analysis.oriented(r)) {
+            if (!Double.isFinite(o.mmcsS2L()) || !Double.isFinite(o.mmcsL2S())) continue;
+            s2l.add(o.mmcsS2L());
+            l2s.add(o.mmcsL2S());
+            if (o.mmcsS2L() > o.mmcsL2S()) higher++;
+        }
+        if (s2l.isEmpty()) return new Finding(claim, null, "No \"ratio\" comparison with both MMCS directions between SAEs of different sizes.", Figures.HEATMAP);
+        double a = Mean.of(s2l).mean(), b = Mean.of(l2s).mean();
+        return new Finding(claim, a > b, String.format("Over %d ratio pairs, mean MMCS small \u2192 large is %s and large \u2192 small %s "
+                + "(difference %s%s); small \u2192 large is the higher in %d of %d pairs.", s2l.size(), Html.num(a), Html.num(b),
+                a - b >= 0 ? "+" : "", Html.num(a - b), higher, s2l.size()), Figures.HEATMAP);
+    }
+
+    /** (b) the ratio-1 SAEs' mean MMCS (both directions, all their "ratio" pairs) is the lowest of all ratios. */
+    static Finding oneToOneLowest(StudyResults r) {
+        String claim = "1:1 SAEs score lowest (lowest mean MMCS with the other sizes)";
+        TreeMap<Double, Mean> per = Analysis.mmcsPerRatio(r);
+        if (!per.containsKey(1.0) || per.size() < 2)
+            return new Finding(claim, null, per.containsKey(1.0) ? "Only ratio 1:1 has \"ratio\" comparisons."
+                    : "No ratio-1 SAE takes part in a \"ratio\" comparison.", Figures.HEATMAP);
+        double one = per.get(1.0).mean();
+        Map.Entry<Double, Mean> lowest = per.entrySet().stream().min(Map.Entry.comparingByValue(
+                java.util.Comparator.comparingDouble(Mean::mean))).orElseThrow();
+        boolean holds = per.entrySet().stream().allMatch(e -> e.getKey() == 1.0 || e.getValue().mean() > one);
+        StringBuilder list = new StringBuilder();
+        per.forEach((k, v) -> list.append(list.length() == 0 ? "" : ", ").append(Analysis.ratioLabel(k)).append(' ').append(Html.num(v.mean())));
+        return new Finding(claim, holds, "Mean MMCS per ratio, over both directions of every \"ratio\" comparison involving that ratio "
+                + "(the mean of its heatmap row and column): " + list + ". " + (holds ? "1:1 is the lowest."
+                : "The lowest is " + Analysis.ratioLabel(lowest.getKey()) + " (" + Html.num(lowest.getValue().mean()) + "), not 1:1."),
+                Figures.HEATMAP);
+    }
+
+    /** (c) trained "seed" and "ratio" pairs vs the "random" kind, in MMCS and in activation correlation. */
+    static Finding aboveRandom(StudyResults r) {
+        String claim = "Trained pairs are far above the random-init baseline (seed: MMCS near 0.15, below 0.20; correlation near 0.4)";
+        List<Comparison> trained = new ArrayList<>(r.ofKind("seed"));
+        trained.addAll(r.ofKind("ratio"));
+        List<Comparison> random = r.ofKind("random");
+        Gap mmcs = gap(trained, random, false), corr = gap(trained, random, true);
+        if (mmcs == null && corr == null)
+            return new Finding(claim, null, random.isEmpty() ? "No random-init baseline was measured."
+                    : trained.isEmpty() ? "No trained \"seed\" or \"ratio\" pair was compared." : "The numbers to compare are missing.",
+                    Figures.MMCS_VS_RATIO);
+        boolean holds = (mmcs == null || mmcs.far()) && (corr == null || corr.far());
+        String ev = "Trained = \"seed\" and \"ratio\" comparisons (mean of both directions per pair); far above = a mean at least "
+                + Html.num(FAR_ABOVE) + " above the baseline's mean and every trained pair above the highest baseline value. "
+                + "MMCS: " + (mmcs == null ? "not measured" : mmcs.text()) + ". Correlation: " + (corr == null ? "not measured" : corr.text()) + ".";
+        if (mmcs != null) ev += " The random MMCS baseline " + (mmcs.baseline() < 0.2 ? "is" : "is not") + " below the seed's 0.20";
+        if (corr != null) ev += (mmcs != null ? "; the" : " The") + " random correlation baseline "
+                + (Math.abs(corr.baseline() - 0.4) <= 0.1 ? "is" : "is not") + " within 0.1 of the seed's 0.4";
+        return new Finding(claim, holds, ev + ".", Figures.MMCS_VS_RATIO);
+    }
+
+    /** Trained vs baseline on one metric: whether far above, the baseline's mean, and the numbers in words. */
+    private record Gap(boolean far, double baseline, String text) {}
+
+    private static Gap gap(List<Comparison> trained, List<Comparison> random, boolean corr) {
+        List<Double> t = trained.stream().map(c -> corr ? c.corrMean() : c.mmcsMean()).filter(Double::isFinite).toList();
+        List<Double> b = random.stream().map(c -> corr ? c.corrMean() : c.mmcsMean()).filter(Double::isFinite).toList();
+        if (t.isEmpty() || b.isEmpty()) return null;
+        double tm = Mean.of(t).mean(), bm = Mean.of(b).mean(), tMin = Charts.min(t), bMax = Charts.max(b);
+        boolean far = tm - bm >= FAR_ABOVE && tMin > bMax;
+        return new Gap(far, bm, String.format("trained mean %s (lowest %s, %d pairs) vs random %s (highest %s, %d), gap %s%s",
+                Html.num(tm), Html.num(tMin), t.size(), Html.num(bm), Html.num(bMax), b.size(), Html.num(tm - bm),
+                far ? "" : tm > bm ? " \u2014 above, but not far above" : " \u2014 not above"));
+    }
+
+    /** (d) median log10 frequency in [-3, -2] for more than half of the SAEs. */
+    static Finding frequencyCentre(StudyResults r) {
+        String claim = "Feature frequencies centre around 1e-2..1e-3 per token";
+        List<Double> medians = r.saes.stream().map(Sae::medianLog10Freq).filter(Double::isFinite).toList();
+        if (medians.isEmpty()) return new Finding(claim, null, "No SAE has a median log10 frequency or a frequency histogram.", Figures.FREQ_RATIO);
+        long inside = medians.stream().filter(m -> m >= -3 && m <= -2).count();
+        boolean holds = inside * 2 > medians.size();
+        List<Double> sorted = medians.stream().sorted().toList();
+        double mid = sorted.size() % 2 == 1 ? sorted.get(sorted.size() / 2) : (sorted.get(sorted.size() / 2 - 1) + sorted.get(sorted.size() / 2)) / 2;
+        return new Finding(claim, holds, String.format("The median log10 frequency of live features is between -3 and -2 for %d of %d SAEs "
+                + "(\"most\" = more than half); the medians range from %s to %s, median of medians %s (%s per token).", inside, medians.size(),
+                Html.num(sorted.get(0)), Html.num(sorted.get(sorted.size() - 1)), Html.num(mid), Html.num(Math.pow(10, mid))), Figures.FREQ_RATIO);
+    }
+
+    /** (e) L0 / d_sae falls with ratio over the ratio sweep (Spearman rho of per-ratio means). */
+    static Finding largerSparser(StudyResults r) {
+        String claim = "More latents give sparser features (larger SAEs are sparser)";
+        List<Sparsity> ps = Analysis.sparsityPerRatio(r).stream().filter(p -> Double.isFinite(p.activeFraction())).toList();
+        if (ps.size() < 2) return new Finding(claim, null, "Fewer than two ratios with both L0 and d_sae.", Figures.SPARSITY);
+        double[] x = ps.stream().mapToDouble(Sparsity::ratio).toArray(), y = ps.stream().mapToDouble(Sparsity::activeFraction).toArray();
+        double rho = Analysis.spearman(x, y);
+        int down = 0;
+        StringBuilder list = new StringBuilder();
+        for (int i = 0; i < ps.size(); i++) {
+            if (i > 0 && y[i] < y[i - 1]) down++;
+            list.append(i == 0 ? "" : ", ").append(Analysis.ratioLabel(x[i])).append(' ').append(Html.num(y[i]));
+        }
+        boolean holds = Double.isFinite(rho) && rho <= SPARSER_RHO;
+        String ev = "Measure: L0 / d_sae (mean fraction of latents active per token, i.e. mean feature frequency), averaged per ratio over "
+                + "the ratio-sweep SAEs: " + list + ". It falls in " + down + " of " + (ps.size() - 1) + " steps; Spearman rho with ratio "
+                + Html.num(rho) + " (holds at rho \u2264 " + Html.num(SPARSER_RHO) + ").";
+        double[] med = ps.stream().mapToDouble(Sparsity::medianLog10Freq).toArray();
+        double rhoMed = Analysis.spearman(x, med);
+        if (Double.isFinite(rhoMed)) ev += " The median log10 frequency of live features has rho " + Html.num(rhoMed) + " with ratio.";
+        return new Finding(claim, holds, ev, Figures.SPARSITY);
+    }
+}

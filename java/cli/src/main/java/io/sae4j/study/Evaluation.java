@@ -1,0 +1,211 @@
+package io.sae4j.study;
+
+import com.google.gson.JsonArray;
+import com.google.gson.JsonNull;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import io.sae4j.harvest.TransformerModel;
+import io.sae4j.metrics.ActivationCorrelation;
+import io.sae4j.metrics.DecoderSimilarity;
+import io.sae4j.metrics.FeatureActivity;
+import io.sae4j.metrics.Hungarian;
+import io.sae4j.sae.SparseAutoencoder;
+import io.sae4j.sae.TrainingRun;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The study's measurements: every SAE on the held-out tokens of its model and layer (half A), then
+ * the comparisons (ratio sweep pairs, seeds, datasets, models, cross-layer and random-init
+ * baselines), top-activating examples and matched pairs, as the results object the report reads.
+ */
+final class Evaluation {
+    static final double THRESHOLD = 0.7;
+    private final Study study;
+    private final Map<String, SparseAutoencoder> models = new LinkedHashMap<>();
+    private final Map<String, FeatureActivity> acts = new LinkedHashMap<>();
+
+    Evaluation(Study study) {
+        this.study = study;
+    }
+
+    JsonObject evaluate(TransformerModel main, List<TransformerModel> others, long s0) throws IOException {
+        StudyConfig c = study.config();
+        Map<String, float[]> heldout = new LinkedHashMap<>();
+        JsonArray saes = new JsonArray(), comparisons = new JsonArray();
+        try {
+            study.log("evaluate " + study.saes().size() + " SAEs on " + c.heldoutTokens() + " held-out tokens");
+            for (Study.Sae s : study.saes().values()) {
+                String key = s.model().key + "/" + s.layer();
+                float[] x = heldout.containsKey(key) ? heldout.get(key) : study.heldout(s.model(), s.layer());
+                heldout.put(key, x);
+                SparseAutoencoder m = study.load(s);
+                models.put(s.name(), m);
+                acts.put(s.name(), FeatureActivity.measure(m, x, c.heldoutTokens(), "held-out " + key));
+                saes.add(saeEntry(s));
+            }
+            Study.Sae ref = find(main, c.layer(), c.ratio(), s0, "A");
+            // ratio sweep: every pair, smaller first
+            List<Study.Sae> sweep = study.saes().values().stream()
+                    .filter(s -> s.group().equals("main") && s.seed() == s0).sorted(Comparator.comparingInt(Study.Sae::ratio)).toList();
+            for (int i = 0; i < sweep.size(); i++)
+                for (int j = i + 1; j < sweep.size(); j++) comparisons.add(compare("ratio", sweep.get(i), sweep.get(j)));
+            for (Study.Sae s : study.saes().values()) {
+                if (s == ref) continue;
+                if (s.group().equals("main") && s.ratio() == c.ratio() && s.seed() != s0) comparisons.add(compare("seed", ref, s));
+                if (s.dataset().equals("B")) comparisons.add(compare("dataset", ref, s));
+                if (s.group().startsWith("layer-")) comparisons.add(compare("cross_layer", ref, s));
+                if (s.group().startsWith("model-")) {
+                    JsonObject cmp = compare("model", ref, s);
+                    if (!sameTokens(ref.model(), s.model())) // rows are different tokens: r means nothing
+                        for (String k : new String[] {"corr_ab", "corr_ba"}) cmp.add(k, JsonNull.INSTANCE);
+                    comparisons.add(cmp);
+                }
+            }
+            for (Study.Sae s : sweep) comparisons.add(randomBaseline(s, heldout.get(s.model().key + "/" + s.layer())));
+
+            JsonObject results = new JsonObject();
+            results.addProperty("title", "sae4j universality study");
+            results.addProperty("created", Instant.now().toString());
+            results.addProperty("machine", study.backend().describe());
+            results.add("config", JsonParser.parseString(c.toJson()));
+            results.add("saes", saes);
+            results.add("comparisons", comparisons);
+            Examples ex = new Examples(study, models, acts);
+            results.add("top_features", ex.topFeatures(ref, 6));
+            JsonArray pairs = new JsonArray();
+            study.saes().values().stream().filter(s -> s.group().equals("main") && s.ratio() == c.ratio() && s.seed() != s0)
+                    .findFirst().ifPresent(s -> pairs.addAll(ex.matchedPairs("seed", ref, s, 3)));
+            study.saes().values().stream().filter(s -> s.group().startsWith("model-")).findFirst()
+                    .ifPresent(s -> pairs.addAll(ex.matchedPairs("model", ref, s, 3)));
+            results.add("matched_pairs", pairs);
+            return results;
+        } finally {
+            acts.values().forEach(FeatureActivity::close);
+            models.values().forEach(SparseAutoencoder::close);
+        }
+    }
+
+    private boolean sameTokens(TransformerModel a, TransformerModel b) throws IOException {
+        return Arrays.equals(study.tokens(a).id, study.tokens(b).id);
+    }
+
+    private Study.Sae find(TransformerModel m, int layer, int ratio, long seed, String dataset) {
+        return study.saes().values().stream()
+                .filter(s -> s.model() == m && s.layer() == layer && s.ratio() == ratio && s.seed() == seed && s.dataset().equals(dataset))
+                .findFirst().orElseThrow(() -> new IllegalStateException("no SAE " + m.key + " L" + layer + " r" + ratio));
+    }
+
+    private JsonObject saeEntry(Study.Sae s) throws IOException {
+        FeatureActivity a = acts.get(s.name());
+        SparseAutoencoder m = models.get(s.name());
+        JsonObject o = new JsonObject();
+        o.addProperty("name", s.name());
+        o.addProperty("model", s.model().displayName);
+        o.addProperty("layer", s.layer());
+        o.addProperty("site", study.config().site());
+        o.addProperty("ratio", s.ratio());
+        o.addProperty("seed", s.seed());
+        o.addProperty("dataset", s.dataset());
+        o.addProperty("d_in", m.dIn());
+        o.addProperty("d_sae", m.dSae());
+        num(o, "mse", a.mse());
+        num(o, "fvu", a.fvu());
+        num(o, "l0", a.l0());
+        num(o, "dead_fraction", (double) a.dead() / m.dSae());
+        JsonObject hist = new JsonObject();
+        hist.addProperty("lo", -6.0);
+        hist.addProperty("hi", 0.0);
+        JsonArray counts = new JsonArray();
+        for (int v : a.log10FrequencyHistogram(-6, 0, 24)) counts.add(v);
+        hist.add("counts", counts);
+        o.add("log10_freq_hist", hist);
+        double[] live = Arrays.stream(a.frequency()).filter(f -> f > 0).map(Math::log10).sorted().toArray();
+        num(o, "median_log10_freq", live.length > 0 ? live[live.length / 2] : Double.NaN);
+        o.add("training", trainingCurve(s));
+        return o;
+    }
+
+    private JsonArray trainingCurve(Study.Sae s) throws IOException {
+        JsonArray rows = new JsonArray();
+        Path log = study.out().resolve("saes").resolve(s.group()).resolve(TrainingRun.LOG);
+        if (!Files.exists(log)) return rows;
+        List<String> lines = Files.readAllLines(log, StandardCharsets.UTF_8);
+        // step,tokens,sae,name,lr,l1_coefficient,loss,mse,l1,l0,fvu,dead_fraction
+        for (String line : lines.subList(1, lines.size())) {
+            String[] f = line.split(",");
+            if (f.length < 12 || !f[3].equals(s.name())) continue;
+            JsonObject r = new JsonObject();
+            r.addProperty("step", Long.parseLong(f[0]));
+            r.addProperty("tokens", Long.parseLong(f[1]));
+            num(r, "loss", Double.parseDouble(f[6]));
+            num(r, "mse", Double.parseDouble(f[7]));
+            num(r, "l0", Double.parseDouble(f[9]));
+            num(r, "fvu", Double.parseDouble(f[10]));
+            num(r, "dead_fraction", Double.parseDouble(f[11]));
+            rows.add(r);
+        }
+        return rows;
+    }
+
+    private JsonObject compare(String kind, Study.Sae a, Study.Sae b) {
+        SparseAutoencoder ma = models.get(a.name()), mb = models.get(b.name());
+        return comparison(kind, a.name(), b.name(), ma, mb, acts.get(a.name()), acts.get(b.name()));
+    }
+
+    private JsonObject randomBaseline(Study.Sae s, float[] x) {
+        SparseAutoencoder m = models.get(s.name());
+        try (SparseAutoencoder r = DecoderSimilarity.randomLike(m, 999_999);
+             FeatureActivity ra = FeatureActivity.measure(r, x, study.config().heldoutTokens(), "held-out")) {
+            return comparison("random", s.name(), "random-init(" + s.name() + ")", m, r, acts.get(s.name()), ra);
+        }
+    }
+
+    private static JsonObject comparison(String kind, String na, String nb, SparseAutoencoder a, SparseAutoencoder b,
+                                         FeatureActivity fa, FeatureActivity fb) {
+        JsonObject o = new JsonObject();
+        o.addProperty("kind", kind);
+        o.addProperty("a", na);
+        o.addProperty("b", nb);
+        DecoderSimilarity.Mmcs m = DecoderSimilarity.mmcs(a, b);
+        num(o, "mmcs_ab", m.ab());
+        num(o, "mmcs_ba", m.ba());
+        if (Math.max(a.dSae(), b.dSae()) <= DecoderSimilarity.HUNGARIAN_MAX) {
+            Hungarian.Result h = DecoderSimilarity.hungarian(a, b, THRESHOLD);
+            num(o, "hungarian_mean", h.meanMatched());
+            num(o, "shared_frac", h.fractionAtLeast());
+        } else {
+            o.add("hungarian_mean", JsonNull.INSTANCE);
+            o.add("shared_frac", JsonNull.INSTANCE);
+        }
+        ActivationCorrelation c = ActivationCorrelation.of(fa, fb);
+        num(o, "corr_ab", c.corrAB());
+        num(o, "corr_ba", c.corrBA());
+        o.addProperty("dead_a", c.deadA());
+        o.addProperty("dead_b", c.deadB());
+        return o;
+    }
+
+    static void num(JsonObject o, String key, double v) {
+        if (Double.isFinite(v)) o.addProperty(key, v);
+        else o.add(key, JsonNull.INSTANCE);
+    }
+
+    static List<Integer> argsortDesc(float[] v, int k) {
+        Integer[] idx = new Integer[v.length];
+        for (int i = 0; i < v.length; i++) idx[i] = i;
+        Arrays.sort(idx, (p, q) -> Float.compare(v[q], v[p]));
+        List<Integer> out = new ArrayList<>();
+        for (int i = 0; i < Math.min(k, idx.length); i++) out.add(idx[i]);
+        return out;
+    }
+}

@@ -1,0 +1,193 @@
+package io.sae4j.study;
+
+import com.google.gson.JsonArray;
+import com.google.gson.JsonObject;
+import io.sae4j.backend.Backend;
+import io.sae4j.data.NpyActivationSource;
+import io.sae4j.harvest.HarvestSpec;
+import io.sae4j.harvest.Harvester;
+import io.sae4j.harvest.Manifest;
+import io.sae4j.harvest.TransformerModel;
+import io.sae4j.io.NpyReader;
+import io.sae4j.io.SaeLensFormat;
+import io.sae4j.sae.SaeConfig;
+import io.sae4j.sae.SparseAutoencoder;
+import io.sae4j.sae.TrainConfig;
+import io.sae4j.sae.Trainer;
+import io.sae4j.sae.TrainingRun;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+
+/**
+ * Runs the universality study of a {@link StudyConfig} in a directory: harvests (cached), trains
+ * the SAEs of each activation stream in one pass (skipping finished ones), evaluates every SAE on
+ * held-out tokens and every comparison, and returns the results object the report is made from.
+ * Layout: {@code acts/<model>-<dataset>/}, {@code saes/<group>/<sae>/}, {@code results.json}.
+ */
+public final class Study {
+    /** Where progress goes: a label and a done/total callback per long stage. */
+    public interface Progress {
+        void stage(String label, long total, String unit);
+
+        void update(long done);
+
+        void note(String text);
+
+        void end();
+    }
+
+    private final StudyConfig c;
+    private final Path out;
+    private final Backend be;
+    private final Progress progress;
+    private final Consumer<String> log;
+    private final Map<String, Sae> saes = new LinkedHashMap<>();
+
+    /** One trained SAE and where its data comes from. */
+    record Sae(String name, String group, TransformerModel model, int layer, int ratio, long seed, String dataset) {}
+
+    public Study(StudyConfig c, Path out, Backend be, Progress progress, Consumer<String> log) {
+        this.c = c;
+        this.out = out;
+        this.be = be;
+        this.progress = progress;
+        this.log = log;
+    }
+
+    private String name(TransformerModel m, int layer, int ratio, long seed, String dataset) {
+        return m.key + "-L" + layer + "-" + c.site() + "-r" + ratio + "-s" + seed + "-" + dataset;
+    }
+
+    private Path acts(TransformerModel m, String dataset) {
+        return out.resolve("acts").resolve(m.key + "-" + dataset);
+    }
+
+    public JsonObject run() throws IOException {
+        long t0 = System.nanoTime();
+        TransformerModel main = TransformerModel.of(c.model());
+        TransformerModel.Site site = TransformerModel.Site.of(c.site());
+        long harvestTokens = c.trainTokens() + c.heldoutTokens();
+
+        // 1. activations
+        harvest(new HarvestSpec(main, site, c.layers(), "A", harvestTokens, c.float16(), HarvestSpec.DEFAULT_SHARD_TOKENS));
+        harvest(new HarvestSpec(main, site, List.of(c.layer()), "B", harvestTokens, c.float16(), HarvestSpec.DEFAULT_SHARD_TOKENS));
+        List<TransformerModel> others = c.otherModels().stream().map(TransformerModel::of).toList();
+        for (TransformerModel m : others)
+            harvest(new HarvestSpec(m, site, List.of(c.layer()), "A", harvestTokens, c.float16(), HarvestSpec.DEFAULT_SHARD_TOKENS));
+
+        // 2. SAEs: one group (one pass over one stream) per model, layer and dataset
+        long s0 = c.seeds().get(0);
+        List<Sae> mainGroup = new ArrayList<>();
+        for (int r : c.ratios()) mainGroup.add(new Sae(name(main, c.layer(), r, s0, "A"), "main", main, c.layer(), r, s0, "A"));
+        for (long s : c.seeds().subList(1, c.seeds().size()))
+            mainGroup.add(new Sae(name(main, c.layer(), c.ratio(), s, "A"), "main", main, c.layer(), c.ratio(), s, "A"));
+        if (!c.ratios().contains(c.ratio()))
+            mainGroup.add(new Sae(name(main, c.layer(), c.ratio(), s0, "A"), "main", main, c.layer(), c.ratio(), s0, "A"));
+        train("main", mainGroup);
+        train("dataset-B", List.of(new Sae(name(main, c.layer(), c.ratio(), s0, "B"), "dataset-B", main, c.layer(), c.ratio(), s0, "B")));
+        for (int l : c.layers())
+            if (l != c.layer())
+                train("layer-" + l, List.of(new Sae(name(main, l, c.ratio(), s0, "A"), "layer-" + l, main, l, c.ratio(), s0, "A")));
+        for (TransformerModel m : others)
+            train("model-" + m.key, List.of(new Sae(name(m, c.layer(), c.ratio(), s0, "A"), "model-" + m.key, m, c.layer(), c.ratio(), s0, "A")));
+
+        // 3. evaluation and comparisons
+        Evaluation ev = new Evaluation(this);
+        JsonObject results = ev.evaluate(main, others, s0);
+        results.addProperty("wall_time_s", (System.nanoTime() - t0) / 1e9);
+        return results;
+    }
+
+    private void harvest(HarvestSpec spec) throws IOException {
+        Path dir = acts(spec.model(), spec.dataset());
+        Harvester h = new Harvester(spec, dir);
+        log.accept(String.format("harvest %s layers %s half %s: %d tokens (%.0f MB) -> %s", spec.model().key, spec.layers(),
+                spec.dataset(), spec.tokens(), h.diskBytes() / 1e6, dir));
+        progress.stage("harvest " + spec.model().key + "-" + spec.dataset(), spec.tokens(), "tokens");
+        h.run(progress::update, Runtime.getRuntime().availableProcessors());
+        progress.end();
+    }
+
+    private void train(String group, List<Sae> members) throws IOException {
+        Sae first = members.get(0);
+        int d = first.model().dModel;
+        List<String> names = new ArrayList<>();
+        List<SaeConfig> cfgs = new ArrayList<>();
+        for (Sae s : members) {
+            saes.put(s.name(), s);
+            names.add(s.name());
+            cfgs.add(SaeConfig.builder().setDIn(d).setRatio(s.ratio()).optL1Coefficient(c.l1()).optSeed(s.seed()).build());
+        }
+        int logEvery = (int) Math.max(1, Math.min(25, c.steps()));
+        TrainConfig tc = TrainConfig.builder().setSteps(c.steps()).optBatchSize(c.batch()).optLr(c.lr()).optLogEvery(logEvery)
+                .optCheckpointEvery(logEvery * Math.max(1, 100 / logEvery)).build();
+        Path file = Manifest.layerFile(acts(first.model(), first.dataset()), first.layer());
+        TrainingRun run = new TrainingRun(out.resolve("saes").resolve(group), names, cfgs, tc,
+                file.toAbsolutePath() + " first " + c.trainTokens() + " rows");
+        if (run.finished()) {
+            log.accept("train " + group + ": already trained");
+            return;
+        }
+        log.accept("train " + group + ": " + String.join(", ", names) + " (" + c.steps() + " steps x " + c.batch() + " tokens)");
+        progress.stage("train " + group, c.steps(), "steps");
+        try (NpyActivationSource src = new NpyActivationSource(file, 0, NpyActivationSource.DEFAULT_CHUNK_ROWS, c.trainTokens())) {
+            run.run(be, src, new Trainer.Listener() {
+                @Override
+                public void record(List<Trainer.Record> records) {
+                    Trainer.Record r = records.get(0);
+                    progress.note(String.format("%s L0 %.1f fvu %.3f", names.get(0), r.l0(), r.fvu()));
+                    progress.update(r.step());
+                }
+            });
+        }
+        progress.end();
+    }
+
+    // ---- accessors for Evaluation ----
+
+    StudyConfig config() { return c; }
+    Path out() { return out; }
+    Backend backend() { return be; }
+    Map<String, Sae> saes() { return saes; }
+    void log(String s) { log.accept(s); }
+
+    Path saeDir(Sae s) {
+        return out.resolve("saes").resolve(s.group()).resolve(s.name());
+    }
+
+    /** Held-out rows of a (model, layer) stream of half A: rows [trainTokens, trainTokens + heldout). */
+    float[] heldout(TransformerModel m, int layer) throws IOException {
+        try (NpyReader r = NpyReader.open(Manifest.layerFile(acts(m, "A"), layer))) {
+            int n = c.heldoutTokens(), d = r.cols();
+            float[] x = new float[n * d];
+            r.read(c.trainTokens(), n, x, 0);
+            return x;
+        }
+    }
+
+    private final Map<TransformerModel, TokenTable> tokenTables = new java.util.EnumMap<>(TransformerModel.class);
+
+    /** tokens.tsv and texts.txt of a model's half-A harvest, for examples (read once). */
+    TokenTable tokens(TransformerModel m) throws IOException {
+        TokenTable t = tokenTables.get(m);
+        if (t == null) tokenTables.put(m, t = TokenTable.read(acts(m, "A")));
+        return t;
+    }
+
+    /** Loads an SAE directory written by {@link #train}. */
+    SparseAutoencoder load(Sae s) throws IOException {
+        return SaeLensFormat.read(saeDir(s)).toModel(be);
+    }
+
+    static JsonArray array(double[] v) {
+        JsonArray a = new JsonArray();
+        for (double x : v) a.add(x);
+        return a;
+    }
+
+}

@@ -1,0 +1,218 @@
+package io.sae4j.report;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.gson.JsonArray;
+import com.google.gson.JsonNull;
+import com.google.gson.JsonObject;
+import org.junit.jupiter.api.Test;
+
+/** Each seed observation on crafted numbers: supported (true), contradicted (false), no data (null). */
+class FindingsTest {
+    /** A tiny results object: SAEs by ratio (d_in 100) and comparisons between them. */
+    private static final class R {
+        final JsonObject json = new JsonObject();
+        final JsonArray saes = new JsonArray(), comps = new JsonArray();
+
+        R() {
+            json.add("saes", saes);
+            json.add("comparisons", comps);
+        }
+
+        R sae(String name, double ratio, double l0, Double medianLog10) {
+            JsonObject s = new JsonObject();
+            s.addProperty("name", name);
+            s.addProperty("ratio", ratio);
+            s.addProperty("d_in", 100);
+            s.addProperty("d_sae", 100 * ratio);
+            s.addProperty("l0", l0);
+            if (medianLog10 == null) s.add("median_log10_freq", JsonNull.INSTANCE);
+            else s.addProperty("median_log10_freq", medianLog10);
+            saes.add(s);
+            return this;
+        }
+
+        R cmp(String kind, String a, String b, double mab, double mba, Double cab, Double cba) {
+            JsonObject c = new JsonObject();
+            c.addProperty("kind", kind);
+            c.addProperty("a", a);
+            c.addProperty("b", b);
+            c.addProperty("mmcs_ab", mab);
+            c.addProperty("mmcs_ba", mba);
+            if (cab != null) c.addProperty("corr_ab", cab);
+            if (cba != null) c.addProperty("corr_ba", cba);
+            comps.add(c);
+            return this;
+        }
+
+        StudyResults study() {
+            return StudyResults.of(json);
+        }
+    }
+
+    private static R threeRatios() {
+        return new R().sae("r1", 1, 40, -2.5).sae("r2", 2, 38, -2.6).sae("r4", 4, 36, -2.8);
+    }
+
+    // (a) MMCS small -> large above large -> small
+
+    @Test
+    void smallToLargeHolds() {
+        // The second pair is written large-first: its mmcs_ba is the small -> large direction.
+        Finding f = Findings.smallToLarge(threeRatios().cmp("ratio", "r1", "r2", 0.8, 0.6, null, null)
+                .cmp("ratio", "r4", "r2", 0.55, 0.75, null, null).study());
+        assertEquals(Boolean.TRUE, f.holds(), f.evidence());
+        assertTrue(f.evidence().contains("2 ratio pairs"), f.evidence());
+        assertTrue(f.evidence().contains("+0.2"), f.evidence());
+        assertTrue(f.evidence().contains("2 of 2"), f.evidence());
+        assertEquals(Figures.HEATMAP, f.figureAnchor());
+    }
+
+    @Test
+    void smallToLargeFails() {
+        Finding f = Findings.smallToLarge(threeRatios().cmp("ratio", "r1", "r2", 0.5, 0.7, null, null)
+                .cmp("ratio", "r4", "r2", 0.75, 0.55, null, null).study());
+        assertEquals(Boolean.FALSE, f.holds(), f.evidence());
+        assertTrue(f.evidence().contains("0 of 2"), f.evidence());
+    }
+
+    @Test
+    void smallToLargeWithoutDataIsNull() {
+        assertNull(Findings.smallToLarge(threeRatios().study()).holds());
+        // Pairs of unknown SAEs, or with a null direction, do not count.
+        assertNull(Findings.smallToLarge(threeRatios().cmp("ratio", "x", "y", 0.8, 0.6, null, null).study()).holds());
+        assertNull(Findings.smallToLarge(threeRatios().cmp("seed", "r1", "r2", 0.8, 0.6, null, null).study()).holds());
+    }
+
+    // (b) 1:1 lowest
+
+    @Test
+    void oneToOneLowestHolds() {
+        Finding f = Findings.oneToOneLowest(threeRatios().cmp("ratio", "r1", "r2", 0.5, 0.4, null, null)
+                .cmp("ratio", "r1", "r4", 0.5, 0.4, null, null).cmp("ratio", "r2", "r4", 0.8, 0.7, null, null).study());
+        assertEquals(Boolean.TRUE, f.holds(), f.evidence());
+        assertTrue(f.evidence().contains("1:1 0.45"), f.evidence());
+    }
+
+    @Test
+    void oneToOneLowestFails() {
+        Finding f = Findings.oneToOneLowest(threeRatios().cmp("ratio", "r1", "r2", 0.8, 0.7, null, null)
+                .cmp("ratio", "r1", "r4", 0.5, 0.4, null, null).cmp("ratio", "r2", "r4", 0.3, 0.2, null, null).study());
+        assertEquals(Boolean.FALSE, f.holds(), f.evidence());
+        assertTrue(f.evidence().contains("The lowest is 1:4"), f.evidence());
+    }
+
+    @Test
+    void oneToOneLowestWithoutARatioOneSaeIsNull() {
+        R r = new R().sae("r2", 2, 38, -2.6).sae("r4", 4, 36, -2.8).cmp("ratio", "r2", "r4", 0.8, 0.7, null, null);
+        assertNull(Findings.oneToOneLowest(r.study()).holds());
+        assertNull(Findings.oneToOneLowest(new R().study()).holds());
+    }
+
+    // (c) far above the random baseline
+
+    @Test
+    void aboveRandomHolds() {
+        Finding f = Findings.aboveRandom(threeRatios().cmp("seed", "r2", "r4", 0.7, 0.72, 0.8, 0.82)
+                .cmp("ratio", "r1", "r2", 0.6, 0.5, 0.7, 0.6)
+                .cmp("random", "r2", "random-init(r2)", 0.15, 0.16, 0.4, 0.41).study());
+        assertEquals(Boolean.TRUE, f.holds(), f.evidence());
+        assertTrue(f.evidence().contains("is below the seed's 0.20"), f.evidence());
+        assertTrue(f.evidence().contains("is within 0.1 of the seed's 0.4"), f.evidence());
+    }
+
+    @Test
+    void aboveRandomFailsWhenTrainedPairsAreNearTheBaseline() {
+        Finding f = Findings.aboveRandom(threeRatios().cmp("seed", "r2", "r4", 0.2, 0.21, 0.45, 0.44)
+                .cmp("random", "r2", "random-init(r2)", 0.15, 0.16, 0.4, 0.41).study());
+        assertEquals(Boolean.FALSE, f.holds(), f.evidence());
+        assertTrue(f.evidence().contains("not far above"), f.evidence());
+        // Far above in MMCS but not in correlation: does not hold either.
+        Finding g = Findings.aboveRandom(threeRatios().cmp("seed", "r2", "r4", 0.7, 0.7, 0.42, 0.42)
+                .cmp("random", "r2", "random-init(r2)", 0.15, 0.16, 0.4, 0.41).study());
+        assertEquals(Boolean.FALSE, g.holds(), g.evidence());
+    }
+
+    @Test
+    void aboveRandomWithoutABaselineIsNull() {
+        Finding f = Findings.aboveRandom(threeRatios().cmp("seed", "r2", "r4", 0.7, 0.72, 0.8, 0.82).study());
+        assertNull(f.holds());
+        assertTrue(f.evidence().contains("No random-init baseline"), f.evidence());
+    }
+
+    // (d) frequencies centred near 1e-2..1e-3
+
+    @Test
+    void frequencyCentreHolds() {
+        Finding f = Findings.frequencyCentre(new R().sae("a", 1, 40, -2.5).sae("b", 2, 40, -2.2).sae("c", 4, 40, -1.5).study());
+        assertEquals(Boolean.TRUE, f.holds(), f.evidence());
+        assertTrue(f.evidence().contains("2 of 3"), f.evidence());
+    }
+
+    @Test
+    void frequencyCentreFails() {
+        Finding f = Findings.frequencyCentre(new R().sae("a", 1, 40, -1.0).sae("b", 2, 40, -1.5).sae("c", 4, 40, -2.5).study());
+        assertEquals(Boolean.FALSE, f.holds(), f.evidence());
+    }
+
+    @Test
+    void frequencyCentreUsesTheHistogramWhenTheMedianIsMissing() {
+        R r = new R().sae("a", 1, 40, null);
+        JsonObject h = new JsonObject();
+        h.addProperty("lo", -6.0);
+        h.addProperty("hi", 0.0);
+        JsonArray counts = new JsonArray();
+        for (int i = 0; i < 6; i++) counts.add(i == 3 ? 100 : 0); // all in [-3, -2)
+        h.add("counts", counts);
+        r.saes.get(0).getAsJsonObject().add("log10_freq_hist", h);
+        Finding f = Findings.frequencyCentre(r.study());
+        assertEquals(Boolean.TRUE, f.holds(), f.evidence());
+        assertTrue(f.evidence().contains("-2.5"), f.evidence());
+    }
+
+    @Test
+    void frequencyCentreWithoutDataIsNull() {
+        assertNull(Findings.frequencyCentre(new R().sae("a", 1, 40, null).study()).holds());
+        assertNull(Findings.frequencyCentre(new R().study()).holds());
+    }
+
+    // (e) larger SAEs sparser
+
+    @Test
+    void largerSparserHolds() {
+        // L0 about constant while d_sae grows: L0 / d_sae falls.
+        Finding f = Findings.largerSparser(threeRatios().sae("r8", 8, 35, -3.0).study());
+        assertEquals(Boolean.TRUE, f.holds(), f.evidence());
+        assertTrue(f.evidence().contains("L0 / d_sae"), f.evidence());
+        assertTrue(f.evidence().contains("3 of 3 steps"), f.evidence());
+    }
+
+    @Test
+    void largerSparserFails() {
+        Finding f = Findings.largerSparser(new R().sae("r1", 1, 10, -2.0).sae("r2", 2, 40, -2.0).sae("r4", 4, 160, -2.0).study());
+        assertEquals(Boolean.FALSE, f.holds(), f.evidence());
+        assertTrue(f.evidence().contains("0 of 2 steps"), f.evidence());
+    }
+
+    @Test
+    void largerSparserUsesTheRatioSweepWhenThereIsOne() {
+        // The sweep (r1, r2) gets sparser; a third SAE outside the sweep would contradict it.
+        R r = new R().sae("r1", 1, 40, -2.0).sae("r2", 2, 40, -2.0).sae("big", 4, 4000, -1.0).cmp("ratio", "r1", "r2", 0.8, 0.6, null, null);
+        assertEquals(Boolean.TRUE, Findings.largerSparser(r.study()).holds());
+    }
+
+    @Test
+    void largerSparserWithOneRatioIsNull() {
+        assertNull(Findings.largerSparser(new R().sae("a", 4, 40, -2.0).sae("b", 4, 38, -2.0).study()).holds());
+        assertNull(Findings.largerSparser(new R().study()).holds());
+    }
+
+    @Test
+    void evaluateOnEmptyResultsGivesFiveUnknowns() {
+        var fs = Findings.evaluate(new JsonObject());
+        assertEquals(5, fs.size());
+        fs.forEach(f -> assertNull(f.holds(), f.claim()));
+    }
+}
