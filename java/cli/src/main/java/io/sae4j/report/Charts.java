@@ -78,6 +78,18 @@ final class Charts {
         return BitmapEncoder.getBitmapBytes(chart, BitmapEncoder.BitmapFormat.PNG);
     }
 
+    /**
+     * Makes the x axis a ratio axis: values are log2(ratio), labelled "1:r" at whole powers of two,
+     * spanning whole powers of two around xs (at least two octaves, so one point still gets ticks).
+     */
+    static void ratioAxis(XYChart c, List<Double> xs) {
+        c.setCustomXAxisTickLabelsFormatter(Charts::log2RatioTick);
+        if (xs.isEmpty()) return;
+        double lo = Math.floor(min(xs)), hi = Math.ceil(max(xs));
+        if (hi - lo < 2) { lo -= 1; hi += 1; }
+        c.getStyler().setXAxisMin(lo).setXAxisMax(hi);
+    }
+
     /** Tick label for an x axis that holds log2(ratio): "1:8" at integers, nothing between. */
     static String log2RatioTick(double x) {
         double r = Math.rint(x);

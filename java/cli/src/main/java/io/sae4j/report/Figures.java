@@ -112,17 +112,21 @@ final class Figures {
         String metric = corr ? "activation correlation" : "MMCS";
         XYChart c = Charts.xy((corr ? "Activation correlation" : "MMCS") + " vs ratio (consecutive ratios)",
                 "larger ratio of the pair (log scale)", corr ? "mean max Pearson r" : "MMCS (mean max decoder cosine)", 4);
-        c.setCustomXAxisTickLabelsFormatter(Charts::log2RatioTick);
         int i = 0;
         if (!x.isEmpty()) Charts.styleSeries(c.addSeries("smaller \u2192 larger", x, s2l), i++, true);
         if (!xl.isEmpty()) Charts.styleSeries(c.addSeries("larger \u2192 smaller", xl, l2s), i++, true);
+        Baseline random = Analysis.baseline(r, "random"), crossLayer = Analysis.baseline(r, "cross_layer");
         List<Double> allX = new ArrayList<>(x);
         allX.addAll(xl);
-        double x0 = Charts.min(allX), x1 = Charts.max(allX);
-        if (x1 - x0 < 1) { x0 -= 0.5; x1 += 0.5; }
+        for (Baseline b : List.of(random, crossLayer)) {
+            Map<Double, Double> byRatio = corr ? b.corrByRatio() : b.mmcsByRatio();
+            if (byRatio.size() >= 2) byRatio.keySet().forEach(k -> allX.add(Charts.log2(k)));
+        }
+        Charts.ratioAxis(c, allX);
+        double x0 = c.getStyler().getXAxisMin(), x1 = c.getStyler().getXAxisMax();
         double yMin = Math.min(0, Math.min(Charts.min(s2l.isEmpty() ? l2s : s2l), Charts.min(l2s.isEmpty() ? s2l : l2s)));
-        String bl = baseline(c, Analysis.baseline(r, "random"), corr, "random-init baseline", Charts.BASELINE_RANDOM, x0, x1)
-                + baseline(c, Analysis.baseline(r, "cross_layer"), corr, "cross-layer baseline", Charts.BASELINE_LAYER, x0, x1);
+        String bl = baseline(c, random, corr, "random-init baseline", Charts.BASELINE_RANDOM, x0, x1)
+                + baseline(c, crossLayer, corr, "cross-layer baseline", Charts.BASELINE_LAYER, x0, x1);
         c.getStyler().setYAxisMin(yMin).setYAxisMax(1.0);
         c.getStyler().setLegendPosition(org.knowm.xchart.style.Styler.LegendPosition.OutsideS);
         return new Figure(corr ? CORR_VS_RATIO : MMCS_VS_RATIO, corr ? "corr_vs_ratio.png" : "mmcs_vs_ratio.png",
@@ -184,7 +188,9 @@ final class Figures {
         }
         if (x1.isEmpty() && x2.isEmpty()) return null;
         XYChart c = Charts.xy("Sparsity vs ratio", "ratio (log scale)", "log10(fraction of tokens)", 2);
-        c.setCustomXAxisTickLabelsFormatter(Charts::log2RatioTick);
+        List<Double> allX = new ArrayList<>(x1);
+        allX.addAll(x2);
+        Charts.ratioAxis(c, allX);
         if (!x1.isEmpty()) Charts.styleSeries(c.addSeries("log10(L0 / d_sae)", x1, y1), 0, true);
         if (!x2.isEmpty()) Charts.styleSeries(c.addSeries("median log10 frequency (live features)", x2, y2), 1, true);
         c.getStyler().setLegendPosition(org.knowm.xchart.style.Styler.LegendPosition.InsideNE);

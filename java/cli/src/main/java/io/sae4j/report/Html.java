@@ -105,21 +105,44 @@ final class Html {
 
     /**
      * The example's context with the activating token in a mark element. The harvest writes the
-     * token in square brackets ("the dog [chased] the cat"); without brackets the first occurrence
-     * of the token is marked; otherwise the context is shown as it is.
+     * token's text span in square brackets ("the dog [chased] the cat"), so the bracketed span that
+     * matches the token (ignoring case and a WordPiece "##"), else the short bracketed span nearest
+     * the middle, is marked; without brackets, the first occurrence of the token; otherwise nothing.
      */
     static String context(Example e) {
         String ctx = e.context() == null ? "" : e.context(), tok = e.token() == null ? "" : e.token();
-        String[] tries = tok.isEmpty() ? new String[0]
-                : tok.startsWith("##") ? new String[] {"[" + tok + "]", "[" + tok.substring(2) + "]"} : new String[] {"[" + tok + "]"};
-        for (String t : tries) {
-            int i = ctx.indexOf(t);
-            if (i >= 0) return esc(ctx.substring(0, i)) + "<mark>" + esc(t.substring(1, t.length() - 1)) + "</mark>" + esc(ctx.substring(i + t.length()));
-        }
         String bare = tok.startsWith("##") ? tok.substring(2) : tok;
-        int i = bare.isEmpty() ? -1 : ctx.indexOf(bare);
-        if (i >= 0) return esc(ctx.substring(0, i)) + "<mark>" + esc(bare) + "</mark>" + esc(ctx.substring(i + bare.length()));
-        return esc(ctx);
+        int[] span = bare.isEmpty() ? null : find(ctx, "[" + bare + "]");
+        if (span == null) span = middleBracket(ctx);
+        if (span != null) return mark(ctx, span[0], span[1], span[0] + 1, span[1] - 1);
+        span = bare.isEmpty() ? null : find(ctx, bare);
+        return span == null ? esc(ctx) : mark(ctx, span[0], span[1], span[0], span[1]);
+    }
+
+    /** ctx with [from, to) replaced by the marked text [innerFrom, innerTo), all escaped. */
+    private static String mark(String ctx, int from, int to, int innerFrom, int innerTo) {
+        return esc(ctx.substring(0, from)) + "<mark>" + esc(ctx.substring(innerFrom, innerTo)) + "</mark>" + esc(ctx.substring(to));
+    }
+
+    /** The first case-insensitive occurrence of what in s, as {from, to}, or null. */
+    private static int[] find(String s, String what) {
+        for (int i = 0; i + what.length() <= s.length(); i++) if (s.regionMatches(true, i, what, 0, what.length())) return new int[] {i, i + what.length()};
+        return null;
+    }
+
+    /** The bracketed span of at most 40 characters without spaces or nested brackets nearest the middle of s, or null. */
+    private static int[] middleBracket(String s) {
+        int[] best = null;
+        double mid = s.length() / 2.0, bestDist = Double.MAX_VALUE;
+        for (int i = s.indexOf('['); i >= 0; i = s.indexOf('[', i + 1)) {
+            int j = s.indexOf(']', i + 1);
+            if (j < 0) break;
+            String inner = s.substring(i + 1, j);
+            if (inner.isEmpty() || inner.length() > 40 || inner.indexOf('[') >= 0 || inner.chars().anyMatch(Character::isWhitespace)) continue;
+            double d = Math.abs((i + j) / 2.0 - mid);
+            if (d < bestDist) { bestDist = d; best = new int[] {i, j + 1}; }
+        }
+        return best;
     }
 
     /** A table of cells: String (escaped text), Number (formatted, right-aligned), Raw (as is), null ("n/a"). */

@@ -31,6 +31,11 @@ class HtmlTest {
         assertEquals("walk<mark>ing</mark> [x]", Html.context(new Example("walk[ing] [x]", "##ing", 1)));
         assertEquals("plain &amp; <mark>simple</mark>", Html.context(new Example("plain & simple", "simple", 1)));
         assertEquals("no token here", Html.context(new Example("no token here", "zzz", 1)));
+        // As the harvest writes them: the text span in brackets, whose case may differ from the (uncased) token.
+        assertEquals("\u2026of <mark>Chased</mark> dogs\u2026", Html.context(new Example("\u2026of [Chased] dogs\u2026", "chased", 1)));
+        // A bracketed span that is not the token's text: the one nearest the middle is marked.
+        assertEquals("[a] so <mark>caf\u00e9</mark> is [b]", Html.context(new Example("[a] so [caf\u00e9] is [b]", "cafe", 1)));
+        assertEquals("plain <mark>WORD</mark> here", Html.context(new Example("plain WORD here", "word", 1)));
         assertEquals("", Html.context(new Example(null, null, Double.NaN)));
     }
 
