@@ -1,0 +1,68 @@
+package io.sae4j.study;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import io.sae4j.backend.cpu.CpuBackend;
+import io.sae4j.report.Report;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The whole study on a tiny config (few tokens, small ratios, quantised MiniLM): end to end, then resumed. */
+class TinyStudyTest {
+    static final StudyConfig TINY = new StudyConfig("minilm-q", "mlp_out", 3, List.of(2, 3), List.of(1, 2), 2, List.of(42L, 43L),
+            List.of("minilm"), 2048, 512, 20, 256, 2.5, 2e-3, false).validated("tiny");
+
+    @Test
+    void tinyStudyRunsEndToEndAndResumes(@TempDir Path out) throws Exception {
+        List<String> log = new ArrayList<>();
+        JsonObject r;
+        try (CpuBackend be = new CpuBackend()) {
+            r = new Study(TINY, out, be, quiet(), log::add).run();
+        }
+        // 2 sweep SAEs (r1, r2 with seed 42), r2 seed 43, half B, layer 2, model minilm
+        assertEquals(6, r.getAsJsonArray("saes").size(), r.toString());
+        Set<String> kinds = new HashSet<>();
+        for (JsonElement e : r.getAsJsonArray("comparisons")) {
+            JsonObject c = e.getAsJsonObject();
+            kinds.add(c.get("kind").getAsString());
+            double ab = c.get("mmcs_ab").getAsDouble();
+            assertTrue(ab > 0 && ab <= 1.0001, "MMCS in (0, 1]: " + c);
+        }
+        assertEquals(Set.of("ratio", "seed", "dataset", "cross_layer", "model", "random"), kinds);
+        for (JsonElement e : r.getAsJsonArray("saes")) {
+            JsonObject s = e.getAsJsonObject();
+            assertTrue(s.getAsJsonArray("training").size() > 0, "training curve of " + s.get("name"));
+            assertTrue(s.get("l0").getAsDouble() > 0, "L0 of " + s.get("name"));
+        }
+        Report.write(r, out);
+        String html = Files.readString(out.resolve("report.html"));
+        assertTrue(html.contains("id=\"findings\"") && html.contains("data:image/png;base64,"), "report with figures");
+
+        // a second run finds everything harvested and trained
+        log.clear();
+        try (CpuBackend be = new CpuBackend()) {
+            new Study(TINY, out, be, quiet(), log::add).run();
+        }
+        assertTrue(log.stream().filter(l -> l.startsWith("train ")).allMatch(l -> l.endsWith("already trained")), log.toString());
+        assertFalse(Files.exists(out.resolve("acts/minilm-q-A/shards")));
+    }
+
+    static Study.Progress quiet() {
+        return new Study.Progress() {
+            @Override public void stage(String label, long total, String unit) {}
+            @Override public void update(long done) {}
+            @Override public void note(String text) {}
+            @Override public void end() {}
+        };
+    }
+}
