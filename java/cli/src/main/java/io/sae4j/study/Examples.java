@@ -51,8 +51,10 @@ final class Examples {
     private JsonArray examples(Study.Sae s, float[] f, int feature) {
         int m = models.get(s.name()).dSae(), n = study.config().heldoutTokens();
         TokenTable tt;
+        long start;
         try {
             tt = study.tokens(s.model());
+            start = study.heldoutStart(s.model());
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -60,7 +62,7 @@ final class Examples {
         java.util.Arrays.sort(rows, (p, q) -> Float.compare(f[q * m + feature], f[p * m + feature]));
         JsonArray out = new JsonArray();
         for (int k = 0; k < Math.min(PER_FEATURE, n) && f[rows[k] * m + feature] > 0; k++) {
-            int row = (int) (study.config().trainTokens() + rows[k]);
+            int row = (int) (start + rows[k]);
             if (row >= tt.rows()) break;
             JsonObject e = new JsonObject();
             e.addProperty("context", tt.context(row, RADIUS));
@@ -96,7 +98,12 @@ final class Examples {
         List<Integer> chosen = new ArrayList<>(interesting(a, fa));
         chosen.sort(Comparator.comparingDouble(i -> -c.rowMax()[i]));
         JsonArray out = new JsonArray();
-        for (int i : chosen.subList(0, Math.min(k, chosen.size()))) {
+        for (int i : chosen) {
+            if (out.size() == k) break;
+            JsonArray exA = examples(a, fa, i);
+            java.util.Set<String> distinct = new java.util.HashSet<>();
+            exA.forEach(e -> distinct.add(e.getAsJsonObject().get("token").getAsString()));
+            if (distinct.size() < 3) continue; // one-token features ("," or ")") tell a reader little
             JsonObject o = new JsonObject();
             o.addProperty("kind", kind);
             o.addProperty("a", a.name());
@@ -104,7 +111,7 @@ final class Examples {
             o.addProperty("feature_a", i);
             o.addProperty("feature_b", c.rowArg()[i]);
             o.addProperty("cosine", c.rowMax()[i]);
-            o.add("examples_a", examples(a, fa, i));
+            o.add("examples_a", exA);
             o.add("examples_b", examples(b, fb, c.rowArg()[i]));
             out.add(o);
         }

@@ -41,6 +41,8 @@ public final class Study {
         void end();
     }
 
+    static final int HELDOUT_GAP = 512;
+
     private final StudyConfig c;
     private final Path out;
     private final Backend be;
@@ -71,7 +73,10 @@ public final class Study {
         long t0 = System.nanoTime();
         TransformerModel main = TransformerModel.of(c.model());
         TransformerModel.Site site = TransformerModel.Site.of(c.site());
-        long harvestTokens = c.trainTokens() + c.heldoutTokens();
+        // held-out rows start at the first text boundary after the training rows: up to 512 tokens later
+        long harvestTokens = c.trainTokens() + HELDOUT_GAP + c.heldoutTokens();
+        log.accept(String.format("disk: up to %.0f MB for activations (twice that briefly while shards are joined)",
+                diskEstimate(harvestTokens) / 1e6));
 
         // 1. activations
         harvest(new HarvestSpec(main, site, c.layers(), "A", harvestTokens, c.float16(), HarvestSpec.DEFAULT_SHARD_TOKENS));
@@ -103,6 +108,17 @@ public final class Study {
         return results;
     }
 
+    /**
+     * Every SAE starts from its own random weights: the seed is mixed with model, layer, ratio and
+     * dataset. (With one seed for all, a 1:1 SAE began as the first rows of the 1:2..1:32 ones and
+     * the A/B, layer and model SAEs began identical, which inflated their agreement.) Two SAEs of
+     * one stream and ratio differ only by the configured seed.
+     */
+    static long initSeed(Sae s) {
+        String key = s.model().key + "/" + s.layer() + "/" + s.ratio() + "/" + s.dataset();
+        return s.seed() * 0x9E3779B97F4A7C15L ^ (long) key.hashCode() * 0xBF58476D1CE4E5B9L;
+    }
+
     private void harvest(HarvestSpec spec) throws IOException {
         Path dir = acts(spec.model(), spec.dataset());
         Harvester h = new Harvester(spec, dir);
@@ -121,14 +137,14 @@ public final class Study {
         for (Sae s : members) {
             saes.put(s.name(), s);
             names.add(s.name());
-            cfgs.add(SaeConfig.builder().setDIn(d).setRatio(s.ratio()).optL1Coefficient(c.l1()).optSeed(s.seed()).build());
+            cfgs.add(SaeConfig.builder().setDIn(d).setRatio(s.ratio()).optL1Coefficient(c.l1()).optSeed(initSeed(s)).build());
         }
         int logEvery = (int) Math.max(1, Math.min(25, c.steps()));
         TrainConfig tc = TrainConfig.builder().setSteps(c.steps()).optBatchSize(c.batch()).optLr(c.lr()).optLogEvery(logEvery)
                 .optCheckpointEvery(logEvery * Math.max(1, 100 / logEvery)).build();
         Path file = Manifest.layerFile(acts(first.model(), first.dataset()), first.layer());
         TrainingRun run = new TrainingRun(out.resolve("saes").resolve(group), names, cfgs, tc,
-                file.toAbsolutePath() + " first " + c.trainTokens() + " rows");
+                out.relativize(file) + " first " + c.trainTokens() + " rows");
         if (run.finished()) {
             log.accept("train " + group + ": already trained");
             return;
@@ -160,12 +176,30 @@ public final class Study {
         return out.resolve("saes").resolve(s.group()).resolve(s.name());
     }
 
-    /** Held-out rows of a (model, layer) stream of half A: rows [trainTokens, trainTokens + heldout). */
+    private long diskEstimate(long tokens) {
+        long per = c.float16() ? 2 : 4, layers = c.layers().size() + 1 + c.otherModels().size();
+        return tokens * layers * 384 * per;
+    }
+
+    /**
+     * First held-out row of a model's half-A harvest: the first row at or after trainTokens that
+     * starts a new text, so no text has tokens both in training and in the held-out set.
+     */
+    long heldoutStart(TransformerModel m) throws IOException {
+        TokenTable t = tokens(m);
+        int r = (int) c.trainTokens();
+        while (r < t.rows() && t.text[r] == t.text[(int) c.trainTokens() - 1]) r++;
+        if (r + c.heldoutTokens() > t.rows())
+            throw new IllegalStateException(m.key + ": harvest too short for " + c.heldoutTokens() + " held-out tokens after row " + r);
+        return r;
+    }
+
+    /** Held-out rows of a (model, layer) stream of half A: heldout tokens from {@link #heldoutStart}. */
     float[] heldout(TransformerModel m, int layer) throws IOException {
         try (NpyReader r = NpyReader.open(Manifest.layerFile(acts(m, "A"), layer))) {
             int n = c.heldoutTokens(), d = r.cols();
             float[] x = new float[n * d];
-            r.read(c.trainTokens(), n, x, 0);
+            r.read(heldoutStart(m), n, x, 0);
             return x;
         }
     }

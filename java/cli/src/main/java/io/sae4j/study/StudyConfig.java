@@ -38,14 +38,15 @@ public record StudyConfig(String model, String site, int layer, List<Integer> la
 
     public static StudyConfig defaults() {
         return new StudyConfig("minilm", "mlp_out", 3, List.of(0, 1, 2, 3), List.of(1, 2, 4, 8, 16, 32), 8,
-                List.of(42L, 43L), List.of("minilm-q", "bge-small"), 100_000, 4096, 300, 2048, 2.5, 2e-3, false);
+                List.of(42L, 43L), List.of("minilm-q", "bge-small"), 100_000, 8192, 300, 2048, 2.5, 2e-3, false);
     }
 
     /** More tokens, steps and seeds: hours, not minutes. */
     public static StudyConfig full() {
         StudyConfig d = defaults();
         return new StudyConfig(d.model, d.site, d.layer, List.of(0, 1, 2, 3, 4, 5), d.ratios, d.ratio,
-                List.of(42L, 43L, 44L), d.otherModels, 1_000_000, 16384, 2000, 4096, d.l1, 1e-3, true);
+                // a WordNet half holds about 950k tokens: 800k train + held-out fit
+                List.of(42L, 43L, 44L), d.otherModels, 800_000, 16384, 2000, 4096, d.l1, 1e-3, true);
     }
 
     /** Reads a config file over the defaults (or the full preset). */
@@ -68,6 +69,11 @@ public record StudyConfig(String model, String site, int layer, List<Integer> la
 
     public StudyConfig validated(String what) {
         if (!layers.contains(layer)) throw new IllegalArgumentException(what + ": layers " + layers + " must include layer " + layer);
+        if (layers.stream().distinct().count() != layers.size()) throw new IllegalArgumentException(what + ": layers repeat: " + layers);
+        if (otherModels.contains(model) || otherModels.stream().distinct().count() != otherModels.size())
+            throw new IllegalArgumentException(what + ": otherModels " + otherModels + " must be distinct and not the main model " + model);
+        if (trainTokens + heldoutTokens > 900_000)
+            throw new IllegalArgumentException(what + ": trainTokens + heldoutTokens must stay under 900k (a WordNet half has about 950k tokens)");
         if (ratios.isEmpty() || seeds.isEmpty()) throw new IllegalArgumentException(what + ": ratios and seeds must not be empty");
         if (ratios.stream().anyMatch(r -> r < 1)) throw new IllegalArgumentException(what + ": ratios must be >= 1");
         if (ratio < 1) throw new IllegalArgumentException(what + ": ratio must be >= 1");

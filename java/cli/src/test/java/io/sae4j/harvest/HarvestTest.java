@@ -116,4 +116,46 @@ class HarvestTest {
         assertThrows(IllegalArgumentException.class, () -> TransformerModel.Site.of("attn"));
         assertEquals("last_hidden_state", TransformerModel.BGE_SMALL.tensorName(TransformerModel.Site.RESID, 11));
     }
+
+    /** A row of a batched harvest equals the same token run through the model alone (alignment, padding). */
+    @Test
+    void aHarvestedRowMatchesItsTextRunAlone() throws Exception {
+        HarvestSpec spec = new HarvestSpec(TransformerModel.MINILM, TransformerModel.Site.MLP_OUT, List.of(2), "A", 400, false, 4096);
+        Path dir = tmp.resolve("fp32");
+        new Harvester(spec, dir).run(d -> {}, 2);
+        List<String> rows = Files.readAllLines(dir.resolve("tokens.tsv"), StandardCharsets.UTF_8);
+        List<String> texts = Files.readAllLines(dir.resolve("texts.txt"), StandardCharsets.UTF_8);
+        float[] all;
+        try (NpyReader r = NpyReader.open(Manifest.layerFile(dir, 2))) {
+            all = r.readAll();
+        }
+        int row = 257, d = 384;
+        int text = Integer.parseInt(rows.get(row + 1).split("\t")[0]);
+        int firstRowOfText = row;
+        while (firstRowOfText > 0 && Integer.parseInt(rows.get(firstRowOfText).split("\t")[0]) == text) firstRowOfText--;
+        try (Harvester.Model m = new Harvester.Model(spec, 2)) {
+            Harvester.Shard alone = m.shard(List.of(texts.get(text)), 0, 1000, x -> {}, 0);
+            int k = row - firstRowOfText; // the token's index within its text
+            for (int j = 0; j < d; j++)
+                assertEquals(alone.acts[0][k * d + j], all[row * d + j], 1e-4f, "row " + row + " dim " + j);
+        }
+    }
+
+    @Test
+    void theThreeModelsTokeniseAlike() throws Exception {
+        List<String> texts = WordNetCorpus.half("B").subList(0, 50);
+        long[][] first = null;
+        for (TransformerModel m : TransformerModel.values()) {
+            Path json = tmp.resolve(m.key + ".json");
+            Files.write(json, m.tokenizerJson());
+            try (HuggingFaceTokenizer t = HuggingFaceTokenizer.newInstance(json)) {
+                long[][] ids = new long[texts.size()][];
+                for (int i = 0; i < texts.size(); i++) ids[i] = t.encode(texts.get(i)).getIds();
+                if (first == null) first = ids;
+                else for (int i = 0; i < ids.length; i++)
+                    assertArrayEquals(java.util.Arrays.copyOf(first[i], 64), java.util.Arrays.copyOf(ids[i], 64),
+                            m.key + " tokenises text " + i + " differently, so rows would not align across models");
+            }
+        }
+    }
 }
