@@ -18,7 +18,8 @@ import picocli.CommandLine.Option;
 @Command(name = "study", mixinStandardHelpOptions = true,
         description = "Run the SAE universality study on bundled transformers and WordNet text; write report.html.")
 final class StudyCommand implements Callable<Integer> {
-    @Option(names = "--config", description = "Study config JSON (keys of StudyConfig; missing keys take the defaults).")
+    @Option(names = "--config", description = "Study config JSON; keys (missing ones take the defaults): model, site, layer, "
+            + "layers, ratios, ratio, seeds, otherModels, trainTokens, heldoutTokens, steps, batch, l1, lr, float16.")
     Path config;
 
     @Option(names = "--full", description = "Start from the full preset (more tokens, steps, layers, seeds): hours.")

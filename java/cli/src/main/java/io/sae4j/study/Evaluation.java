@@ -48,6 +48,7 @@ final class Evaluation {
                 String key = s.model().key + "/" + s.layer();
                 float[] x = heldout.containsKey(key) ? heldout.get(key) : study.heldout(s.model(), s.layer());
                 heldout.put(key, x);
+                study.log("evaluate " + (models.size() + 1) + "/" + study.saes().size() + ": " + s.name());
                 SparseAutoencoder m = study.load(s);
                 models.put(s.name(), m);
                 acts.put(s.name(), FeatureActivity.measure(m, x, c.heldoutTokens(), "held-out " + key));
@@ -63,7 +64,12 @@ final class Evaluation {
                 if (s == ref) continue;
                 if (s.group().equals("main") && s.ratio() == c.ratio() && s.seed() != s0) comparisons.add(compare("seed", ref, s));
                 if (s.dataset().equals("B")) comparisons.add(compare("dataset", ref, s));
-                if (s.group().startsWith("layer-")) comparisons.add(compare("cross_layer", ref, s));
+                if (s.group().startsWith("layer-")) { // the layer sweep, which is also the cross-layer baseline
+                    comparisons.add(compare("layer", ref, s));
+                    JsonObject base = comparisons.get(comparisons.size() - 1).getAsJsonObject().deepCopy();
+                    base.addProperty("kind", "cross_layer");
+                    comparisons.add(base);
+                }
                 if (s.group().startsWith("model-")) {
                     JsonObject cmp = compare("model", ref, s);
                     if (!sameTokens(ref.model(), s.model())) // rows are different tokens: r means nothing
@@ -71,6 +77,7 @@ final class Evaluation {
                     comparisons.add(cmp);
                 }
             }
+            study.log("compare: " + comparisons.size() + " pairs done; random-init baselines next");
             for (Study.Sae s : sweep) comparisons.add(randomBaseline(s, heldout.get(s.model().key + "/" + s.layer())));
 
             JsonObject results = new JsonObject();

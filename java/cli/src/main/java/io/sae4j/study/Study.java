@@ -124,6 +124,11 @@ public final class Study {
         Harvester h = new Harvester(spec, dir);
         log.accept(String.format("harvest %s layers %s half %s: %d tokens (%.0f MB) -> %s", spec.model().key, spec.layers(),
                 spec.dataset(), spec.tokens(), h.diskBytes() / 1e6, dir));
+        if (java.nio.file.Files.exists(dir.resolve(Manifest.FILE)) && Manifest.read(dir).complete()) {
+            h.run(done -> {}, 1); // checks the manifest matches this spec, then returns
+            log.accept("harvest " + spec.model().key + "-" + spec.dataset() + ": already harvested");
+            return;
+        }
         progress.stage("harvest " + spec.model().key + "-" + spec.dataset(), spec.tokens(), "tokens");
         h.run(progress::update, Runtime.getRuntime().availableProcessors());
         progress.end();

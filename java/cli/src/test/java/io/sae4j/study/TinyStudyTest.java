@@ -38,7 +38,7 @@ class TinyStudyTest {
             double ab = c.get("mmcs_ab").getAsDouble();
             assertTrue(ab > 0 && ab <= 1.0001, "MMCS in (0, 1]: " + c);
         }
-        assertEquals(Set.of("ratio", "seed", "dataset", "cross_layer", "model", "random"), kinds);
+        assertEquals(Set.of("ratio", "seed", "dataset", "layer", "cross_layer", "model", "random"), kinds);
         for (JsonElement e : r.getAsJsonArray("saes")) {
             JsonObject s = e.getAsJsonObject();
             assertTrue(s.getAsJsonArray("training").size() > 0, "training curve of " + s.get("name"));
@@ -54,6 +54,7 @@ class TinyStudyTest {
             new Study(TINY, out, be, quiet(), log::add).run();
         }
         assertTrue(log.stream().filter(l -> l.startsWith("train ")).allMatch(l -> l.endsWith("already trained")), log.toString());
+        assertEquals(3, log.stream().filter(l -> l.endsWith("already harvested")).count(), "all three harvests reused: " + log);
         assertFalse(Files.exists(out.resolve("acts/minilm-q-A/shards")));
     }
 
