@@ -46,20 +46,26 @@ final class StudyCommand implements Callable<Integer> {
 
                 @Override
                 public void update(long done) {
-                    bar.update(done);
+                    if (bar != null) bar.update(done);
                 }
 
                 @Override
                 public void note(String text) {
-                    bar.note(text);
+                    if (bar != null) bar.note(text);
                 }
 
                 @Override
                 public void end() {
-                    bar.close();
+                    if (bar != null) bar.close();
+                    bar = null;
                 }
             };
-            results = new Study(c, dir, be, p, msg -> System.err.println("sae4j study: " + msg)).run();
+            try {
+                results = new Study(c, dir, be, p, msg -> System.err.println("sae4j study: " + msg)).run();
+            } catch (Exception | Error e) {
+                p.end(); // the error goes on a line of its own, not after a half-drawn bar
+                throw e;
+            }
         }
         SaeLensFormat.writeAtomically(dir.resolve("results.json"),
                 new GsonBuilder().setPrettyPrinting().serializeNulls().create().toJson(results) + "\n");

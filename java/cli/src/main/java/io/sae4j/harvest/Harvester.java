@@ -156,10 +156,16 @@ public final class Harvester {
             opts.setIntraOpNumThreads(Math.max(1, threads));
             session = env.createSession(onnx, opts);
             tokenizerFile = Files.createTempFile("sae4j-" + tm.key + "-", "-tokenizer.json");
-            Files.write(tokenizerFile, tm.tokenizerJson());
-            // the same 128-token limit for every model (bge-small's tokenizer.json sets none), no padding
-            tokenizer = HuggingFaceTokenizer.builder().optTokenizerPath(tokenizerFile).optMaxLength(MAX_TOKENS)
-                    .optTruncation(true).optPadding(false).build();
+            try {
+                Files.write(tokenizerFile, tm.tokenizerJson());
+                // the same 128-token limit for every model (bge-small's tokenizer.json sets none), no padding
+                tokenizer = HuggingFaceTokenizer.builder().optTokenizerPath(tokenizerFile).optMaxLength(MAX_TOKENS)
+                        .optTruncation(true).optPadding(false).build();
+            } catch (IOException | RuntimeException e) {
+                session.close();
+                Files.deleteIfExists(tokenizerFile);
+                throw e;
+            }
         }
 
         /**
