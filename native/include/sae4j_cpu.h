@@ -53,8 +53,6 @@ int sae4j_cpu_center_rows(int64_t B, int64_t d, const float* x, const float* b, 
                           int64_t* bad_index);
 /* norms (rows) = ||A_r|| for A (rows, cols). */
 int sae4j_cpu_row_norms(int64_t rows, int64_t cols, const float* A, float* norms);
-/* Scan for NaN/Inf: returns SAE4J_ERR_NONFINITE with *bad_index, or SAE4J_OK and -1. */
-int sae4j_cpu_find_nonfinite(int64_t n, const float* x, int64_t* bad_index);
 
 /* ---- SAE forward (sae_forward.cpp) ---- */
 /* ReLU encoder epilogue. f (B, m) = max(pre (B, m) + b_enc (m), 0); f may alias pre.

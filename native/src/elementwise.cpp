@@ -1,5 +1,5 @@
 // Dense GEMM (OpenBLAS) and the row-wise elementwise kernels: centring with a finite check,
-// row norms, non-finite scan.
+// row norms.
 #include <cblas.h>
 
 #include <atomic>
@@ -51,17 +51,5 @@ extern "C" int sae4j_cpu_row_norms(int64_t rows, int64_t cols, const float* A, f
     parallel_for(rows, 256, [&](int64_t r0, int64_t r1) {
         for (int64_t r = r0; r < r1; ++r) norms[r] = (float)std::sqrt(v.sumsq(A + r * cols, cols));
     });
-    return SAE4J_OK;
-}
-
-extern "C" int sae4j_cpu_find_nonfinite(int64_t n, const float* x, int64_t* bad_index) {
-    if (n < 0 || !x || !bad_index) return SAE4J_ERR_ARG;
-    for (int64_t i = 0; i < n; ++i) {
-        if (!std::isfinite(x[i])) {
-            *bad_index = i;
-            return SAE4J_ERR_NONFINITE;
-        }
-    }
-    *bad_index = -1;
     return SAE4J_OK;
 }

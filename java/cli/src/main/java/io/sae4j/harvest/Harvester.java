@@ -231,7 +231,7 @@ public final class Harvester {
                             float[] dst = new float[kept(e, T) * d];
                             int row = 0;
                             for (int j = 0; j < Math.min(T, emask.length); j++) {
-                                if (emask[j] == 0 || special[j] == 1) continue;
+                                if (!kept(emask, special, j)) continue;
                                 out.position((k * T + j) * d);
                                 out.get(dst, row++ * d, d);
                             }
@@ -242,11 +242,16 @@ public final class Harvester {
             }
         }
 
+        /** Whether token j of an encoding is kept: a real token (not padding), not [CLS]/[SEP]. */
+        private static boolean kept(long[] mask, long[] special, int j) {
+            return mask[j] != 0 && special[j] == 0;
+        }
+
         private static int kept(Encoding e, int T) {
             long[] mask = e.getAttentionMask(), special = e.getSpecialTokenMask();
             int n = 0;
             for (int j = 0; j < Math.min(T, mask.length); j++)
-                if (mask[j] != 0 && special[j] == 0) n++;
+                if (kept(mask, special, j)) n++;
             return n;
         }
 
@@ -257,7 +262,7 @@ public final class Harvester {
             CharSpan[] spans = e.getCharTokenSpans();
             int k = 0; // index among the text's kept tokens
             for (int j = 0; j < ids.length && s.rows < want; j++) {
-                if (mask[j] == 0 || special[j] == 1) continue;
+                if (!kept(mask, special, j)) continue;
                 for (int l = 0; l < acts.length; l++) System.arraycopy(acts[l], k * d, s.acts[l], s.rows * d, d);
                 k++;
                 CharSpan sp = spans != null && j < spans.length ? spans[j] : null;

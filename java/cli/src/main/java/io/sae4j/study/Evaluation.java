@@ -206,13 +206,4 @@ final class Evaluation {
         if (Double.isFinite(v)) o.addProperty(key, v);
         else o.add(key, JsonNull.INSTANCE);
     }
-
-    static List<Integer> argsortDesc(float[] v, int k) {
-        Integer[] idx = new Integer[v.length];
-        for (int i = 0; i < v.length; i++) idx[i] = i;
-        Arrays.sort(idx, (p, q) -> Float.compare(v[q], v[p]));
-        List<Integer> out = new ArrayList<>();
-        for (int i = 0; i < Math.min(k, idx.length); i++) out.add(idx[i]);
-        return out;
-    }
 }

@@ -1,6 +1,5 @@
 package io.sae4j.study;
 
-import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import io.sae4j.backend.Backend;
 import io.sae4j.data.NpyActivationSource;
@@ -221,12 +220,6 @@ public final class Study {
     /** Loads an SAE directory written by {@link #train}. */
     SparseAutoencoder load(Sae s) throws IOException {
         return SaeLensFormat.read(saeDir(s)).toModel(be);
-    }
-
-    static JsonArray array(double[] v) {
-        JsonArray a = new JsonArray();
-        for (double x : v) a.add(x);
-        return a;
     }
 
 }

@@ -110,11 +110,9 @@ public final class Trainer implements AutoCloseable {
 
     /** Sets every SAE's b_dec to the mean of the given rows (n, d). */
     public void initDecoderBias(float[] x, int n) {
-        double[] mean = new double[d];
-        for (int r = 0; r < n; r++)
-            for (int k = 0; k < d; k++) mean[k] += x[r * d + k];
+        double[] mean = columnMean(x, n);
         float[] b = new float[d];
-        for (int k = 0; k < d; k++) b[k] = (float) (mean[k] / n);
+        for (int k = 0; k < d; k++) b[k] = (float) mean[k];
         for (Slot s : slots) s.sae.setDecoderBias(b);
     }
 
@@ -153,11 +151,17 @@ public final class Trainer implements AutoCloseable {
         step = t;
     }
 
-    private double sumSquaredDeviation(float[] x, int B) {
+    /** Mean of the first n rows of x (n, d), per column. */
+    private double[] columnMean(float[] x, int n) {
         double[] mean = new double[d];
-        for (int r = 0; r < B; r++)
+        for (int r = 0; r < n; r++)
             for (int k = 0; k < d; k++) mean[k] += x[r * d + k];
-        for (int k = 0; k < d; k++) mean[k] /= B;
+        for (int k = 0; k < d; k++) mean[k] /= n;
+        return mean;
+    }
+
+    private double sumSquaredDeviation(float[] x, int B) {
+        double[] mean = columnMean(x, B);
         double ss = 0;
         for (int r = 0; r < B; r++)
             for (int k = 0; k < d; k++) {

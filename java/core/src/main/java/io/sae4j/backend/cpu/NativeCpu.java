@@ -55,9 +55,6 @@ public final class NativeCpu {
     @Name("sae4j_cpu_row_norms")
     public static native int rowNorms(long rows, long cols, @Const FloatPointer A, FloatPointer norms);
 
-    @Name("sae4j_cpu_find_nonfinite")
-    public static native int findNonfinite(long n, @Const FloatPointer x,
-            @Cast("int64_t*") LongPointer badIndex);
 
     @Name("sae4j_cpu_relu_epilogue")
     public static native int reluEpilogue(long B, long m, @Const FloatPointer pre,
