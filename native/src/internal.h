@@ -1,26 +1,23 @@
-// Private to native/src: the thread pool, the ISA-dispatched leaf loops and argument checks
-// shared by the kernel files. Not part of the public header.
+// Private to native/src: the context of a backend instance (thread pool + leaf loops of one
+// instruction set), the batch workspace, the process-wide BLAS guard and the ISA-dispatched leaf
+// loops shared by the kernel files. Not part of the public header.
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <memory>
+
 #include "sae4j_cpu.h"
 
 namespace sae4j {
 
-// Runs fn(begin, end) over [0, n) split into contiguous chunks of at least `grain` items, one per
-// pool thread. Serial when n is small, when the pool has one thread, or when called re-entrantly.
-void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn);
-int thread_count();
-
-// Leaf loops over one row, compiled once per instruction set (vecops.cpp); kernels call them
-// through vec(), which returns the table for the ISA selected at run time.
+// Leaf loops over one row, compiled once per instruction set (vecops.cpp); a context holds the
+// table for its ISA.
 struct VecOps {
     float (*dot)(const float* x, const float* y, int64_t n);
-    void (*axpy)(float a, const float* x, float* y, int64_t n);                 // y += a x
+    void (*axpy)(float a, const float* x, float* y, int64_t n);  // y += a x
     // f = max(pre + b, 0), returns the number of nonzeros written
     int32_t (*relu_bias)(const float* pre, const float* b, float* f, int64_t n);
-    // out = x - b; returns the index of the first non-finite x, or -1
-    int64_t (*sub_checked)(const float* x, const float* b, float* out, int64_t n);
+    void (*sub)(const float* x, const float* b, float* out, int64_t n);  // out = x - b
     // e = s (xhat - x); returns sum of (xhat - x)^2 in double
     double (*scaled_diff)(const float* xhat, const float* x, float s, float* e, int64_t n);
     double (*sumsq)(const float* x, int64_t n);
@@ -31,9 +28,60 @@ struct VecOps {
     // the largest element of row that is > floor (NaN never is), or floor when none
     float (*max_above)(const float* row, int64_t n, float floor);
 };
-const VecOps& vec();
 const VecOps& vec_for(int isa);
+int best_isa();
 
+class Pool;  // threads.cpp
+
+}  // namespace sae4j
+
+struct sae4j_cpu_ctx {
+    int threads;
+    int isa;
+    const sae4j::VecOps* ops;
+    std::unique_ptr<sae4j::Pool> pool;
+
+    const sae4j::VecOps& vec() const { return *ops; }
+    // Runs fn(begin, end) over [0, n) split into contiguous chunks of at least `grain` items, one
+    // per pool thread. Serial when n is small, when the pool has one thread, or when called
+    // re-entrantly (a kernel's parallel loop inside another's).
+    void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn);
+    // Runs a BLAS call under the process-wide BLAS lock with OpenBLAS at this context's threads.
+    void blas(const std::function<void()>& call);
+};
+
+// The batch workspace: allocated once by sae4j_cpu_batch_create (batch.cpp), 64-byte aligned.
+struct sae4j_cpu_batch {
+    int64_t rows, d, max_m;
+    int storage;
+    double max_density;
+    bool training;
+    float *x, *xc, *f, *xhat;          // (rows, d), (rows, d), (rows, max_m), (rows, d)
+    float *err, *dpre;                 // training: (rows, d), (rows, max_m)
+    float *norms, *fsum;               // training: (max_m) decoder row norms, per-latent f sums
+    double *row_sq, *row_l1;           // training: (rows) per-row squared error and weighted L1
+    double *col_mean, *col_ss;         // (d) each: scratch of sae4j_cpu_sum_sq_dev
+    int32_t* row_nnz;                  // (rows)
+    int64_t csr_cap;                   // 0 for DENSE storage
+    int64_t* row_ptr;                  // (rows + 1)
+    int32_t* col;                      // (csr_cap)
+    float* val;                        // (csr_cap)
+    int sparse;                        // path of the last encode: 1 sparse, 0 dense, -1 none
+    int64_t filled_rows, filled_m;     // the (B, m) of the last encode
+};
+
+namespace sae4j {
 inline bool positive(int64_t v) { return v > 0; }
 
+// Views of the flat SAE tensors [W_encT (m, d) | b_enc (m) | W_dec (m, d) | b_dec (d)].
+template <typename T>
+struct SaeTensors {
+    T *W_encT, *b_enc, *W_dec, *b_dec;
+    SaeTensors(T* flat, int64_t d, int64_t m)
+        : W_encT(flat), b_enc(flat + m * d), W_dec(flat + m * d + m), b_dec(flat + 2 * m * d + m) {}
+};
+// The batch holds the latents of an encode of exactly (B, m).
+inline bool encoded_as(const sae4j_cpu_batch* b, int64_t B, int64_t m) {
+    return b->sparse >= 0 && b->filled_rows == B && b->filled_m == m;
+}
 }  // namespace sae4j

@@ -1,7 +1,10 @@
-// A fixed pool of worker threads for the kernels' parallel loops. std::thread rather than OpenMP:
-// the jar must load on machines without libgomp, and OpenBLAS (pthreads build) keeps its own pool.
+// Thread pools of the backend contexts, and the one place that sets OpenBLAS's thread count.
+// std::thread rather than OpenMP: the jar must load on machines without libgomp, and OpenBLAS
+// (pthreads build) keeps its own pool. Each context owns a pool, so creating or closing one
+// backend never changes another. OpenBLAS's thread count is process-wide (its
+// openblas_set_num_threads_local is not per thread in 0.3.31: seen here), so every BLAS call runs
+// under one process-wide lock with the count set to the calling context's threads.
 #include <algorithm>
-#include <atomic>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -12,24 +15,15 @@
 extern "C" void openblas_set_num_threads(int);
 
 namespace sae4j {
-namespace {
 
 class Pool {
 public:
-    explicit Pool(int n) { resize(n); }
+    explicit Pool(int n) : size_(n) {
+        for (int i = 1; i < n; ++i) workers_.emplace_back([this, i] { work(i, 0); });
+    }
     ~Pool() { stop_workers(); }
 
-    int size() const { return size_.load(); }
-
-    void resize(int n) {
-        std::lock_guard<std::mutex> run(run_mutex_);
-        stop_workers();
-        stopping_ = false;
-        // New workers must not mistake a past generation for work to do.
-        const uint64_t current = generation_;
-        for (int i = 1; i < n; ++i) workers_.emplace_back([this, i, current] { work(i, current); });
-        size_.store(n);
-    }
+    int size() const { return size_; }
 
     // Returns false (without running anything) when another parallel_for holds the pool.
     bool run(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
@@ -80,11 +74,10 @@ private:
         }
         cv_.notify_all();
         for (auto& t : workers_) t.join();
-        workers_.clear();
     }
 
     std::vector<std::thread> workers_;
-    std::atomic<int> size_{1};  // read without the run lock by parallel_for and thread_count
+    const int size_;
     std::mutex run_mutex_, m_;
     std::condition_variable cv_, done_;
     const std::function<void(int64_t, int64_t)>* fn_ = nullptr;
@@ -94,32 +87,56 @@ private:
     bool stopping_ = false;
 };
 
-int default_threads() {
-    unsigned n = std::thread::hardware_concurrency();
-    return n == 0 ? 1 : static_cast<int>(n);
-}
-
-Pool& pool() {
-    static Pool p(default_threads());
-    return p;
-}
-
+namespace {
+std::mutex blas_mutex;
+int blas_threads = -1;  // the count last given to OpenBLAS, under blas_mutex
 }  // namespace
-
-void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
-    if (n <= 0) return;
-    if (pool().size() == 1 || n <= grain || !pool().run(n, grain, fn)) fn(0, n);
-}
-
-int thread_count() { return pool().size(); }
 
 }  // namespace sae4j
 
-extern "C" int sae4j_cpu_set_threads(int n) {
-    if (n < 1 || n > 4096) return SAE4J_ERR_ARG;
-    sae4j::pool().resize(n);
-    openblas_set_num_threads(n);
-    return SAE4J_OK;
+void sae4j_cpu_ctx::parallel_for(int64_t n, int64_t grain,
+                                 const std::function<void(int64_t, int64_t)>& fn) {
+    if (n <= 0) return;
+    if (threads == 1 || n <= grain || !pool->run(n, grain, fn)) fn(0, n);
 }
 
-extern "C" int sae4j_cpu_get_threads(void) { return sae4j::thread_count(); }
+void sae4j_cpu_ctx::blas(const std::function<void()>& call) {
+    std::lock_guard<std::mutex> lock(sae4j::blas_mutex);
+    if (sae4j::blas_threads != threads) {
+        openblas_set_num_threads(threads);
+        sae4j::blas_threads = threads;
+    }
+    call();
+}
+
+extern "C" sae4j_cpu_ctx* sae4j_cpu_ctx_create(int threads, int isa, int* status) {
+    int unused;
+    if (!status) status = &unused;
+    if (threads < 1 || threads > 4096 || isa < SAE4J_ISA_AUTO || isa > SAE4J_ISA_AVX512) {
+        *status = SAE4J_ERR_ARG;
+        return nullptr;
+    }
+    if (isa == SAE4J_ISA_AUTO) isa = sae4j::best_isa();
+    if (!sae4j_cpu_cpu_supports(isa)) {
+        *status = SAE4J_ERR_UNSUPPORTED;
+        return nullptr;
+    }
+    try {
+        auto* ctx = new sae4j_cpu_ctx();
+        ctx->threads = threads;
+        ctx->isa = isa;
+        ctx->ops = &sae4j::vec_for(isa);
+        ctx->pool = std::make_unique<sae4j::Pool>(threads);
+        *status = SAE4J_OK;
+        return ctx;
+    } catch (...) {  // std::bad_alloc, std::system_error from thread creation
+        *status = SAE4J_ERR_NOMEM;
+        return nullptr;
+    }
+}
+
+extern "C" void sae4j_cpu_ctx_destroy(sae4j_cpu_ctx* ctx) { delete ctx; }
+
+extern "C" int sae4j_cpu_ctx_threads(const sae4j_cpu_ctx* ctx) { return ctx ? ctx->threads : 0; }
+
+extern "C" int sae4j_cpu_ctx_isa(const sae4j_cpu_ctx* ctx) { return ctx ? ctx->isa : 0; }

@@ -39,21 +39,9 @@ SAE4J_INLINE int32_t relu_bias(const float* pre, const float* __restrict b, floa
     return count;
 }
 
-SAE4J_INLINE int64_t sub_checked(const float* __restrict x, const float* __restrict b,
-                                 float* __restrict out, int64_t n) {
-    // NaN and Inf are the floats whose exponent bits are all ones: an integer test, so that no
-    // floating-point optimisation setting can fold it away, and it vectorises.
-    uint32_t bad = 0;
-    for (int64_t i = 0; i < n; ++i) {
-        out[i] = x[i] - b[i];
-        uint32_t bits;
-        std::memcpy(&bits, x + i, sizeof bits);
-        bad |= (bits & 0x7f800000u) == 0x7f800000u;
-    }
-    if (!bad) return -1;
-    for (int64_t i = 0; i < n; ++i)
-        if (!std::isfinite(x[i])) return i;
-    return -1;
+SAE4J_INLINE void sub(const float* __restrict x, const float* __restrict b, float* __restrict out,
+                      int64_t n) {
+    for (int64_t i = 0; i < n; ++i) out[i] = x[i] - b[i];
 }
 
 SAE4J_INLINE double scaled_diff(const float* __restrict xhat, const float* __restrict x, float s,
@@ -120,8 +108,8 @@ SAE4J_INLINE float max_above(const float* __restrict row, int64_t n, float floor
     TARGET static int32_t relu_bias(const float* p, const float* b, float* f, int64_t n) {      \
         return body::relu_bias(p, b, f, n);                                                      \
     }                                                                                            \
-    TARGET static int64_t sub_checked(const float* x, const float* b, float* o, int64_t n) {    \
-        return body::sub_checked(x, b, o, n);                                                    \
+    TARGET static void sub(const float* x, const float* b, float* o, int64_t n) {                \
+        body::sub(x, b, o, n);                                                                   \
     }                                                                                            \
     TARGET static double scaled_diff(const float* xh, const float* x, float s, float* e, int64_t n) { \
         return body::scaled_diff(xh, x, s, e, n);                                                \
@@ -135,7 +123,7 @@ SAE4J_INLINE float max_above(const float* __restrict row, int64_t n, float floor
         body::col_max_update(r, cm, ca, i, n);                                                   \
     }                                                                                            \
     TARGET static float max_above(const float* r, int64_t n, float f) { return body::max_above(r, n, f); } \
-    static const VecOps table = {dot, axpy, relu_bias, sub_checked, scaled_diff, sumsq, adam,   \
+    static const VecOps table = {dot, axpy, relu_bias, sub, scaled_diff, sumsq, adam,   \
                                  col_max_update, max_above};                                     \
     }
 

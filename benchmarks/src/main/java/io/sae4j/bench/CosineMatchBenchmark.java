@@ -1,8 +1,11 @@
 package io.sae4j.bench;
 
-import io.sae4j.backend.CosineMax;
+import io.sae4j.backend.Backend;
+import io.sae4j.backend.Backends;
+import io.sae4j.backend.CosineMaxima;
+import io.sae4j.backend.Matrix;
+import io.sae4j.backend.VectorSet;
 import io.sae4j.backend.FloatBuf;
-import io.sae4j.backend.cpu.CpuBackend;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -40,17 +43,23 @@ public class CosineMatchBenchmark {
     @Param({"512"})
     public int d;
 
-    private CpuBackend backend;
+    /** Backend: cpu or cuda (GPU kernels are asynchronous: each invocation ends with a sync). */
+    @Param({"cpu"})
+    public String device;
+
+    private Backend backend;
     private FloatBuf a, b, c;
+    private CosineMaxima maxima;
 
     @Setup(Level.Trial)
     public void setup() {
-        backend = new CpuBackend();
+        backend = Backends.select(device).backend();
         System.out.println("# " + backend.describe());
         SplittableRandom r = new SplittableRandom(2);
         a = backend.upload(random(r, m1 * d));
         b = backend.upload(random(r, m2 * d));
         c = backend.allocate((long) m1 * m2);
+        maxima = new CosineMaxima(backend, m1, m2);
     }
 
     private static float[] random(SplittableRandom r, int n) {
@@ -60,13 +69,16 @@ public class CosineMatchBenchmark {
     }
 
     @Benchmark
-    public CosineMax cosineMax() {
-        return backend.cosineMax(m1, m2, d, a, false, b, false, false);
+    public CosineMaxima cosineMax() {
+        backend.cosineMax(VectorSet.rows(a, m1, d), VectorSet.rows(b, m2, d), false, maxima);
+        backend.sync();
+        return maxima;
     }
 
     @Benchmark
     public FloatBuf sgemmBaseline() {
-        backend.gemm(false, true, m1, m2, d, 1f, a, d, b, d, 0f, c, m2);
+        backend.gemm(1f, Matrix.of(a, m1, d), Matrix.of(b, m2, d).t(), 0f, Matrix.of(c, m1, m2));
+        backend.sync();
         return c;
     }
 

@@ -1,7 +1,9 @@
 package io.sae4j.bench;
 
 import io.sae4j.backend.FloatBuf;
-import io.sae4j.backend.cpu.CpuBackend;
+import io.sae4j.backend.Backend;
+import io.sae4j.backend.Backends;
+import io.sae4j.backend.Matrix;
 import io.sae4j.sae.SaeConfig;
 import io.sae4j.sae.SparseAutoencoder;
 import io.sae4j.sae.TrainConfig;
@@ -50,7 +52,11 @@ public class TrainStepBenchmark {
     @Param({"init", "0.01"})
     public String density;
 
-    private CpuBackend backend;
+    /** Backend: cpu or cuda (GPU kernels are asynchronous: each invocation ends with a sync). */
+    @Param({"cpu"})
+    public String device;
+
+    private Backend backend;
     private SparseAutoencoder sae;
     private Trainer trainer;
     private float[] x;
@@ -58,7 +64,7 @@ public class TrainStepBenchmark {
 
     @Setup(Level.Trial)
     public void setup() {
-        backend = new CpuBackend();
+        backend = Backends.select(device).backend();
         System.out.println("# " + backend.describe());
         SplittableRandom r = new SplittableRandom(1);
         x = new float[batch * dIn];
@@ -91,12 +97,15 @@ public class TrainStepBenchmark {
     @Benchmark
     public long trainStep() {
         trainer.step(x, "benchmark batch");
+        backend.sync();
         return trainer.step();
     }
 
     @Benchmark
     public FloatBuf encoderGemmBaseline() {
-        backend.gemm(false, true, batch, sae.dSae(), dIn, 1f, xb, dIn, sae.wEncT(), dIn, 0f, pre, sae.dSae());
+        backend.gemm(1f, Matrix.of(xb, batch, dIn), Matrix.of(sae.wEncT(), sae.dSae(), dIn).t(), 0f,
+                Matrix.of(pre, batch, sae.dSae()));
+        backend.sync();
         return pre;
     }
 

@@ -2,7 +2,7 @@ package io.sae4j.cli;
 
 import com.google.gson.GsonBuilder;
 import io.sae4j.backend.FloatBuf;
-import io.sae4j.backend.cpu.CpuBackend;
+import io.sae4j.backend.Backend;
 import io.sae4j.io.NpyReader;
 import io.sae4j.io.SaeLensFormat;
 import io.sae4j.metrics.ActivationCorrelation;
@@ -27,6 +27,9 @@ import picocli.CommandLine.Parameters;
  */
 @Command(name = "compare", mixinStandardHelpOptions = true, description = "Compare two SAEs (SAELens directories).")
 final class CompareCommand implements Callable<Integer> {
+    @picocli.CommandLine.Mixin
+    DeviceOption device = new DeviceOption();
+
     @Parameters(index = "0", description = "SAE directory A.")
     Path a;
 
@@ -59,7 +62,7 @@ final class CompareCommand implements Callable<Integer> {
             throw new IllegalArgumentException(a + " has d_in " + fa.dIn() + " but " + b + " has d_in " + fb.dIn());
         int d = fa.dIn();
         Map<String, Object> res = new LinkedHashMap<>();
-        try (CpuBackend be = new CpuBackend(); FloatBuf wa = be.upload(fa.wDec()); FloatBuf wb = be.upload(fb.wDec())) {
+        try (Backend be = device.open(); FloatBuf wa = be.upload(fa.wDec()); FloatBuf wb = be.upload(fb.wDec())) {
             DecoderSimilarity.Mmcs m = DecoderSimilarity.mmcs(be, wa, fa.dSae(), wb, fb.dSae(), d);
             res.put("mmcs_ab", m.ab());
             res.put("mmcs_ba", m.ba());
@@ -86,7 +89,7 @@ final class CompareCommand implements Callable<Integer> {
         return 0;
     }
 
-    private void activations(CpuBackend be, SaeLensFormat.SaeFile fa, SaeLensFormat.SaeFile fb, int d,
+    private void activations(Backend be, SaeLensFormat.SaeFile fa, SaeLensFormat.SaeFile fb, int d,
                              Map<String, Object> res) throws Exception {
         float[] x;
         int n;
@@ -114,7 +117,7 @@ final class CompareCommand implements Callable<Integer> {
         }
     }
 
-    private void recovery(CpuBackend be, FloatBuf wa, int ma, FloatBuf wb, int mb, int d) throws Exception {
+    private void recovery(Backend be, FloatBuf wa, int ma, FloatBuf wb, int mb, int d) throws Exception {
         try (NpyReader r = NpyReader.open(truth)) {
             if (r.cols() != d) throw new IllegalArgumentException(truth + ": features have width " + r.cols() + ", the SAEs d_in " + d);
             if (r.rows() > Integer.MAX_VALUE / d) throw new IllegalArgumentException(truth + ": too many features");

@@ -8,7 +8,7 @@ import picocli.CommandLine.Command;
 @Command(name = "sae4j", mixinStandardHelpOptions = true, version = "sae4j 0.1.0",
         description = "Train sparse autoencoders on activations and measure whether their features agree.",
         subcommands = {SynthCommand.class, TrainCommand.class, CompareCommand.class, InfoCommand.class, HarvestCommand.class, StudyCommand.class,
-                CommandLine.HelpCommand.class})
+                EnvCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -33,6 +33,12 @@ public final class Main implements Runnable {
             return 1;
         });
         return cl.execute(args);
+    }
+
+    /** The version in the jar's manifest, or "dev" when run from classes. */
+    static String version() {
+        String v = Main.class.getPackage().getImplementationVersion();
+        return v != null ? v : "dev";
     }
 
     static String message(Throwable t) {

@@ -2,7 +2,7 @@ package io.sae4j.cli;
 
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonObject;
-import io.sae4j.backend.cpu.CpuBackend;
+import io.sae4j.backend.Backend;
 import io.sae4j.io.SaeLensFormat;
 import io.sae4j.report.Report;
 import io.sae4j.study.Study;
@@ -18,6 +18,9 @@ import picocli.CommandLine.Option;
 @Command(name = "study", mixinStandardHelpOptions = true,
         description = "Run the SAE universality study on bundled transformers and WordNet text; write report.html.")
 final class StudyCommand implements Callable<Integer> {
+    @picocli.CommandLine.Mixin
+    DeviceOption device = new DeviceOption();
+
     @Option(names = "--config", description = "Study config JSON; keys (missing ones take the defaults): model, site, layer, "
             + "layers, ratios, ratio, seeds, otherModels, trainTokens, heldoutTokens, steps, batch, l1, lr, float16.")
     Path config;
@@ -35,7 +38,7 @@ final class StudyCommand implements Callable<Integer> {
         Path dir = out != null ? out : Path.of("runs", "study-" + LocalDate.now());
         System.err.println("sae4j study -> " + dir + "\n" + c.toJson());
         JsonObject results;
-        try (CpuBackend be = new CpuBackend()) {
+        try (Backend be = device.open()) {
             Study.Progress p = new Study.Progress() {
                 Progress bar;
 

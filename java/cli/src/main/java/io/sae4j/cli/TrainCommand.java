@@ -1,6 +1,6 @@
 package io.sae4j.cli;
 
-import io.sae4j.backend.cpu.CpuBackend;
+import io.sae4j.backend.Backend;
 import io.sae4j.data.NpyActivationSource;
 import io.sae4j.sae.SaeConfig;
 import io.sae4j.sae.TrainConfig;
@@ -23,6 +23,9 @@ import picocli.CommandLine.Option;
 @Command(name = "train", mixinStandardHelpOptions = true,
         description = "Train ReLU-L1 SAEs of several expansion ratios (and seeds) on one activations file.")
 final class TrainCommand implements Callable<Integer> {
+    @picocli.CommandLine.Mixin
+    DeviceOption device = new DeviceOption();
+
     @Option(names = "--acts", required = true, description = "Activations .npy (tokens, d), float32 or float16.")
     Path acts;
 
@@ -60,7 +63,7 @@ final class TrainCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         if (ratios.isEmpty() || seeds.isEmpty()) throw new IllegalArgumentException("--ratios and --seeds must not be empty");
         if (batch < 1) throw new IllegalArgumentException("--batch must be >= 1, got " + batch);
-        try (CpuBackend backend = new CpuBackend(); NpyActivationSource source = new NpyActivationSource(acts, dataSeed)) {
+        try (Backend backend = device.open(); NpyActivationSource source = new NpyActivationSource(acts, dataSeed)) {
             int d = source.dIn();
             long nSteps = steps != null ? steps : Math.max(1, source.rows() / batch);
             List<String> names = new ArrayList<>();

@@ -4,24 +4,33 @@ import java.nio.FloatBuffer;
 
 /**
  * The compute operations sae4j's model, trainer and metrics are written against: buffers, copies,
- * dense GEMM and one method per fused kernel. Implementations: {@code CpuBackend} (OpenBLAS +
- * native/) and the CUDA backend. Matrices are row-major float32; shapes are given as (rows, cols)
- * with B = batch rows, d = d_in, m = d_sae; the encoder is kept transposed, W_encT (m, d).
+ * one dense GEMM and one method per fused kernel. Implementations: {@code CpuBackend} (OpenBLAS +
+ * native/) and {@code CudaBackend} (cuBLAS + cuda/); find them with {@link Backends}.
  *
- * <p>Every method validates sizes against the buffers it is given and throws
- * {@link IllegalArgumentException} naming the argument, before any native code runs.
+ * <p>An instance owns its context (CPU: thread pool and instruction set; CUDA: device, stream and
+ * cuBLAS handle): creating or closing one never changes another. Kernels may run asynchronously;
+ * results stay in backend buffers ({@link StepStats}, {@link CosineMaxima}) until the host reads
+ * them: downloads wait for the work before them, {@link #sync()} waits for everything.
+ *
+ * <p>Matrices are row-major float32 with B = batch rows, d = d_in, m = d_sae. Every method checks
+ * sizes and ownership of the buffers it is given and throws {@link IllegalArgumentException}
+ * naming the argument before any native code runs.
  */
 public interface Backend extends AutoCloseable {
-    /** Short name, e.g. "cpu". */
+    /** Short name: "cpu", "cuda". */
     String name();
 
-    /** One line on what runs: instruction set, threads, BLAS core or device. */
+    /** One line on what runs: instruction set, threads and BLAS core, or device and memory. */
     String describe();
+
+    /** Whether the encoder and backward kernels run this activation. */
+    boolean supports(Activation.Kind kind);
+
+    // ---- memory ----
 
     FloatBuf allocate(long floats);
 
-    /** A CSR for batches of up to {@code rows} rows; see {@link Csr} for capacity and maxDensity. */
-    Csr allocateCsr(long rows, long capacity, double maxDensity);
+    IntBuf allocateInts(long ints);
 
     void upload(float[] src, int srcOffset, FloatBuf dst, long dstOffset, int n);
 
@@ -30,70 +39,89 @@ public interface Backend extends AutoCloseable {
 
     void download(FloatBuf src, long srcOffset, float[] dst, int dstOffset, int n);
 
+    void upload(int[] src, int srcOffset, IntBuf dst, long dstOffset, int n);
+
+    void download(IntBuf src, long srcOffset, int[] dst, int dstOffset, int n);
+
+    void fill(FloatBuf dst, float value);
+
+    void fill(IntBuf dst, int value);
+
+    /** Waits until every operation enqueued on this backend has finished. */
+    void sync();
+
     default float[] download(FloatBuf src) {
-        if (src.length() > Integer.MAX_VALUE - 8)
-            throw new IllegalArgumentException("buffer of " + src.length() + " floats is too large for a Java array");
-        float[] out = new float[(int) src.length()];
+        float[] out = new float[hostLength(src)];
+        download(src, 0, out, 0, out.length);
+        return out;
+    }
+
+    default int[] download(IntBuf src) {
+        int[] out = new int[hostLength(src)];
         download(src, 0, out, 0, out.length);
         return out;
     }
 
     default FloatBuf upload(float[] src) {
-        FloatBuf buf = allocate(src.length);
+        FloatBuf buf = allocate(Math.max(1, src.length));
         upload(src, 0, buf, 0, src.length);
         return buf;
     }
 
-    /** C (M, N) = alpha op(A) op(B) + beta C, op(A) (M, K), op(B) (K, N). */
-    void gemm(boolean transA, boolean transB, long M, long N, long K, float alpha, FloatBuf A, long lda,
-              FloatBuf B, long ldb, float beta, FloatBuf C, long ldc);
+    private static int hostLength(Buf<?> b) {
+        if (b.length() > Integer.MAX_VALUE - 8)
+            throw new IllegalArgumentException("buffer of " + b.length() + " elements is too large for a Java array");
+        return (int) b.length();
+    }
 
-    /** out (rows, d) = x - b per row; throws {@link NonFiniteInputException} on NaN/Inf in x. */
-    void centerRows(long rows, long d, FloatBuf x, FloatBuf b, FloatBuf out, String what);
+    // ---- dense ----
 
-    /** norms (rows) = ||A_r|| of A (rows, cols). */
-    void rowNorms(long rows, long cols, FloatBuf A, FloatBuf norms);
+    /** c = alpha op(a) op(b) + beta c, with op(a) (M, K), op(b) (K, N) and c (M, N) not transposed. */
+    void gemm(float alpha, Matrix a, Matrix b, float beta, Matrix c);
 
-    /**
-     * f (B, m) = relu(pre + b_enc) (f may be pre); fills csr when the nonzeros fit it.
-     * Returns the batch's number of nonzeros.
-     */
-    long reluEpilogue(long B, long m, FloatBuf pre, FloatBuf bEnc, FloatBuf f, Csr csr);
+    // ---- SAE kernels ----
 
-    /** xhat (B, d) = f W_dec + b_dec, sparse through csr when csr is valid, else dense. */
-    void decode(long B, long m, long d, FloatBuf f, Csr csr, FloatBuf wDec, FloatBuf bDec, FloatBuf xhat);
+    /** Memory for batches of the given shape; see {@link Workspace}. */
+    Workspace workspace(WorkspaceSpec spec);
 
-    /** counts (m) += rows of f (B, m) where each latent is > 0 (from csr when valid). */
-    void countActive(long B, long m, FloatBuf f, Csr csr, FloatBuf counts);
+    /** out[index] (=) = sum over the first rows of ws's input of ||x_r - mean(x)||^2 (FVU denominator). */
+    void sumSquaredDeviation(Workspace ws, long rows, FloatBuf out, long index);
 
     /**
-     * Gradients (=) of the decoder-norm-weighted ReLU-L1 loss; see native/include/sae4j_cpu.h.
-     * Scratch: err (B, d), dpre (B, m), scratch ({@link #reluL1BackwardScratch} floats).
+     * Encoder for the first {@code rows} rows of ws's input: f = act((x - b_dec) W_enc + b_enc)
+     * into ws's latents, held sparse or dense as ws's policy says. When stats is not null: its
+     * nonzero count (=) and firing counts (+=).
      */
-    Losses reluL1Backward(long B, long d, long m, FloatBuf x, FloatBuf xc, FloatBuf f, Csr csr, FloatBuf xhat,
-                          FloatBuf wEncT, FloatBuf wDec, FloatBuf decNorms, float lambda,
-                          FloatBuf gWEncT, FloatBuf gbEnc, FloatBuf gWDec, FloatBuf gbDec,
-                          FloatBuf err, FloatBuf dpre, FloatBuf scratch);
+    void encode(SaeTensors params, Activation act, Workspace ws, long rows, StepStats.Slot stats);
 
-    /** Floats of scratch {@link #reluL1Backward} needs for a batch of B rows and m latents. */
-    long reluL1BackwardScratch(long B, long m);
-
-    /** In-place Adam over n parameters; step t starts at 1. */
-    void adamStep(long n, FloatBuf p, FloatBuf g, FloatBuf m1, FloatBuf m2, float lr, float beta1, float beta2,
-                  float eps, long t);
+    /** xhat (rows, d) = f W_dec + b_dec into ws's reconstruction, from the last encode of ws. */
+    void decode(SaeTensors params, Workspace ws, long rows);
 
     /**
-     * Maxima of cos(a_i, b_j) over the other index, without forming the matrix. A holds n1 vectors
-     * of length d as rows (n1, d), or as columns (d, n1) when aColumns; likewise B. With center,
-     * each vector's mean is removed first (Pearson correlation).
+     * Gradients (=) of the loss ||x - xhat||^2 + lambda sum_i f_i ||W_dec,i|| (mean over the rows)
+     * after {@link #encode} and {@link #decode} of the same rows and parameters; b_dec's gradient
+     * includes its path through the encoder input. stats (may be null) receives the losses.
+     * ws must be a training workspace.
      */
-    CosineMax cosineMax(long n1, long n2, long d, FloatBuf A, boolean aColumns, FloatBuf B, boolean bColumns,
-                        boolean center);
+    void backward(SaeTensors params, Activation act, float lambda, SaeTensors grads, Workspace ws, long rows,
+                  StepStats.Slot stats);
 
-    /** The full (n1, n2) cosine matrix, row-major, for exact matching on modest sizes. */
-    float[] cosineMatrix(long n1, long n2, long d, FloatBuf A, boolean aColumns, FloatBuf B, boolean bColumns,
-                         boolean center);
+    /** In-place Adam over all of params (n floats), with gradients g and moments m1, m2 of the same length. */
+    void adamStep(FloatBuf params, FloatBuf grads, FloatBuf m1, FloatBuf m2, AdamStep step);
 
+    // ---- matching ----
+
+    /**
+     * Row and column maxima (with argmax) of cos(a_i, b_j) into out, without forming the matrix;
+     * with center, each vector's mean is removed first (Pearson r) and a constant vector takes part
+     * in no maximum (max -inf, index -1). Ties pick the smallest index.
+     */
+    void cosineMax(VectorSet a, VectorSet b, boolean center, CosineMaxima out);
+
+    /** Rows [i0, i1) of the cosine matrix into out (i1 - i0, b.count()), row-major. */
+    void cosineBlock(VectorSet a, VectorSet b, boolean center, long i0, long i1, FloatBuf out);
+
+    /** Frees everything this backend allocated that is still open, then its context. */
     @Override
     void close();
 }

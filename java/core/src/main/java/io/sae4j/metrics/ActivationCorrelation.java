@@ -1,6 +1,8 @@
 package io.sae4j.metrics;
 
 import io.sae4j.backend.CosineMax;
+import io.sae4j.backend.CosineMaxima;
+import io.sae4j.backend.VectorSet;
 
 /**
  * Activation correlation of two SAEs over the same tokens (DESIGN.md): Pearson r between feature
@@ -17,7 +19,12 @@ public record ActivationCorrelation(double corrAB, double corrBA, int deadA, int
             throw new IllegalArgumentException("activations over different token counts: " + a.tokens() + " vs " + b.tokens());
         if (a.sae().backend() != b.sae().backend()) throw new IllegalArgumentException("SAEs must share one backend");
         int n = a.tokens(), m1 = a.sae().dSae(), m2 = b.sae().dSae();
-        CosineMax c = a.sae().backend().cosineMax(m1, m2, n, a.latents(), true, b.latents(), true, true);
+        CosineMax c;
+        try (CosineMaxima out = new CosineMaxima(a.sae().backend(), m1, m2)) {
+            a.sae().backend().cosineMax(VectorSet.columns(a.latents(), m1, n), VectorSet.columns(b.latents(), m2, n),
+                    true, out);
+            c = out.toHost();
+        }
         return new ActivationCorrelation(liveMean(c.rowMax(), a.frequency()), liveMean(c.colMax(), b.frequency()),
                 a.dead(), b.dead());
     }

@@ -2,7 +2,9 @@ package io.sae4j.metrics;
 
 import io.sae4j.backend.Backend;
 import io.sae4j.backend.CosineMax;
+import io.sae4j.backend.CosineMaxima;
 import io.sae4j.backend.FloatBuf;
+import io.sae4j.backend.VectorSet;
 import io.sae4j.sae.SparseAutoencoder;
 
 /**
@@ -26,8 +28,11 @@ public final class DecoderSimilarity {
 
     /** MMCS between row sets A (n1, d) and B (n2, d) already on the backend. */
     public static Mmcs mmcs(Backend be, FloatBuf A, int n1, FloatBuf B, int n2, int d) {
-        CosineMax c = be.cosineMax(n1, n2, d, A, false, B, false, false);
-        return new Mmcs(mean(c.rowMax()), mean(c.colMax()), c);
+        try (CosineMaxima out = new CosineMaxima(be, n1, n2)) {
+            be.cosineMax(VectorSet.rows(A, n1, d), VectorSet.rows(B, n2, d), false, out);
+            CosineMax c = out.toHost();
+            return new Mmcs(mean(c.rowMax()), mean(c.colMax()), c);
+        }
     }
 
     /** MMCS between row sets given on the host. */
@@ -69,8 +74,22 @@ public final class DecoderSimilarity {
         if (Math.max(n1, n2) > HUNGARIAN_MAX)
             throw new IllegalArgumentException("Hungarian matching handles up to " + HUNGARIAN_MAX + " latents a side, got "
                     + n1 + " x " + n2);
-        float[] c = be.cosineMatrix(n1, n2, d, A, false, B, false, false);
-        return Hungarian.match(c, n1, n2, threshold);
+        return Hungarian.match(cosineMatrix(be, VectorSet.rows(A, n1, d), VectorSet.rows(B, n2, d)), n1, n2, threshold);
+    }
+
+    /** The (n1, n2) cosine matrix on the host, made block by block (Hungarian needs it whole). */
+    static float[] cosineMatrix(Backend be, VectorSet a, VectorSet b) {
+        int n1 = (int) a.count(), n2 = (int) b.count();
+        float[] c = new float[Math.multiplyExact(n1, n2)];
+        int rowsPerBlock = Math.max(1, Math.min(n1, (1 << 24) / n2));
+        try (FloatBuf block = be.allocate((long) rowsPerBlock * n2)) {
+            for (int i0 = 0; i0 < n1; i0 += rowsPerBlock) {
+                int i1 = Math.min(n1, i0 + rowsPerBlock);
+                be.cosineBlock(a, b, false, i0, i1, block);
+                be.download(block, 0, c, i0 * n2, (i1 - i0) * n2);
+            }
+        }
+        return c;
     }
 
     static double mean(float[] v) {

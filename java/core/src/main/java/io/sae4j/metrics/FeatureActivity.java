@@ -1,8 +1,11 @@
 package io.sae4j.metrics;
 
 import io.sae4j.backend.Backend;
-import io.sae4j.backend.Csr;
 import io.sae4j.backend.FloatBuf;
+import io.sae4j.backend.NonFiniteInputException;
+import io.sae4j.backend.StepStats;
+import io.sae4j.backend.Workspace;
+import io.sae4j.backend.WorkspaceSpec;
 import io.sae4j.sae.SparseAutoencoder;
 
 /**
@@ -14,16 +17,18 @@ import io.sae4j.sae.SparseAutoencoder;
 public final class FeatureActivity implements AutoCloseable {
     private final SparseAutoencoder sae;
     private final int tokens;
+    private final Workspace workspace; // holds the latents
     private final FloatBuf latents;
     private final double[] frequency;
     private final int dead;
     private final double l0, mse, fvu;
 
-    private FeatureActivity(SparseAutoencoder sae, int tokens, FloatBuf latents, double[] frequency, double l0,
+    private FeatureActivity(SparseAutoencoder sae, int tokens, Workspace workspace, double[] frequency, double l0,
                             double mse, double fvu) {
         this.sae = sae;
         this.tokens = tokens;
-        this.latents = latents;
+        this.workspace = workspace;
+        this.latents = workspace.latents().slice(0, (long) tokens * sae.dSae());
         this.frequency = frequency;
         int d = 0;
         for (double f : frequency) if (f == 0) d++;
@@ -41,16 +46,18 @@ public final class FeatureActivity implements AutoCloseable {
                     + " values");
         if ((long) n * m > Integer.MAX_VALUE)
             throw new IllegalArgumentException(what + ": " + n + " tokens x " + m + " latents is too large; use fewer tokens");
+        NonFiniteInputException.requireFinite(x, n, d, what);
         Backend be = sae.backend();
-        FloatBuf f = be.allocate((long) n * m);
-        try (FloatBuf xb = be.upload(x); FloatBuf xc = be.allocate((long) n * d); FloatBuf xhat = be.allocate((long) n * d);
-             FloatBuf counts = be.upload(new float[m]); Csr dense = be.allocateCsr(n, 0, 0)) {
-            long nnz = sae.encode(xb, n, xc, f, dense, what);
-            be.countActive(n, m, f, dense, counts);
-            sae.decode(f, n, dense, xhat);
-            float[] c = be.download(counts), xh = be.download(xhat);
+        Workspace ws = be.workspace(WorkspaceSpec.inference(n, d, m));
+        try (StepStats stats = new StepStats(be, 1, m)) {
+            be.upload(x, 0, ws.input(), 0, n * d);
+            be.encode(sae.tensors(), sae.activation(), ws, n, stats.at(0));
+            sae.decode(ws, n);
+            float[] xh = new float[n * d];
+            be.download(ws.reconstruction(), 0, xh, 0, xh.length);
+            StepStats.Snapshot counts = stats.drain(1);
             double[] freq = new double[m];
-            for (int i = 0; i < m; i++) freq[i] = (double) c[i] / n;
+            for (int i = 0; i < m; i++) freq[i] = (double) counts.firing()[i] / n;
             double[] mean = new double[d];
             for (int r = 0; r < n; r++)
                 for (int k = 0; k < d; k++) mean[k] += x[r * d + k];
@@ -61,9 +68,10 @@ public final class FeatureActivity implements AutoCloseable {
                     sq += e * e;
                     var += v * v;
                 }
-            return new FeatureActivity(sae, n, f, freq, (double) nnz / n, sq / n, var > 0 ? sq / var : Double.NaN);
+            return new FeatureActivity(sae, n, ws, freq, (double) counts.nonzeros()[0] / n, sq / n,
+                    var > 0 ? sq / var : Double.NaN);
         } catch (RuntimeException e) {
-            f.close();
+            ws.close();
             throw e;
         }
     }
@@ -95,6 +103,6 @@ public final class FeatureActivity implements AutoCloseable {
 
     @Override
     public void close() {
-        latents.close();
+        workspace.close();
     }
 }

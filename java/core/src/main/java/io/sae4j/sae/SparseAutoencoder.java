@@ -1,8 +1,12 @@
 package io.sae4j.sae;
 
+import io.sae4j.backend.Activation;
 import io.sae4j.backend.Backend;
-import io.sae4j.backend.Csr;
 import io.sae4j.backend.FloatBuf;
+import io.sae4j.backend.NonFiniteInputException;
+import io.sae4j.backend.SaeTensors;
+import io.sae4j.backend.Workspace;
+import io.sae4j.backend.WorkspaceSpec;
 import io.sae4j.data.SyntheticData;
 import java.util.SplittableRandom;
 
@@ -16,23 +20,23 @@ import java.util.SplittableRandom;
 public final class SparseAutoencoder implements AutoCloseable {
     private final SaeConfig config;
     private final Backend backend;
-    private final FloatBuf params;
-    private final FloatBuf wEncT, bEnc, wDec, bDec;
+    private final SaeTensors tensors;
+    private final FloatBuf params, wEncT, bEnc, wDec, bDec;
 
     private SparseAutoencoder(SaeConfig config, Backend backend) {
         this.config = config;
         this.backend = backend;
-        long m = config.dSae(), d = config.dIn();
         params = backend.allocate(parameterCount(config));
-        wEncT = params.slice(0, m * d);
-        bEnc = params.slice(m * d, m);
-        wDec = params.slice(m * d + m, m * d);
-        bDec = params.slice(2 * m * d + m, d);
+        tensors = SaeTensors.view(params, config.dIn(), config.dSae());
+        wEncT = tensors.wEncT();
+        bEnc = tensors.bEnc();
+        wDec = tensors.wDec();
+        bDec = tensors.bDec();
     }
 
     /** Floats in the flat parameter buffer: 2 m d + m + d. */
     public static long parameterCount(SaeConfig c) {
-        return 2L * c.dSae() * c.dIn() + c.dSae() + c.dIn();
+        return SaeTensors.count(c.dIn(), c.dSae());
     }
 
     /**
@@ -99,6 +103,10 @@ public final class SparseAutoencoder implements AutoCloseable {
 
     /** The flat parameter buffer (see the class comment for its layout). */
     public FloatBuf parameters() { return params; }
+    /** The parameters as the backend's kernels take them. */
+    public SaeTensors tensors() { return tensors; }
+    /** The encoder's activation (relu: the one sae4j trains). */
+    public Activation activation() { return Activation.RELU; }
     public FloatBuf wEncT() { return wEncT; }
     public FloatBuf bEncBuf() { return bEnc; }
     public FloatBuf wDecBuf() { return wDec; }
@@ -122,41 +130,14 @@ public final class SparseAutoencoder implements AutoCloseable {
         backend.upload(b, 0, bDec, 0, b.length);
     }
 
-    /**
-     * Forward pass of the first {@code n} rows of {@code batch}'s input: latents f (n, m) land in
-     * the batch's pre buffer and xhat (n, d) in its xhat buffer. Returns the number of nonzero latents.
-     *
-     * @param what names the input in errors (NaN/Inf rows)
-     */
-    public long forward(Batch batch, int n, String what) {
-        checkBatch(batch, n);
-        long nnz = encode(batch.x, n, batch.xc, batch.pre, batch.csr, what);
-        decode(batch.pre, n, batch.csr, batch.xhat);
-        return nnz;
+    /** Encodes the first {@code n} rows of ws's input into its latents (see {@link Backend#encode}). */
+    public void encode(Workspace ws, int n) {
+        backend.encode(tensors, activation(), ws, n, null);
     }
 
-    /**
-     * f (n, m) = relu((x - b_dec) W_enc + b_enc) for x (n, d) on the backend; xc (n, d) is scratch
-     * (left holding x - b_dec); csr is filled when the nonzeros fit it. Returns the nonzero count.
-     */
-    public long encode(FloatBuf x, int n, FloatBuf xc, FloatBuf f, Csr csr, String what) {
-        long m = dSae(), d = dIn();
-        backend.centerRows(n, d, x, bDec, xc, what);
-        backend.gemm(false, true, n, m, d, 1f, xc, d, wEncT, d, 0f, f, m);
-        return backend.reluEpilogue(n, m, f, bEnc, f, csr);
-    }
-
-    /** xhat (n, d) = f W_dec + b_dec, through csr when it is valid for this f. */
-    public void decode(FloatBuf f, int n, Csr csr, FloatBuf xhat) {
-        backend.decode(n, dSae(), dIn(), f, csr, wDec, bDec, xhat);
-    }
-
-    void checkBatch(Batch batch, int n) {
-        if (batch.backend != backend) throw new IllegalArgumentException("batch belongs to another backend");
-        if (batch.d != dIn()) throw new IllegalArgumentException("batch width " + batch.d + " != SAE d_in " + dIn());
-        if (batch.maxM < dSae())
-            throw new IllegalArgumentException("batch sized for " + batch.maxM + " latents, SAE has " + dSae());
-        if (n < 1 || n > batch.rows) throw new IllegalArgumentException("rows must be in 1.." + batch.rows + ", got " + n);
+    /** Decodes ws's latents of the first {@code n} rows into its reconstruction. */
+    public void decode(Workspace ws, int n) {
+        backend.decode(tensors, ws, n);
     }
 
     /** Result of running host activations through the SAE: f (rows, m), xhat (rows, d). */
@@ -167,12 +148,16 @@ public final class SparseAutoencoder implements AutoCloseable {
         if (x.length != (long) rows * dIn())
             throw new IllegalArgumentException("x: expected (" + rows + ", " + dIn() + ") = " + (long) rows * dIn()
                     + " values, got " + x.length);
-        try (Batch b = new Batch(backend, rows, dIn(), dSae())) {
-            b.load(x, rows);
-            long nnz = forward(b, rows, "input");
+        NonFiniteInputException.requireFinite(x, rows, dIn(), "input");
+        try (Workspace ws = backend.workspace(WorkspaceSpec.inference(rows, dIn(), dSae()))) {
+            backend.upload(x, 0, ws.input(), 0, x.length);
+            encode(ws, rows);
+            decode(ws, rows);
             float[] f = new float[rows * dSae()], xh = new float[rows * dIn()];
-            backend.download(b.pre, 0, f, 0, f.length);
-            backend.download(b.xhat, 0, xh, 0, xh.length);
+            backend.download(ws.latents(), 0, f, 0, f.length);
+            backend.download(ws.reconstruction(), 0, xh, 0, xh.length);
+            long nnz = 0;
+            for (float v : f) if (v != 0) nnz++;
             return new Output(f, xh, nnz);
         }
     }

@@ -1,8 +1,13 @@
 package io.sae4j.sae;
 
+import io.sae4j.backend.AdamStep;
 import io.sae4j.backend.Backend;
 import io.sae4j.backend.FloatBuf;
-import io.sae4j.backend.Losses;
+import io.sae4j.backend.NonFiniteInputException;
+import io.sae4j.backend.SaeTensors;
+import io.sae4j.backend.StepStats;
+import io.sae4j.backend.Workspace;
+import io.sae4j.backend.WorkspaceSpec;
 import io.sae4j.data.ActivationSource;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -10,36 +15,44 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * Adam training of one or several ReLU-L1 SAEs on the same stream of batches (multi-SAE mode: e.g.
+ * Adam training of one or several SAEs on the same stream of batches (multi-SAE mode: e.g.
  * expansion ratios 1..32 or several seeds over one pass of the data). Each step loads the batch
- * once, then for each SAE runs forward, counts firing latents, computes loss and gradients into a
- * gradient buffer shared by all SAEs, and applies Adam. All buffers are allocated up front.
+ * once, then for each SAE runs encode, decode, backward into a gradient buffer shared by all SAEs,
+ * and Adam. All backend memory is allocated up front; the per-step statistics (losses, nonzero and
+ * firing counts, the batch variance) stay on the backend and are read back only when their slots
+ * fill up or a record is due, so a GPU step needs no host round trip.
  *
  * <p>Use {@link #run} for the whole loop (b_dec from the first batch's mean, logging, checkpoints),
  * or {@link #step} to drive it yourself.
  */
 public final class Trainer implements AutoCloseable {
+    /** Steps whose statistics the backend holds before the host folds them in. */
+    static final int MAX_STAT_SLOTS = 1000;
+
     /** One SAE's optimiser state and latent statistics. */
     static final class Slot {
         final SparseAutoencoder sae;
-        final FloatBuf m1, m2, counts;
-        FloatBuf gWEncT, gbEnc, gWDec, gbDec; // views of the shared gradient buffer in this SAE's layout
+        final FloatBuf m1, m2;
+        final StepStats stats;
+        final SaeTensors grads; // views of the shared gradient buffer in this SAE's layout
         final long[] lastFired; // token index at which each latent last fired (-1: never)
+        final long[] firedInInterval; // tokens each latent fired on since the last record
         double lossSum, mseSum, l1Sum, l0Sum, fvuNum;
         long intervalSteps;
 
-        Slot(SparseAutoencoder sae) {
+        Slot(SparseAutoencoder sae, FloatBuf gradBuffer, int statSlots) {
             this.sae = sae;
             Backend be = sae.backend();
             long n = sae.parameters().length();
             m1 = be.allocate(n);
             m2 = be.allocate(n);
-            counts = be.allocate(sae.dSae());
-            zero(be, m1);
-            zero(be, m2);
-            zero(be, counts);
+            be.fill(m1, 0f);
+            be.fill(m2, 0f);
+            stats = new StepStats(be, statSlots, sae.dSae());
+            grads = SaeTensors.view(gradBuffer, sae.dIn(), sae.dSae());
             lastFired = new long[sae.dSae()];
             Arrays.fill(lastFired, -1);
+            firedInInterval = new long[sae.dSae()];
         }
     }
 
@@ -62,11 +75,14 @@ public final class Trainer implements AutoCloseable {
     private final TrainConfig config;
     private final Backend backend;
     private final List<Slot> slots = new ArrayList<>();
-    private final Batch batch;
+    private final Workspace ws;
     private final FloatBuf grads;
+    private final FloatBuf variance; // (statSlots): each pending step's sum of squared deviations
+    private final int statSlots;
     private final float[] host;
     private final int d;
     private long step;
+    private int pending; // steps whose statistics are still on the backend
     private double varSum;
     private List<Record> lastRecords = List.of();
 
@@ -83,24 +99,12 @@ public final class Trainer implements AutoCloseable {
             maxM = Math.max(maxM, s.dSae());
             maxParams = Math.max(maxParams, s.parameters().length());
         }
-        batch = new Batch(backend, config.batchSize(), d, maxM);
+        statSlots = Math.min(config.logEvery(), MAX_STAT_SLOTS);
+        ws = backend.workspace(WorkspaceSpec.training(config.batchSize(), d, maxM));
         grads = backend.allocate(maxParams);
+        variance = backend.allocate(statSlots);
         host = new float[config.batchSize() * d];
-        for (SparseAutoencoder s : saes) {
-            Slot slot = new Slot(s);
-            long m = s.dSae();
-            slot.gWEncT = grads.slice(0, m * d);
-            slot.gbEnc = grads.slice(m * d, m);
-            slot.gWDec = grads.slice(m * d + m, m * d);
-            slot.gbDec = grads.slice(2 * m * d + m, d);
-            slots.add(slot);
-        }
-    }
-
-    private static void zero(Backend be, FloatBuf b) {
-        float[] z = new float[(int) Math.min(b.length(), 1 << 20)];
-        for (long off = 0; off < b.length(); off += z.length)
-            be.upload(z, 0, b, off, (int) Math.min(z.length, b.length() - off));
+        for (SparseAutoencoder s : saes) slots.add(new Slot(s, grads, statSlots));
     }
 
     public TrainConfig config() { return config; }
@@ -116,39 +120,66 @@ public final class Trainer implements AutoCloseable {
         for (Slot s : slots) s.sae.setDecoderBias(b);
     }
 
-    /** One optimiser step of every SAE on the batch x (batchSize, d) given on the host. */
+    /**
+     * One optimiser step of every SAE on the batch x (batchSize, d) given on the host. A batch with
+     * NaN or Inf is refused before anything changes; a diverging SAE (non-finite loss) is reported
+     * when its statistics are read back (at the latest at the next record or checkpoint).
+     */
     public void step(float[] x, String what) {
         int B = config.batchSize();
         if (x.length < B * d) throw new IllegalArgumentException("batch: expected " + B * d + " values, got " + x.length);
-        batch.load(x, B);
-        long t = step + 1; // committed once every SAE has stepped (a rejected batch changes nothing)
-        float lr = (float) config.lrAt(t);
+        NonFiniteInputException.requireFinite(x, B, d, what);
+        if (pending == statSlots) collect();
+        backend.upload(x, 0, ws.input(), 0, B * d);
+        long t = step + 1;
+        AdamStep adam = new AdamStep((float) config.lrAt(t), (float) config.beta1(), (float) config.beta2(),
+                (float) config.eps(), t);
         double l1Scale = config.l1ScaleAt(t);
+        backend.sumSquaredDeviation(ws, B, variance, pending);
+        for (Slot s : slots) {
+            SparseAutoencoder sae = s.sae;
+            StepStats.Slot stat = s.stats.at(pending);
+            float lambda = (float) (sae.config().l1Coefficient() * l1Scale);
+            backend.encode(sae.tensors(), sae.activation(), ws, B, stat);
+            backend.decode(sae.tensors(), ws, B);
+            backend.backward(sae.tensors(), sae.activation(), lambda, s.grads, ws, B, stat);
+            backend.adamStep(sae.parameters(), s.grads.all(), s.m1, s.m2, adam);
+        }
+        pending++;
+        step = t;
+    }
+
+    /**
+     * Reads the pending steps' statistics back into the interval sums; throws when an SAE's loss
+     * is not finite (the step and the SAE named; its parameters are no longer usable).
+     */
+    private void collect() {
+        if (pending == 0) return;
+        int B = config.batchSize();
+        long first = step - pending + 1;
+        float[] var = new float[pending];
+        backend.download(variance, 0, var, 0, pending);
         for (int i = 0; i < slots.size(); i++) {
             Slot s = slots.get(i);
-            SparseAutoencoder sae = s.sae;
-            long m = sae.dSae(), n = sae.parameters().length();
-            long nnz = sae.forward(batch, B, what);
-            backend.countActive(B, m, batch.pre, batch.csr, s.counts);
-            backend.rowNorms(m, d, sae.wDecBuf(), batch.norms);
-            float lambda = (float) (sae.config().l1Coefficient() * l1Scale);
-            Losses l = backend.reluL1Backward(B, d, m, batch.x, batch.xc, batch.pre, batch.csr, batch.xhat,
-                    sae.wEncT(), sae.wDecBuf(), batch.norms, lambda, s.gWEncT, s.gbEnc, s.gWDec, s.gbDec, batch.err,
-                    batch.dpre, batch.scratch);
-            if (!Double.isFinite(l.mse()) || !Double.isFinite(l.l1()))
-                throw new IllegalStateException("SAE " + i + " (d_sae " + m + ") diverged at step " + t + ": loss is "
-                        + (l.mse() + lambda * l.l1()) + "; lower the learning rate or the L1 coefficient");
-            backend.adamStep(n, sae.parameters(), grads, s.m1, s.m2, lr, (float) config.beta1(),
-                    (float) config.beta2(), (float) config.eps(), t);
-            s.lossSum += l.mse() + lambda * l.l1();
-            s.mseSum += l.mse();
-            s.l1Sum += l.l1();
-            s.l0Sum += (double) nnz / B;
-            s.fvuNum += l.mse() * B;
-            s.intervalSteps++;
+            StepStats.Snapshot snap = s.stats.drain(pending);
+            for (int k = 0; k < pending; k++) {
+                double mse = snap.losses()[2 * k], l1 = snap.losses()[2 * k + 1];
+                double lambda = s.sae.config().l1Coefficient() * config.l1ScaleAt(first + k);
+                if (!Double.isFinite(mse) || !Double.isFinite(l1))
+                    throw new IllegalStateException("SAE " + i + " (d_sae " + s.sae.dSae() + ") diverged at step "
+                            + (first + k) + ": loss is " + (mse + lambda * l1)
+                            + "; lower the learning rate or the L1 coefficient");
+                s.lossSum += mse + lambda * l1;
+                s.mseSum += mse;
+                s.l1Sum += l1;
+                s.l0Sum += (double) snap.nonzeros()[k] / B;
+                s.fvuNum += mse * B;
+                s.intervalSteps++;
+            }
+            for (int j = 0; j < snap.firing().length; j++) s.firedInInterval[j] += snap.firing()[j];
         }
-        varSum += sumSquaredDeviation(x, B);
-        step = t;
+        for (float v : var) varSum += v;
+        pending = 0;
     }
 
     /** Mean of the first n rows of x (n, d), per column. */
@@ -160,28 +191,18 @@ public final class Trainer implements AutoCloseable {
         return mean;
     }
 
-    private double sumSquaredDeviation(float[] x, int B) {
-        double[] mean = columnMean(x, B);
-        double ss = 0;
-        for (int r = 0; r < B; r++)
-            for (int k = 0; k < d; k++) {
-                double c = x[r * d + k] - mean[k];
-                ss += c * c;
-            }
-        return ss;
-    }
-
     /** Means since the previous call, one record per SAE; updates the dead-latent tracking. */
     public List<Record> drainRecords() {
+        collect();
         List<Record> out = new ArrayList<>();
         long tokens = step * config.batchSize();
         for (int i = 0; i < slots.size(); i++) {
             Slot s = slots.get(i);
-            float[] counts = backend.download(s.counts);
-            zero(backend, s.counts);
+            long[] counts = s.firedInInterval;
             long dead = 0;
             for (int j = 0; j < counts.length; j++) {
                 if (counts[j] > 0) s.lastFired[j] = tokens;
+                counts[j] = 0;
                 // never fired counts from token 0
                 if (tokens - Math.max(0, s.lastFired[j]) >= config.deadWindowTokens()) dead++;
             }
@@ -220,8 +241,10 @@ public final class Trainer implements AutoCloseable {
             }
             step(host, source.describe());
             if (step % config.logEvery() == 0 || step == config.steps()) listener.record(drainRecords());
-            if ((config.checkpointEvery() > 0 && step % config.checkpointEvery() == 0) || step == config.steps())
+            if ((config.checkpointEvery() > 0 && step % config.checkpointEvery() == 0) || step == config.steps()) {
+                collect(); // a diverged SAE fails here, before its parameters reach a checkpoint
                 listener.checkpoint(this);
+            }
         }
     }
 
@@ -260,9 +283,10 @@ public final class Trainer implements AutoCloseable {
         for (Slot s : slots) {
             s.m1.close();
             s.m2.close();
-            s.counts.close();
+            s.stats.close();
         }
         grads.close();
-        batch.close();
+        variance.close();
+        ws.close();
     }
 }

@@ -1,13 +1,15 @@
 package io.sae4j.backend.cpu;
 
+import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.IntPointer;
 import org.bytedeco.javacpp.Loader;
-import org.bytedeco.javacpp.LongPointer;
+import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.javacpp.annotation.Cast;
 import org.bytedeco.javacpp.annotation.Const;
 import org.bytedeco.javacpp.annotation.Name;
 import org.bytedeco.javacpp.annotation.NoException;
+import org.bytedeco.javacpp.annotation.Opaque;
 import org.bytedeco.javacpp.annotation.Platform;
 import org.bytedeco.javacpp.annotation.Properties;
 import org.bytedeco.openblas.presets.openblas;
@@ -33,69 +35,66 @@ public final class NativeCpu {
 
     private NativeCpu() {}
 
-    public static final int OK = 0, ERR_ARG = 1, ERR_NONFINITE = 2, ERR_UNSUPPORTED = 3;
+    public static final int OK = 0, ERR_ARG = 1, ERR_NOMEM = 2, ERR_UNSUPPORTED = 3;
     public static final int ISA_AUTO = 0, ISA_PORTABLE = 1, ISA_AVX2 = 2, ISA_AVX512 = 3;
 
-    @Name("sae4j_cpu_set_threads") public static native int setThreads(int n);
-    @Name("sae4j_cpu_get_threads") public static native int getThreads();
+    /** sae4j_cpu_ctx: one backend instance's thread pool and instruction set. */
+    @Opaque @Name("sae4j_cpu_ctx")
+    public static final class Ctx extends Pointer {
+        public Ctx() { super((Pointer) null); }
+    }
+
+    /** sae4j_cpu_batch: one batch workspace. */
+    @Opaque @Name("sae4j_cpu_batch")
+    public static final class Batch extends Pointer {
+        public Batch() { super((Pointer) null); }
+    }
+
     @Name("sae4j_cpu_cpu_supports") public static native int cpuSupports(int isa);
-    @Name("sae4j_cpu_set_isa") public static native int setIsa(int isa);
-    @Name("sae4j_cpu_get_isa") public static native int getIsa();
-    @Name("sae4j_cpu_blas_core") public static native @Cast("const char*") String blasCore();
+    @Name("sae4j_cpu_blas_core") public static native @Cast("const char*") BytePointer blasCore();
+    @Name("sae4j_cpu_ctx_create") public static native Ctx ctxCreate(int threads, int isa, IntPointer status);
+    @Name("sae4j_cpu_ctx_destroy") public static native void ctxDestroy(Ctx ctx);
+    @Name("sae4j_cpu_ctx_threads") public static native int ctxThreads(@Const Ctx ctx);
+    @Name("sae4j_cpu_ctx_isa") public static native int ctxIsa(@Const Ctx ctx);
 
     @Name("sae4j_cpu_gemm")
-    public static native int gemm(int transA, int transB, long M, long N, long K, float alpha,
-            @Const FloatPointer A, long lda, @Const FloatPointer B, long ldb, float beta,
-            FloatPointer C, long ldc);
+    public static native int gemm(Ctx ctx, int transA, int transB, long M, long N, long K, float alpha,
+            @Const FloatPointer A, long lda, @Const FloatPointer B, long ldb, float beta, FloatPointer C, long ldc);
 
-    @Name("sae4j_cpu_center_rows")
-    public static native int centerRows(long B, long d, @Const FloatPointer x, @Const FloatPointer b,
-            FloatPointer out, @Cast("int64_t*") LongPointer badIndex);
+    @Name("sae4j_cpu_batch_create")
+    public static native Batch batchCreate(Ctx ctx, long rows, long d, long maxM, int storage, double maxDensity,
+            int training, IntPointer status);
+    @Name("sae4j_cpu_batch_destroy") public static native void batchDestroy(Batch batch);
+    @Name("sae4j_cpu_batch_x") public static native FloatPointer batchX(Batch batch);
+    @Name("sae4j_cpu_batch_f") public static native FloatPointer batchF(Batch batch);
+    @Name("sae4j_cpu_batch_xhat") public static native FloatPointer batchXhat(Batch batch);
+    @Name("sae4j_cpu_batch_sparse") public static native int batchSparse(@Const Batch batch);
+    @Name("sae4j_cpu_sum_sq_dev") public static native int sumSqDev(Ctx ctx, Batch batch, long B, FloatPointer out);
 
-    @Name("sae4j_cpu_row_norms")
-    public static native int rowNorms(long rows, long cols, @Const FloatPointer A, FloatPointer norms);
+    @Name("sae4j_cpu_sae_encode")
+    public static native int saeEncode(Ctx ctx, Batch batch, long B, long m, @Const FloatPointer params, int act,
+            long k, @Const FloatPointer threshold, @Cast("int32_t*") IntPointer nnz, @Cast("int32_t*") IntPointer firing);
 
+    @Name("sae4j_cpu_sae_decode")
+    public static native int saeDecode(Ctx ctx, Batch batch, long B, long m, @Const FloatPointer params);
 
-    @Name("sae4j_cpu_relu_epilogue")
-    public static native int reluEpilogue(long B, long m, @Const FloatPointer pre,
-            @Const FloatPointer bEnc, FloatPointer f, IntPointer rowNnz, long csrCap,
-            @Cast("int64_t*") LongPointer rowPtr, IntPointer col, FloatPointer val,
-            @Cast("int64_t*") LongPointer nnz, IntPointer csrOk);
-
-    @Name("sae4j_cpu_decode")
-    public static native int decode(long B, long m, long d, @Const FloatPointer f,
-            @Cast("const int64_t*") LongPointer rowPtr, @Const IntPointer col, @Const FloatPointer val,
-            @Const FloatPointer wDec, @Const FloatPointer bDec, FloatPointer xhat);
-
-    @Name("sae4j_cpu_count_active")
-    public static native int countActive(long B, long m, @Const FloatPointer f,
-            @Cast("const int64_t*") LongPointer rowPtr, @Const IntPointer col, FloatPointer counts);
-
-    @Name("sae4j_cpu_relu_l1_backward")
-    public static native int reluL1Backward(long B, long d, long m, @Const FloatPointer x,
-            @Const FloatPointer xc, @Const FloatPointer f, @Cast("const int64_t*") LongPointer rowPtr,
-            @Const IntPointer col, @Const FloatPointer val, @Const FloatPointer xhat,
-            @Const FloatPointer wEncT, @Const FloatPointer wDec, @Const FloatPointer decNorms,
-            float lambda, FloatPointer gWEncT, FloatPointer gbEnc, FloatPointer gWDec,
-            FloatPointer gbDec, FloatPointer losses, FloatPointer err, FloatPointer dpre, FloatPointer scratch);
-
-    @Name("sae4j_cpu_relu_l1_backward_scratch")
-    public static native long reluL1BackwardScratch(long B, long m);
+    @Name("sae4j_cpu_sae_backward")
+    public static native int saeBackward(Ctx ctx, Batch batch, long B, long m, @Const FloatPointer params, int act,
+            long k, @Const FloatPointer threshold, float lambda, FloatPointer grads, FloatPointer losses);
 
     @Name("sae4j_cpu_adam_step")
-    public static native int adamStep(long n, FloatPointer p, @Const FloatPointer g, FloatPointer m1,
+    public static native int adamStep(Ctx ctx, long n, FloatPointer p, @Const FloatPointer g, FloatPointer m1,
             FloatPointer m2, float lr, float beta1, float beta2, float eps, long t);
 
     @Name("sae4j_cpu_cosine_max_workspace")
     public static native long cosineMaxWorkspace(long n1, long n2, long d);
 
     @Name("sae4j_cpu_cosine_max")
-    public static native int cosineMax(long n1, long n2, long d, @Const FloatPointer A, int aColumns,
-            @Const FloatPointer B, int bColumns, int center, FloatPointer rowMax, IntPointer rowArg,
-            FloatPointer colMax, IntPointer colArg, FloatPointer work);
+    public static native int cosineMax(Ctx ctx, long n1, long n2, long d, @Const FloatPointer A, int aColumns,
+            @Const FloatPointer B, int bColumns, int center, FloatPointer rowMax, @Cast("int32_t*") IntPointer rowArg,
+            FloatPointer colMax, @Cast("int32_t*") IntPointer colArg, FloatPointer work);
 
     @Name("sae4j_cpu_cosine_block")
-    public static native int cosineBlock(long n1, long n2, long d, @Const FloatPointer A, int aColumns,
-            @Const FloatPointer B, int bColumns, int center, long i0, long i1, FloatPointer C,
-            FloatPointer work);
+    public static native int cosineBlock(Ctx ctx, long n1, long n2, long d, @Const FloatPointer A, int aColumns,
+            @Const FloatPointer B, int bColumns, int center, long i0, long i1, FloatPointer C, FloatPointer work);
 }

@@ -1,4 +1,4 @@
-package io.sae4j.backend.cpu;
+package io.sae4j.backend;
 
 /**
  * Plain double-precision references for the kernels (row-major, shapes as in sae4j_cpu.h). The

@@ -1,0 +1,84 @@
+package io.sae4j.backend;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Locale;
+import java.util.ServiceLoader;
+
+/**
+ * Backend selection. {@code auto} takes the available backend of highest rank (CUDA when a device
+ * and its libraries load, else the CPU) and says why; naming a backend that cannot run here is an
+ * error that says why. The default device comes from {@code -Dsae4j.device} or {@code SAE4J_DEVICE},
+ * else {@code auto}.
+ */
+public final class Backends {
+    private static final System.Logger LOG = System.getLogger(Backends.class.getName());
+
+    private Backends() {}
+
+    /** A backend chosen for a device name, and the lines explaining the choice. */
+    public record Selection(Backend backend, List<String> notes) {}
+
+    /** Every provider on the class path, highest rank first. */
+    public static List<BackendProvider> providers() {
+        List<BackendProvider> all = new ArrayList<>();
+        ServiceLoader.load(BackendProvider.class, Backends.class.getClassLoader()).forEach(all::add);
+        all.sort(Comparator.comparingInt(BackendProvider::rank).reversed());
+        return all;
+    }
+
+    public static BackendProvider provider(String name) {
+        for (BackendProvider p : providers())
+            if (p.name().equals(name)) return p;
+        throw new IllegalArgumentException("no backend named '" + name + "'; known: " + names());
+    }
+
+    /** The default device name: -Dsae4j.device, SAE4J_DEVICE, else "auto". */
+    public static String defaultDevice() {
+        String v = System.getProperty("sae4j.device");
+        if (v == null) v = System.getenv("SAE4J_DEVICE");
+        return v == null || v.isBlank() ? "auto" : v.trim().toLowerCase(Locale.ROOT);
+    }
+
+    /** The backend for the default device. */
+    public static Backend create() {
+        return select(defaultDevice()).backend();
+    }
+
+    /** The best available backend; logs the choice. */
+    public static Backend auto() {
+        return select("auto").backend();
+    }
+
+    /**
+     * The backend for {@code device} ("auto" or a provider's name). Throws
+     * {@link BackendException} with the reason when the named backend cannot run here.
+     */
+    public static Selection select(String device) {
+        String name = device == null ? "auto" : device.trim().toLowerCase(Locale.ROOT);
+        List<String> notes = new ArrayList<>();
+        if (!name.equals("auto")) {
+            BackendProvider p = provider(name);
+            BackendProvider.Availability a = p.probe();
+            if (!a.available()) throw new BackendException("--device " + name + ": not available: " + a.reason());
+            return new Selection(p.create(), notes);
+        }
+        for (BackendProvider p : providers()) {
+            BackendProvider.Availability a = p.probe();
+            if (a.available()) {
+                notes.add("device auto: " + p.name() + " (" + a.runsOn() + ")");
+                notes.forEach(n -> LOG.log(System.Logger.Level.INFO, n));
+                return new Selection(p.create(), notes);
+            }
+            notes.add("device auto: " + p.name() + " not available: " + a.reason());
+        }
+        throw new BackendException("no backend can run here: " + String.join("; ", notes));
+    }
+
+    private static String names() {
+        List<String> n = new ArrayList<>();
+        for (BackendProvider p : providers()) n.add(p.name());
+        return String.join(", ", n);
+    }
+}

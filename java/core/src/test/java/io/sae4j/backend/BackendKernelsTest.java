@@ -1,0 +1,517 @@
+package io.sae4j.backend;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Every kernel of the {@link Backend} interface against its double-precision reference
+ * ({@link Reference}), on every backend configuration of {@link TestBackends} (CUDA skipped
+ * visibly without a GPU), on fresh random inputs with odd sizes. Every output buffer is
+ * pre-filled with a sentinel and followed by guard elements: an element a kernel fails to write
+ * keeps the sentinel and fails the comparison, and a write past the end changes a guard.
+ */
+class BackendKernelsTest {
+    static final float SENTINEL = -7777.25f;
+    static final int GUARD = 7;
+    static final double FP32 = 2e-5;
+
+    static List<TestBackends.Config> backends() {
+        return TestBackends.all();
+    }
+
+    static float[] randn(Random r, int n, double scale) {
+        float[] a = new float[n];
+        for (int i = 0; i < n; i++) a[i] = (float) (r.nextGaussian() * scale);
+        return a;
+    }
+
+    /** A buffer of n + GUARD floats, all SENTINEL. */
+    static FloatBuf guarded(Backend be, long n) {
+        FloatBuf b = be.allocate(n + GUARD);
+        be.fill(b, SENTINEL);
+        return b;
+    }
+
+    static IntBuf guardedInts(Backend be, long n, int value) {
+        IntBuf b = be.allocateInts(n + GUARD);
+        be.fill(b, value);
+        return b;
+    }
+
+    /** The first n values; every value from n on must still be the sentinel. */
+    static float[] written(Backend be, FloatBuf b, int n, String what) {
+        float[] all = be.download(b);
+        for (int i = n; i < all.length; i++)
+            assertEquals(Float.floatToRawIntBits(SENTINEL), Float.floatToRawIntBits(all[i]),
+                    what + ": element " + i + " past the " + n + " outputs was overwritten");
+        return Arrays.copyOf(all, n);
+    }
+
+    /** max |got - ref| <= rtol * max |ref| (the reference's scale; never an absolute bound). */
+    static void assertClose(double[] ref, float[] got, double rtol, String what) {
+        assertEquals(ref.length, got.length, what + ": length");
+        double scale = 0, worst = 0;
+        int at = -1;
+        for (double v : ref) if (Double.isFinite(v)) scale = Math.max(scale, Math.abs(v));
+        for (int i = 0; i < ref.length; i++) {
+            if (Double.isNaN(ref[i]) && Float.isNaN(got[i])) continue;
+            if (ref[i] == Double.NEGATIVE_INFINITY && got[i] == Float.NEGATIVE_INFINITY) continue;
+            double e = Math.abs(got[i] - ref[i]);
+            if (!(e <= worst)) {
+                worst = e;
+                at = i;
+            }
+        }
+        assertTrue(worst <= rtol * scale, what + ": max error " + worst + " at " + at + " (ref " + (at >= 0 ? ref[at] : 0)
+                + ", got " + (at >= 0 ? got[at] : 0) + "), allowed " + rtol * scale);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("backends")
+    void gemmAllTranspositionsAndStrides(TestBackends.Config cfg) {
+        Random r = new Random(11);
+        try (Backend be = cfg.open()) {
+            int M = 37, N = 53, K = 48, ldc = N + 3;
+            for (boolean ta : new boolean[] {false, true})
+                for (boolean tb : new boolean[] {false, true}) {
+                    float[] a = randn(r, M * K, 1), b = randn(r, K * N, 1), c0 = randn(r, M * ldc, 1);
+                    FloatBuf A = be.upload(a), B = be.upload(b), C = guarded(be, (long) M * ldc);
+                    be.upload(c0, 0, C, 0, c0.length);
+                    Matrix ma = ta ? Matrix.of(A, K, M).t() : Matrix.of(A, M, K);
+                    Matrix mb = tb ? Matrix.of(B, N, K).t() : Matrix.of(B, K, N);
+                    be.gemm(0.5f, ma, mb, 2f, new Matrix(C, M, N, ldc, false));
+                    double[] gemm = Reference.gemm(ta, tb, M, N, K, a, b), ref = new double[M * ldc];
+                    for (int i = 0; i < M; i++)
+                        for (int j = 0; j < ldc; j++)
+                            ref[i * ldc + j] = j < N ? 0.5 * gemm[i * N + j] + 2 * c0[i * ldc + j] : c0[i * ldc + j];
+                    assertClose(ref, written(be, C, M * ldc, "gemm"), FP32 * cfg.tolerance(), "gemm ta=" + ta + " tb=" + tb);
+                }
+        }
+    }
+
+    /** A random SAE whose latents are sparse-ish, and the workspace runs of it. */
+    static final class Case {
+        final int B, d, m;
+        final float[] x, wEncT, bEnc, wDec, bDec;
+        final double lambda = 0.7;
+
+        Case(Random r, int B, int d, int m, double bias) {
+            this.B = B;
+            this.d = d;
+            this.m = m;
+            x = randn(r, B * d, 1);
+            wEncT = randn(r, m * d, 1 / Math.sqrt(d));
+            bEnc = randn(r, m, 0.2);
+            for (int i = 0; i < m; i++) bEnc[i] += (float) bias;
+            wDec = randn(r, m * d, 1 / Math.sqrt(d));
+            bDec = randn(r, d, 0.1);
+        }
+
+        Reference.Sae ref() {
+            return new Reference.Sae(d, m, Reference.toDouble(wEncT), Reference.toDouble(bEnc),
+                    Reference.toDouble(wDec), Reference.toDouble(bDec));
+        }
+
+        float[] flat() {
+            float[] p = new float[(int) SaeTensors.count(d, m)];
+            System.arraycopy(wEncT, 0, p, 0, m * d);
+            System.arraycopy(bEnc, 0, p, m * d, m);
+            System.arraycopy(wDec, 0, p, m * d + m, m * d);
+            System.arraycopy(bDec, 0, p, 2 * m * d + m, d);
+            return p;
+        }
+
+        SaeTensors upload(Backend be) {
+            return SaeTensors.view(be.upload(flat()), d, m);
+        }
+
+        /** A workspace with room to spare (rows and latents), entirely SENTINEL. */
+        Workspace workspace(Backend be, LatentStorage storage, boolean training) {
+            Workspace ws = be.workspace(new WorkspaceSpec(B + 3, d, m + 5, storage, training));
+            be.fill(ws.latents(), SENTINEL);
+            be.fill(ws.reconstruction(), SENTINEL);
+            be.upload(x, 0, ws.input(), 0, x.length);
+            return ws;
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("backends")
+    void encodeAndDecodeOnEveryStorage(TestBackends.Config cfg) {
+        Random r = new Random(14);
+        try (Backend be = cfg.open()) {
+            Case c = new Case(r, 33, 48, 150, -1.3); // about 10% of latents fire
+            double[] fRef = Reference.encode(c.ref(), c.x, c.B), xhRef = Reference.decode(c.ref(), fRef, c.B);
+            int nnzRef = 0;
+            int[] firingRef = new int[c.m];
+            for (int i = 0; i < fRef.length; i++)
+                if (fRef[i] > 0) {
+                    nnzRef++;
+                    firingRef[i % c.m]++;
+                }
+            assertTrue(nnzRef > 0 && nnzRef < fRef.length / 5, "test setup: density " + (double) nnzRef / fRef.length);
+            SaeTensors p = c.upload(be);
+            for (LatentStorage storage : LatentStorage.values()) {
+                String tag = cfg + " " + storage;
+                try (Workspace ws = c.workspace(be, storage, false); StepStats stats = new StepStats(be, 3, c.m + GUARD)) {
+                    be.fill(stats.nonzerosBuffer(), -5);
+                    be.fill(stats.firingBuffer(), 7);
+                    be.encode(p, Activation.RELU, ws, c.B, stats.at(1));
+                    // AUTO may decide from the previous batch's density (CUDA): encode twice
+                    if (storage == LatentStorage.AUTO) be.encode(p, Activation.RELU, ws, c.B, stats.at(1));
+                    assertEquals(storage != LatentStorage.DENSE, ws.sparse(), "sparse path " + tag);
+                    float[] f = written(be, ws.latents(), c.B * c.m, "latents " + tag);
+                    assertClose(fRef, f, FP32 * cfg.tolerance(), "latents " + tag);
+                    assertArrayEquals(new int[] {-5, nnzRef, -5}, Arrays.copyOf(be.download(stats.nonzerosBuffer()), 3),
+                            "nonzeros in slot 1 only " + tag);
+                    int[] firing = be.download(stats.firingBuffer());
+                    int encodes = storage == LatentStorage.AUTO ? 2 : 1;
+                    for (int i = 0; i < c.m + GUARD; i++)
+                        assertEquals(7 + (i < c.m ? encodes * firingRef[i] : 0), firing[i], "firing[" + i + "] " + tag);
+                    be.decode(p, ws, c.B);
+                    float[] xh = written(be, ws.reconstruction(), c.B * c.d, "reconstruction " + tag);
+                    assertClose(xhRef, xh, FP32 * cfg.tolerance(), "reconstruction " + tag);
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("backends")
+    void autoStorageTakesTheDensePathForDenseBatches(TestBackends.Config cfg) {
+        Random r = new Random(21);
+        try (Backend be = cfg.open()) {
+            Case c = new Case(r, 40, 16, 64, 5.0); // every latent fires
+            SaeTensors p = c.upload(be);
+            try (Workspace ws = c.workspace(be, LatentStorage.AUTO, true)) {
+                be.encode(p, Activation.RELU, ws, c.B, null);
+                be.encode(p, Activation.RELU, ws, c.B, null);
+                assertFalse(ws.sparse(), "100% density must take the dense path");
+                be.decode(p, ws, c.B);
+                assertClose(Reference.decode(c.ref(), Reference.encode(c.ref(), c.x, c.B), c.B),
+                        written(be, ws.reconstruction(), c.B * c.d, "xhat"), FP32 * cfg.tolerance(), "dense AUTO decode");
+            }
+        }
+    }
+
+    /** {losses[2], gW_encT, gb_enc, gW_dec, gb_dec} of one forward + backward on the backend. */
+    static Object[] runBackward(Backend be, Case c, LatentStorage storage, TestBackends.Config cfg) {
+        SaeTensors p = c.upload(be);
+        long n = SaeTensors.count(c.d, c.m);
+        FloatBuf g = guarded(be, n);
+        SaeTensors grads = SaeTensors.view(g, c.d, c.m);
+        try (Workspace ws = c.workspace(be, storage, true); StepStats stats = new StepStats(be, 3, c.m)) {
+            be.fill(stats.lossesBuffer(), SENTINEL);
+            be.encode(p, Activation.RELU, ws, c.B, stats.at(2));
+            assertEquals(storage == LatentStorage.SPARSE, ws.sparse(), "path " + storage);
+            be.decode(p, ws, c.B);
+            be.backward(p, Activation.RELU, (float) c.lambda, grads, ws, c.B, stats.at(2));
+            float[] losses = be.download(stats.lossesBuffer());
+            for (int i = 0; i < 4; i++) assertEquals(SENTINEL, losses[i], "losses of other slots " + cfg);
+            float[] all = written(be, g, (int) n, "gradients " + storage + " " + cfg);
+            int m = c.m, d = c.d;
+            return new Object[] {Arrays.copyOfRange(losses, 4, 6), Arrays.copyOfRange(all, 0, m * d),
+                    Arrays.copyOfRange(all, m * d, m * d + m), Arrays.copyOfRange(all, m * d + m, 2 * m * d + m),
+                    Arrays.copyOfRange(all, 2 * m * d + m, 2 * m * d + m + d)};
+        } finally {
+            p.all().close();
+            g.close();
+        }
+    }
+
+    static final String[] TENSORS = {"gW_encT", "gb_enc", "gW_dec", "gb_dec"};
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("backends")
+    void backwardMatchesReferenceOnBothPaths(TestBackends.Config cfg) {
+        Random r = new Random(15);
+        try (Backend be = cfg.open()) {
+            Case c = new Case(r, 41, 48, 136, -0.6);
+            double[] refLoss = Reference.losses(c.ref(), c.x, c.B);
+            double[][] g = Reference.gradients(c.ref(), c.x, c.B, c.lambda);
+            for (LatentStorage storage : new LatentStorage[] {LatentStorage.DENSE, LatentStorage.SPARSE}) {
+                Object[] out = runBackward(be, c, storage, cfg);
+                float[] l = (float[]) out[0];
+                assertEquals(refLoss[0], l[0], 1e-5 * cfg.tolerance() * refLoss[0], "mse " + storage);
+                assertEquals(refLoss[1], l[1], 1e-5 * cfg.tolerance() * refLoss[1], "l1 " + storage);
+                for (int t = 0; t < 4; t++)
+                    assertClose(g[t], (float[]) out[t + 1], 1e-4 * cfg.tolerance(), TENSORS[t] + " " + storage);
+            }
+        }
+    }
+
+    /** Central differences of the double-precision loss against the backend's analytic gradient. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("backends")
+    void backwardMatchesFiniteDifferences(TestBackends.Config cfg) {
+        Random r = new Random(16);
+        try (Backend be = cfg.open()) {
+            Case c = new Case(r, 19, 24, 40, -0.6);
+            float[][] params = {c.wEncT, c.bEnc, c.wDec, c.bDec};
+            double h = 1e-4;
+            for (LatentStorage storage : new LatentStorage[] {LatentStorage.DENSE, LatentStorage.SPARSE}) {
+                Object[] out = runBackward(be, c, storage, cfg);
+                for (int t = 0; t < 4; t++) {
+                    float[] p = params[t], grad = (float[]) out[t + 1];
+                    double scale = 0;
+                    for (float v : grad) scale = Math.max(scale, Math.abs(v));
+                    for (int trial = 0; trial < 12; trial++) {
+                        int i = r.nextInt(p.length);
+                        // perturb in double through the reference (float storage would swamp h)
+                        double fd = (lossWith(c, t, i, p[i] + h) - lossWith(c, t, i, p[i] - h)) / (2 * h);
+                        // relative to the entry itself, with a floor of 1e-3 of the tensor's largest entry
+                        double tol = 1e-2 * Math.max(Math.abs(fd), 1e-1 * scale);
+                        assertEquals(fd, grad[i], tol, TENSORS[t] + "[" + i + "] " + storage);
+                    }
+                }
+            }
+        }
+    }
+
+    private static double lossWith(Case c, int tensor, int index, double value) {
+        Reference.Sae s = c.ref();
+        double[] target = switch (tensor) {
+            case 0 -> s.wEncT();
+            case 1 -> s.bEnc();
+            case 2 -> s.wDec();
+            default -> s.bDec();
+        };
+        target[index] = value;
+        return Reference.loss(s, c.x, c.B, c.lambda);
+    }
+
+    /** Sizes of 1 everywhere, on both paths: nothing may assume a full vector, tile or block. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("backends")
+    void backwardHandlesUnitSizes(TestBackends.Config cfg) {
+        Random r = new Random(19);
+        try (Backend be = cfg.open()) {
+            for (int[] shape : new int[][] {{1, 1, 1}, {1, 5, 3}, {7, 1, 1}, {3, 2, 1}}) {
+                Case c = new Case(r, shape[0], shape[1], shape[2], -0.6);
+                c.bEnc[0] = 2.5f; // keep at least one latent alive
+                double[][] g = Reference.gradients(c.ref(), c.x, c.B, c.lambda);
+                for (LatentStorage storage : new LatentStorage[] {LatentStorage.DENSE, LatentStorage.SPARSE}) {
+                    Object[] out = runBackward(be, c, storage, cfg);
+                    for (int t = 0; t < 4; t++)
+                        assertClose(g[t], (float[]) out[t + 1], 1e-4 * cfg.tolerance(),
+                                "shape " + Arrays.toString(shape) + " " + TENSORS[t] + " " + storage);
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("backends")
+    void sumOfSquaredDeviations(TestBackends.Config cfg) {
+        Random r = new Random(23);
+        try (Backend be = cfg.open()) {
+            int B = 45, d = 37;
+            float[] x = randn(r, B * d, 2);
+            for (int i = 0; i < B; i++) x[i * d + 3] = 1e4f; // a constant column: deviations exactly 0
+            double[] mean = new double[d];
+            for (int i = 0; i < B * d; i++) mean[i % d] += x[i] / (double) B;
+            double ref = 0;
+            for (int i = 0; i < B * d; i++) ref += (x[i] - mean[i % d]) * (x[i] - mean[i % d]);
+            try (Workspace ws = be.workspace(WorkspaceSpec.inference(B + 2, d, 3)); FloatBuf out = guarded(be, 3)) {
+                be.upload(x, 0, ws.input(), 0, x.length);
+                be.sumSquaredDeviation(ws, B, out, 1);
+                float[] got = be.download(out);
+                assertEquals(ref, got[1], 1e-5 * ref, "sum of squared deviations");
+                assertEquals(SENTINEL, got[0]);
+                assertEquals(SENTINEL, got[2]);
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("backends")
+    void adamStepMatchesReference(TestBackends.Config cfg) {
+        Random r = new Random(17);
+        try (Backend be = cfg.open()) {
+            int n = 100_003;
+            float[] p = randn(r, n, 1), g = randn(r, n, 1), m1 = randn(r, n, 0.1), m2 = new float[n];
+            for (int i = 0; i < n; i++) m2[i] = (float) Math.abs(r.nextGaussian() * 0.01);
+            FloatBuf P = guarded(be, n), G = be.upload(g), M1 = guarded(be, n), M2 = guarded(be, n);
+            be.upload(p, 0, P, 0, n);
+            be.upload(m1, 0, M1, 0, n);
+            be.upload(m2, 0, M2, 0, n);
+            float lr = 1e-3f, b1 = 0.9f, b2 = 0.999f, eps = 1e-8f;
+            int t = 7;
+            be.adamStep(P.slice(0, n), G, M1.slice(0, n), M2.slice(0, n), new AdamStep(lr, b1, b2, eps, t));
+            double[] pr = new double[n], m1r = new double[n], m2r = new double[n];
+            for (int i = 0; i < n; i++) {
+                m1r[i] = b1 * (double) m1[i] + (1 - (double) b1) * g[i];
+                m2r[i] = b2 * (double) m2[i] + (1 - (double) b2) * g[i] * (double) g[i];
+                double mh = m1r[i] / (1 - Math.pow(b1, t)), vh = m2r[i] / (1 - Math.pow(b2, t));
+                pr[i] = p[i] - lr * mh / (Math.sqrt(vh) + eps);
+            }
+            assertClose(m1r, written(be, M1, n, "adam m1"), 1e-6, "adam m1");
+            assertClose(m2r, written(be, M2, n, "adam m2"), 1e-6, "adam m2");
+            float[] got = written(be, P, n, "adam params");
+            double[] dp = new double[n];
+            float[] gotDelta = new float[n];
+            for (int i = 0; i < n; i++) {
+                dp[i] = pr[i] - p[i];
+                gotDelta[i] = got[i] - p[i];
+            }
+            assertClose(dp, gotDelta, 1e-3, "adam update"); // the update is ~lr, p ~1: float spacing
+            assertClose(pr, got, 1e-6, "adam params");
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("backends")
+    void cosineMaxAndBlocksMatchReferenceInAllLayouts(TestBackends.Config cfg) {
+        Random r = new Random(18);
+        try (Backend be = cfg.open()) {
+            // 700 rows cross the CPU's 512-row block and several GPU tiles
+            int n1 = 700, n2 = 333, d = 40;
+            for (boolean aCols : new boolean[] {false, true})
+                for (boolean bCols : new boolean[] {false, true})
+                    for (boolean center : new boolean[] {false, true}) {
+                        float[] a = randn(r, n1 * d, 1), b = randn(r, n2 * d, 1);
+                        if (!aCols) Arrays.fill(a, 5 * d, 6 * d, 0f); // a zero (and constant) vector
+                        double[][] c = Reference.cosines(a, n1, aCols, b, n2, bCols, d, center);
+                        String tag = cfg + " aCols=" + aCols + " bCols=" + bCols + " center=" + center;
+                        VectorSet A = new VectorSet(be.upload(a), n1, d, aCols), B = new VectorSet(be.upload(b), n2, d, bCols);
+                        CosineMax got = maxima(be, A, B, center, tag);
+                        double[] rowRef = new double[n1], colRef = new double[n2];
+                        Arrays.fill(rowRef, Double.NEGATIVE_INFINITY);
+                        Arrays.fill(colRef, Double.NEGATIVE_INFINITY);
+                        for (int i = 0; i < n1; i++)
+                            for (int j = 0; j < n2; j++) {
+                                if (Double.isNaN(c[i][j])) continue; // constant vector when centring
+                                rowRef[i] = Math.max(rowRef[i], c[i][j]);
+                                colRef[j] = Math.max(colRef[j], c[i][j]);
+                            }
+                        double tol = 1e-5 * cfg.tolerance();
+                        assertClose(rowRef, got.rowMax(), tol, "row max " + tag);
+                        assertClose(colRef, got.colMax(), tol, "col max " + tag);
+                        for (int i = 0; i < n1; i++)
+                            if (rowRef[i] == Double.NEGATIVE_INFINITY) assertEquals(-1, got.rowArg()[i], "excluded row " + i + tag);
+                            else assertEquals(rowRef[i], c[i][got.rowArg()[i]], 2 * tol, "row arg " + i + tag);
+                        for (int j = 0; j < n2; j++)
+                            assertEquals(colRef[j], c[got.colArg()[j]][j], 2 * tol, "col arg " + j + tag);
+                        if (center && !aCols) assertEquals(-1, got.rowArg()[5], "a constant vector matches nothing when centring");
+                        try (FloatBuf block = guarded(be, 100L * n2)) {
+                            be.cosineBlock(A, B, center, 250, 350, block);
+                            double[] ref = new double[100 * n2];
+                            for (int i = 0; i < 100; i++)
+                                for (int j = 0; j < n2; j++) ref[i * n2 + j] = c[250 + i][j];
+                            assertClose(ref, written(be, block, 100 * n2, "cosine block"), tol, "cosine block " + tag);
+                        }
+                        A.data().close();
+                        B.data().close();
+                    }
+        }
+    }
+
+    /** cosineMax into outputs with guards (the result arrays are longer than n1, n2). */
+    static CosineMax maxima(Backend be, VectorSet a, VectorSet b, boolean center, String tag) {
+        int n1 = (int) a.count(), n2 = (int) b.count();
+        try (CosineMaxima out = new CosineMaxima(be, n1 + GUARD, n2 + GUARD)) {
+            be.fill(out.rowMax(), SENTINEL);
+            be.fill(out.colMax(), SENTINEL);
+            be.fill(out.rowArg(), -77);
+            be.fill(out.colArg(), -77);
+            be.cosineMax(a, b, center, out);
+            CosineMax all = out.toHost();
+            for (int i = 0; i < GUARD; i++) {
+                assertEquals(SENTINEL, all.rowMax()[n1 + i], "row max guard " + tag);
+                assertEquals(SENTINEL, all.colMax()[n2 + i], "col max guard " + tag);
+                assertEquals(-77, all.rowArg()[n1 + i], "row arg guard " + tag);
+                assertEquals(-77, all.colArg()[n2 + i], "col arg guard " + tag);
+            }
+            return new CosineMax(Arrays.copyOf(all.rowMax(), n1), Arrays.copyOf(all.rowArg(), n1),
+                    Arrays.copyOf(all.colMax(), n2), Arrays.copyOf(all.colArg(), n2));
+        }
+    }
+
+    /** Column blocks and GPU tiles: j beyond 4096, with a tie across blocks resolved to the first. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("backends")
+    void cosineMaxAcrossColumnBlocks(TestBackends.Config cfg) {
+        Random r = new Random(20);
+        try (Backend be = cfg.open()) {
+            int n1 = 37, n2 = 4100, d = 8;
+            float[] a = randn(r, n1 * d, 1), b = randn(r, n2 * d, 1);
+            System.arraycopy(a, 3 * d, b, 5 * d, d);      // a_3 == b_5 == b_4097: row 3's best, twice
+            System.arraycopy(a, 3 * d, b, 4097 * d, d);
+            System.arraycopy(a, 11 * d, b, 4099 * d, d);  // a_11 == b_4099, only in the second block
+            CosineMax got = maxima(be, VectorSet.rows(be.upload(a), n1, d), VectorSet.rows(be.upload(b), n2, d), false, "blocks");
+            double[][] c = Reference.cosines(a, n1, false, b, n2, false, d, false);
+            assertEquals(5, got.rowArg()[3], "tie across column blocks keeps the smaller j");
+            assertEquals(4099, got.rowArg()[11]);
+            for (int j = 0; j < n2; j++) {
+                double best = Double.NEGATIVE_INFINITY;
+                for (int i = 0; i < n1; i++) best = Math.max(best, c[i][j]);
+                assertEquals(best, got.colMax()[j], 1e-5 * cfg.tolerance(), "col max " + j);
+            }
+            assertEquals(3, got.colArg()[4097]);
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("backends")
+    void cosineMaxBreaksTiesToSmallestIndex(TestBackends.Config cfg) {
+        try (Backend be = cfg.open()) {
+            float[] a = {1, 0, 0, 1, 1, 0};          // rows: e0, e1, e0
+            float[] b = {0, 2, 3, 0, 5, 0};          // rows: e1, e0, e0 (scaled)
+            CosineMax c = maxima(be, VectorSet.rows(be.upload(a), 3, 2), VectorSet.rows(be.upload(b), 3, 2), false, "ties");
+            assertArrayEquals(new int[] {1, 0, 1}, c.rowArg());
+            assertArrayEquals(new int[] {1, 0, 0}, c.colArg());
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("backends")
+    void misuseIsRefusedBeforeNativeCode(TestBackends.Config cfg) {
+        Random r = new Random(22);
+        try (Backend be = cfg.open()) {
+            Case c = new Case(r, 8, 6, 64, 0);
+            SaeTensors p = c.upload(be);
+            try (Workspace ws = c.workspace(be, LatentStorage.AUTO, false)) {
+                IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> be.decode(p, ws, c.B));
+                assertTrue(e.getMessage().contains("no encoded batch"), e.getMessage());
+                be.encode(p, Activation.RELU, ws, c.B, null);
+                SaeTensors smaller = SaeTensors.allocate(be, c.d, 32);
+                e = assertThrows(IllegalArgumentException.class, () -> be.decode(smaller, ws, c.B));
+                assertTrue(e.getMessage().contains("encoded for (8, 64)"), e.getMessage());
+                e = assertThrows(IllegalArgumentException.class, () -> be.backward(p, Activation.RELU, 0.1f,
+                        SaeTensors.allocate(be, c.d, c.m), ws, c.B, null));
+                assertTrue(e.getMessage().contains("not made for training"), e.getMessage());
+                e = assertThrows(IllegalArgumentException.class, () -> be.encode(p, Activation.RELU, ws, c.B + 4, null));
+                assertTrue(e.getMessage().contains("rows must be in 1.." + (c.B + 3)), e.getMessage());
+                e = assertThrows(IllegalArgumentException.class,
+                        () -> be.encode(SaeTensors.allocate(be, c.d + 1, 4), Activation.RELU, ws, c.B, null));
+                assertTrue(e.getMessage().contains("d_in 7 != workspace width 6"), e.getMessage());
+            }
+            FloatBuf small = be.allocate(10);
+            e(() -> be.gemm(1, Matrix.of(small, 4, 4), Matrix.of(small, 4, 1), 0, Matrix.of(small, 4, 1)), "gemm a");
+            e(() -> be.gemm(1, Matrix.of(small, 2, 3), Matrix.of(small, 2, 1), 0, Matrix.of(small, 2, 1)), "op(b) is (2, 1)");
+            e(() -> be.adamStep(small, be.allocate(4), small, small, new AdamStep(1, 0.9f, 0.9f, 1e-8f, 1)), "adam grads");
+            small.close();
+            e(() -> be.download(small), "buffer was closed");
+            if (be.supports(Activation.Kind.TOPK)) return;
+            try (Workspace ws = c.workspace(be, LatentStorage.AUTO, false)) {
+                UnsupportedOperationException u = assertThrows(UnsupportedOperationException.class,
+                        () -> be.encode(p, Activation.topK(4), ws, c.B, null));
+                assertTrue(u.getMessage().contains("topk"), u.getMessage());
+            }
+        }
+    }
+
+    private static void e(org.junit.jupiter.api.function.Executable call, String expected) {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, call);
+        assertTrue(e.getMessage().contains(expected), "expected '" + expected + "' in: " + e.getMessage());
+    }
+}
