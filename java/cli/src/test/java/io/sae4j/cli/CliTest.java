@@ -423,4 +423,31 @@ class CliTest {
         assertEquals(1, r.code(), r.toString());
         assertOneLineError(r, "different run", run.toString());
     }
+
+    // ---------------------------------------------------------------- devices
+
+    @Test
+    void envListsEveryBackendAndWhatAutoPicks() {
+        Result r = sae4j("env");
+        assertEquals(0, r.code(), r.toString());
+        assertTrue(r.allOut().contains("cpu: available"), "env shows the CPU backend: " + r);
+        assertTrue(r.allOut().contains("cuda: "), "env shows the CUDA backend, available or with its reason: " + r);
+        assertTrue(r.allOut().contains("--device auto picks: "), r.toString());
+    }
+
+    @Test
+    void aDeviceThatCannotRunHereIsOneLineAndAutoFallsBack() {
+        io.sae4j.backend.BackendProvider.Availability cuda = io.sae4j.backend.Backends.provider("cuda").probe();
+        org.junit.jupiter.api.Assumptions.assumeFalse(cuda.available(), "a CUDA device is present here");
+        Result r = sae4j("compare", "--device", "cuda", run.resolve("ratio-1"), run.resolve("ratio-2"));
+        assertEquals(1, r.code(), r.toString());
+        assertOneLineError(r, "--device cuda: not available", cuda.reason());
+        Result auto = sae4j("compare", "--device", "auto", run.resolve("ratio-1"), run.resolve("ratio-2"));
+        assertEquals(0, auto.code(), auto.toString());
+        assertTrue(auto.stderr().contains("device auto: cuda not available: " + cuda.reason()), auto.toString());
+        assertTrue(auto.stderr().contains("backend cpu"), auto.toString());
+        Result bad = sae4j("compare", "--device", "tpu", run.resolve("ratio-1"), run.resolve("ratio-2"));
+        assertEquals(1, bad.code(), bad.toString());
+        assertOneLineError(bad, "no backend named 'tpu'", "cpu", "cuda");
+    }
 }

@@ -41,18 +41,24 @@ public final class Backends {
         return v == null || v.isBlank() ? "auto" : v.trim().toLowerCase(Locale.ROOT);
     }
 
-    /** The backend for the default device. */
+    /** The backend for the default device; logs why auto chose it (System.Logger, INFO). */
     public static Backend create() {
-        return select(defaultDevice()).backend();
+        return logged(select(defaultDevice()));
     }
 
-    /** The best available backend; logs the choice. */
+    /** The best available backend; logs the choice and why others were passed over. */
     public static Backend auto() {
-        return select("auto").backend();
+        return logged(select("auto"));
+    }
+
+    private static Backend logged(Selection s) {
+        s.notes().forEach(n -> LOG.log(System.Logger.Level.INFO, n));
+        return s.backend();
     }
 
     /**
-     * The backend for {@code device} ("auto" or a provider's name). Throws
+     * The backend for {@code device} ("auto" or a provider's name) and the lines explaining the
+     * choice (for the caller to show; nothing is logged). Throws
      * {@link BackendException} with the reason when the named backend cannot run here.
      */
     public static Selection select(String device) {
@@ -68,7 +74,6 @@ public final class Backends {
             BackendProvider.Availability a = p.probe();
             if (a.available()) {
                 notes.add("device auto: " + p.name() + " (" + a.runsOn() + ")");
-                notes.forEach(n -> LOG.log(System.Logger.Level.INFO, n));
                 return new Selection(p.create(), notes);
             }
             notes.add("device auto: " + p.name() + " not available: " + a.reason());

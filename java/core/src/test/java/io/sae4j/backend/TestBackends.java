@@ -21,8 +21,13 @@ public final class TestBackends {
      *                  differ more, as on the GPU)
      */
     public record Config(String name, Supplier<Backend> factory, String unavailable, double tolerance) {
-        /** A new backend, or a skipped test where this one cannot run here. */
+        /**
+         * A new backend, or a skipped test where this one cannot run here; with SAE4J_REQUIRE_CUDA=1
+         * (the GPU check script) an unavailable CUDA backend fails instead of skipping.
+         */
         public Backend open() {
+            if (unavailable != null && name.equals("cuda") && "1".equals(System.getenv("SAE4J_REQUIRE_CUDA")))
+                throw new AssertionError("cuda required (SAE4J_REQUIRE_CUDA=1) but unavailable: " + unavailable);
             Assumptions.assumeTrue(unavailable == null, name + " skipped: " + unavailable);
             return factory.get();
         }

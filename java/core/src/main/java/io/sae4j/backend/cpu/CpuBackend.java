@@ -2,13 +2,11 @@ package io.sae4j.backend.cpu;
 
 import io.sae4j.backend.Activation;
 import io.sae4j.backend.AdamStep;
-import io.sae4j.backend.Allocation;
 import io.sae4j.backend.Allocations;
 import io.sae4j.backend.Backend;
 import io.sae4j.backend.BackendException;
 import io.sae4j.backend.Checks;
 import io.sae4j.backend.CosineMaxima;
-import io.sae4j.backend.EncodedShape;
 import io.sae4j.backend.FloatBuf;
 import io.sae4j.backend.IntBuf;
 import io.sae4j.backend.Matrix;
@@ -262,8 +260,7 @@ public final class CpuBackend implements Backend {
     @Override
     public void sumSquaredDeviation(Workspace ws, long rows, FloatBuf out, long index) {
         CpuWorkspace w = cpu(ws);
-        if (rows < 1 || rows > w.spec().rows())
-            throw new IllegalArgumentException("sumSquaredDeviation: rows must be in 1.." + w.spec().rows() + ", got " + rows);
+        w.requireRows(rows, "sumSquaredDeviation");
         Checks.range(index, 1, out.length(), "sumSquaredDeviation out");
         check(NativeCpu.sumSqDev(live(), w.handle(), rows, out.slice(index, 1).pointer(this, 1, "sumSquaredDeviation out")),
                 "sae4j_cpu_sum_sq_dev");
@@ -370,59 +367,5 @@ public final class CpuBackend implements Backend {
         spareNnz.close();
         spareLosses.close();
         NativeCpu.ctxDestroy(ctx);
-    }
-
-    /** The native batch workspace; its buffers are views of native-owned memory. */
-    static final class CpuWorkspace implements Workspace {
-        private final CpuBackend backend;
-        private final WorkspaceSpec spec;
-        private final NativeCpu.Batch handle;
-        private final Allocation allocation;
-        private final FloatBuf input, latents, reconstruction;
-        final EncodedShape encoded = new EncodedShape();
-
-        CpuWorkspace(CpuBackend backend, WorkspaceSpec spec) {
-            this.backend = backend;
-            this.spec = spec;
-            try (IntPointer status = new IntPointer(1)) {
-                NativeCpu.Batch h = NativeCpu.batchCreate(backend.context(), spec.rows(), spec.d(), spec.maxLatents(),
-                        spec.storage().code(), MAX_SPARSE_DENSITY, spec.training() ? 1 : 0, status);
-                if (h == null || h.isNull()) {
-                    if (status.get() == NativeCpu.ERR_NOMEM)
-                        throw new OutOfMemoryError("cpu backend: could not allocate a workspace for " + spec);
-                    throw new IllegalArgumentException("cpu backend: invalid workspace " + spec);
-                }
-                handle = h;
-            }
-            allocation = backend.allocations().register(() -> NativeCpu.batchDestroy(handle));
-            long rd = spec.rows() * spec.d();
-            input = FloatBuf.view(backend, bounded(NativeCpu.batchX(handle), rd), rd, allocation);
-            latents = FloatBuf.view(backend, bounded(NativeCpu.batchF(handle), spec.rows() * spec.maxLatents()),
-                    spec.rows() * spec.maxLatents(), allocation);
-            reconstruction = FloatBuf.view(backend, bounded(NativeCpu.batchXhat(handle), rd), rd, allocation);
-        }
-
-        private static FloatPointer bounded(FloatPointer p, long n) {
-            p.capacity(n).limit(n);
-            return p;
-        }
-
-        CpuBackend backend() { return backend; }
-
-        NativeCpu.Batch handle() {
-            if (allocation.closed()) throw new IllegalArgumentException("workspace was closed");
-            return handle;
-        }
-
-        @Override public WorkspaceSpec spec() { return spec; }
-        @Override public FloatBuf input() { return input; }
-        @Override public FloatBuf latents() { return latents; }
-        @Override public FloatBuf reconstruction() { return reconstruction; }
-        @Override public boolean sparse() { return NativeCpu.batchSparse(handle()) == 1; }
-
-        @Override
-        public void close() {
-            allocation.close();
-        }
     }
 }

@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# Everything the CUDA backend must pass, in one call of under 8 minutes on a GPU machine that has
+# the NVIDIA driver, compute-sanitizer and PyTorch but no JDK, Maven or network. It builds nothing:
+# the bundle comes from cuda/gpu-bundle.sh on a build machine.
+#   bash cuda/gpu-check.sh BUNDLE_DIR OUT_DIR
+# Writes OUT_DIR/results.md (one line per check, then the benchmark table beside PyTorch),
+# OUT_DIR/logs/ and the raw benchmark JSON. Exit status: the number of failed checks.
+set -uo pipefail
+if [ $# -ne 2 ]; then
+    echo "usage: $0 BUNDLE_DIR OUT_DIR" >&2
+    exit 2
+fi
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+B="$(cd "$1" && pwd)"
+mkdir -p "$2/logs"
+OUT="$(cd "$2" && pwd)"
+LOGS="$OUT/logs"
+RES="$OUT/results.md"
+failed=0
+start=$(date +%s)
+
+echo "# sae4j GPU check, $(date -u +%FT%TZ)" >"$RES"
+echo >>"$RES"
+echo "| check | result | seconds |" >>"$RES"
+echo "|---|---|---|" >>"$RES"
+
+# check NAME TIMEOUT_S COMMAND...: runs it with its output in logs/NAME.txt, records PASS/FAIL.
+check() {
+    local name="$1" limit="$2" t0 rc
+    shift 2
+    t0=$(date +%s)
+    echo "== $name" >&2
+    timeout "$limit" "$@" >"$LOGS/$name.txt" 2>&1
+    rc=$?
+    if [ $rc -eq 0 ]; then
+        echo "| $name | PASS | $(($(date +%s) - t0)) |" >>"$RES"
+    else
+        failed=$((failed + 1))
+        echo "| $name | FAIL (exit $rc$([ $rc -eq 124 ] && echo ', timed out')) | $(($(date +%s) - t0)) |" >>"$RES"
+        tail -n 20 "$LOGS/$name.txt" >&2
+    fi
+    return $rc
+}
+
+# ---- the machine ----
+nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv >"$LOGS/gpu.txt" 2>&1
+cat "$LOGS/gpu.txt" >&2
+# cuBLAS 13 and the CUDA runtime come with PyTorch's nvidia-* wheels on the GPU machine.
+libdirs=""
+for lib in libcublas.so.13 libcublasLt.so.13 libcudart.so.13; do
+    f="$(find / -xdev -name "$lib*" -not -path '/proc/*' 2>/dev/null | head -n1)"
+    [ -n "$f" ] && libdirs="$libdirs:$(dirname "$f")"
+done
+export LD_LIBRARY_PATH="${libdirs#:}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+echo "LD_LIBRARY_PATH=$LD_LIBRARY_PATH" >>"$LOGS/gpu.txt"
+JRE="$(mktemp -d)"
+tar -C "$JRE" -xzf "$B/jre.tgz"
+JAVA="$JRE/jre/bin/java"
+JOPTS=(-Xmx8g -Dorg.bytedeco.javacpp.maxBytes=0 -Dorg.bytedeco.javacpp.maxPhysicalBytes=0)
+CP="$B/lib/*"
+W="$(mktemp -d)"
+# commands for `timeout` (which runs programs, not shell functions)
+mkdir -p "$W/bin"
+printf '#!/usr/bin/env bash\nexec "%s" %s -cp "%s" io.sae4j.cli.Main "$@"\n' "$JAVA" "${JOPTS[*]}" "$CP" >"$W/bin/sae4j"
+printf '#!/usr/bin/env bash\nexec "%s" %s -cp "%s" org.openjdk.jmh.Main "$@" -foe true -f 1 -wi 1 -w 1 -i 3 -r 1 -jvmArgsAppend "%s"\n' \
+    "$JAVA" "${JOPTS[*]}" "$CP" "${JOPTS[*]}" >"$W/bin/jmh"
+chmod +x "$W/bin/sae4j" "$W/bin/jmh"
+export PATH="$W/bin:$PATH"
+
+# ---- native kernels against host double references, then under the sanitizers ----
+check kernel_test 120 "$B/bin/sae4j_cuda_test"
+if command -v compute-sanitizer >/dev/null; then
+    check memcheck 150 compute-sanitizer --tool memcheck --error-exitcode 1 "$B/bin/sae4j_cuda_test" --quick
+    check racecheck 150 compute-sanitizer --tool racecheck --error-exitcode 1 "$B/bin/sae4j_cuda_test" --quick
+else
+    echo "| sanitizers | SKIPPED (no compute-sanitizer) | 0 |" >>"$RES"
+fi
+
+# ---- the JVM side: backend selection, the kernel suite with CUDA required ----
+check env 60 sae4j env
+check junit_kernels 240 env SAE4J_REQUIRE_CUDA=1 "$JAVA" "${JOPTS[@]}" -jar "$B"/lib/junit-platform-console-standalone-*.jar \
+    execute --class-path "$B/test-classes:$(ls "$B"/lib/*.jar | grep -v console-standalone | tr '\n' ':')" \
+    --select-class io.sae4j.backend.BackendKernelsTest --select-class io.sae4j.metrics.MetricsTest \
+    --details=summary --disable-banner --fail-if-no-tests
+
+# ---- train and compare on CUDA against the CPU, same data, same seeds ----
+check synth 60 sae4j synth --d 64 --features 256 --tokens 200000 --out "$W/synth"
+for dev in cpu cuda; do
+    check "train_$dev" 120 sae4j train --device "$dev" --acts "$W/synth/acts.npy" --ratios 2,8 --steps 1500 --batch 1024 \
+        --lr 3e-3 --out "$W/run-$dev"
+done
+for r in 2 8; do
+    check "compare_cpu_r$r" 60 sae4j compare --device cpu "$W/run-cpu/ratio-$r" "$W/run-cuda/ratio-$r" \
+        --acts "$W/synth/acts.npy" --truth "$W/synth/truth.npy" --json "$W/cmp-cpu-$r.json"
+    check "compare_cuda_r$r" 60 sae4j compare --device cuda "$W/run-cpu/ratio-$r" "$W/run-cuda/ratio-$r" \
+        --acts "$W/synth/acts.npy" --truth "$W/synth/truth.npy" --json "$W/cmp-cuda-$r.json"
+done
+check cuda_matches_cpu 30 python3 "$ROOT/cuda/gpu_compare.py" "$W"
+cp "$W"/cmp-*.json "$LOGS/" 2>/dev/null
+for f in "$W"/run-*/train_log.csv; do cp "$f" "$LOGS/$(basename "$(dirname "$f")")-train_log.csv"; done
+
+# ---- benchmarks: sae4j (JMH) and PyTorch on the same GPU ----
+check jmh_train 180 jmh TrainStepBenchmark -p device=cuda -p dIn=512,2048 -p ratio=8,32 -p density=init,0.01 \
+    -rf json -rff "$OUT/jmh-train.json"
+check jmh_train_tf32 90 jmh TrainStepBenchmark -p device=cuda -p dIn=2048 -p ratio=32 -p density=init,0.01 \
+    -jvmArgsPrepend -Dsae4j.cuda.tf32=true -rf json -rff "$OUT/jmh-train-tf32.json"
+check jmh_cosine_tf32 60 jmh CosineMatchBenchmark -p device=cuda -p m1=16384 -p m2=16384 -p d=512 \
+    -jvmArgsPrepend -Dsae4j.cuda.tf32=true -rf json -rff "$OUT/jmh-cosine-tf32.json"
+check jmh_cosine_fp32 60 jmh CosineMatchBenchmark -p device=cuda -p m1=16384 -p m2=16384 -p d=512 \
+    -rf json -rff "$OUT/jmh-cosine-fp32.json"
+check cosine_131072 120 "$JAVA" "${JOPTS[@]}" -Dsae4j.device=cuda -Dsae4j.cuda.tf32=true -cp "$CP" \
+    io.sae4j.bench.LargeCosine 131072 2048 "$OUT/large-cosine.json"
+check torch_peer 240 python3 "$ROOT/benchmarks/peer/torch_gpu_peer.py" "$OUT/torch.json"
+python3 "$ROOT/cuda/gpu_report.py" "$OUT" >>"$RES" 2>"$LOGS/report.txt" || cat "$LOGS/report.txt" >&2
+
+echo >>"$RES"
+echo "Total $(($(date +%s) - start)) s, $failed failed. GPU: $(tail -n +2 "$LOGS/gpu.txt" | head -n1)" >>"$RES"
+cat "$RES"
+rm -rf "$JRE" "$W"
+exit $failed
