@@ -13,15 +13,18 @@ if [ $# -ne 4 ]; then
 fi
 JAVA="$1" JAVACPP="$2" CLASSES="$3" OUT="$4"
 HERE="$(cd "$(dirname "$0")" && pwd)"
+DEST="$CLASSES/io/sae4j/backend/cuda/linux-x86_64"
+LIB="$DEST/libjniNativeCuda.so"
 if [ "${SAE4J_SKIP_CUDA:-0}" = 1 ]; then
+    rm -f "$LIB"  # never ship kernels from an earlier build
     echo "sae4j: SAE4J_SKIP_CUDA=1: building sae4j-core without the CUDA backend"
     exit 0
 fi
 bash "$HERE/build.sh" "$OUT"
-[ -f "$OUT/link.txt" ] || exit 0
-
-DEST="$CLASSES/io/sae4j/backend/cuda/linux-x86_64"
-LIB="$DEST/libjniNativeCuda.so"
+if ! command -v nvcc >/dev/null && [ ! -x /usr/local/cuda/bin/nvcc ]; then
+    rm -f "$LIB"  # build.sh said why; a library from an earlier build must not ship
+    exit 0
+fi
 CLASS="$CLASSES/io/sae4j/backend/cuda/NativeCuda.class"
 stale=0
 [ -f "$LIB" ] || stale=1

@@ -10,10 +10,11 @@ final class DeviceOption {
             + "else CPU; default ${DEFAULT-VALUE}, or SAE4J_DEVICE).", defaultValue = "${env:SAE4J_DEVICE:-auto}")
     String device;
 
-    /** The selected backend; prints why auto chose it (or why CUDA was passed over) on stderr. */
+    /** The selected backend; prints on stderr what it runs on and why auto passed others over. */
     Backend open() {
         Backends.Selection s = Backends.select(device);
-        for (String note : s.notes()) System.err.println("sae4j: " + note);
+        for (String note : s.notes())
+            if (note.contains(" not available: ")) System.err.println("sae4j: " + note.replace("device auto: ", ""));
         System.err.println("sae4j: backend " + s.backend().describe());
         return s.backend();
     }

@@ -63,7 +63,7 @@ final class TrainCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         if (ratios.isEmpty() || seeds.isEmpty()) throw new IllegalArgumentException("--ratios and --seeds must not be empty");
         if (batch < 1) throw new IllegalArgumentException("--batch must be >= 1, got " + batch);
-        try (Backend backend = device.open(); NpyActivationSource source = new NpyActivationSource(acts, dataSeed)) {
+        try (NpyActivationSource source = new NpyActivationSource(acts, dataSeed)) {
             int d = source.dIn();
             long nSteps = steps != null ? steps : Math.max(1, source.rows() / batch);
             List<String> names = new ArrayList<>();
@@ -83,11 +83,12 @@ final class TrainCommand implements Callable<Integer> {
                 System.out.println(out + ": already trained (" + String.join(", ", names) + "); nothing to do");
                 return 0;
             }
-            System.err.printf(Locale.ROOT, "sae4j train: %s on %s; %d SAEs (%s), %d steps x %d tokens = %.1f epochs%n",
-                    acts, backend.describe(), names.size(), String.join(", ", names), nSteps, batch,
+            System.err.printf(Locale.ROOT, "sae4j train: %s; %d SAE%s (%s), %d steps x %d tokens = %.2f epochs%n",
+                    acts, names.size(), names.size() == 1 ? "" : "s", String.join(", ", names), nSteps, batch,
                     (double) nSteps * batch / source.rows());
             List<Trainer.Record> last;
-            try (Progress p = new Progress("train", nSteps, "steps")) {
+            // the device is opened once the arguments and files have been checked
+            try (Backend backend = device.open(); Progress p = new Progress("train", nSteps, "steps")) {
                 last = run.run(backend, source, new Trainer.Listener() {
                     @Override
                     public void record(List<Trainer.Record> records) {

@@ -441,13 +441,13 @@ class CliTest {
         org.junit.jupiter.api.Assumptions.assumeFalse(cuda.available(), "a CUDA device is present here");
         Result r = sae4j("compare", "--device", "cuda", run.resolve("ratio-1"), run.resolve("ratio-2"));
         assertEquals(1, r.code(), r.toString());
-        assertOneLineError(r, "--device cuda: not available", cuda.reason());
+        assertOneLineError(r, "device cuda: not available", cuda.reason());
         Result auto = sae4j("compare", "--device", "auto", run.resolve("ratio-1"), run.resolve("ratio-2"));
         assertEquals(0, auto.code(), auto.toString());
-        assertTrue(auto.stderr().contains("device auto: cuda not available: " + cuda.reason()), auto.toString());
+        assertTrue(auto.stderr().contains("cuda not available: " + cuda.reason()), auto.toString());
         assertTrue(auto.stderr().contains("backend cpu"), auto.toString());
         Result bad = sae4j("compare", "--device", "tpu", run.resolve("ratio-1"), run.resolve("ratio-2"));
         assertEquals(1, bad.code(), bad.toString());
-        assertOneLineError(bad, "no backend named 'tpu'", "cpu", "cuda");
+        assertOneLineError(bad, "no backend named 'tpu'; expected auto, cuda or cpu");
     }
 }

@@ -31,7 +31,7 @@ public final class Backends {
     public static BackendProvider provider(String name) {
         for (BackendProvider p : providers())
             if (p.name().equals(name)) return p;
-        throw new IllegalArgumentException("no backend named '" + name + "'; known: " + names());
+        throw new IllegalArgumentException("no backend named '" + name + "'; expected auto, " + names());
     }
 
     /** The default device name: -Dsae4j.device, SAE4J_DEVICE, else "auto". */
@@ -67,7 +67,7 @@ public final class Backends {
         if (!name.equals("auto")) {
             BackendProvider p = provider(name);
             BackendProvider.Availability a = p.probe();
-            if (!a.available()) throw new BackendException("--device " + name + ": not available: " + a.reason());
+            if (!a.available()) throw new BackendException("device " + name + ": not available: " + a.reason());
             return new Selection(p.create(), notes);
         }
         for (BackendProvider p : providers()) {
@@ -84,6 +84,6 @@ public final class Backends {
     private static String names() {
         List<String> n = new ArrayList<>();
         for (BackendProvider p : providers()) n.add(p.name());
-        return String.join(", ", n);
+        return n.size() < 2 ? String.join("", n) : String.join(", ", n.subList(0, n.size() - 1)) + " or " + n.get(n.size() - 1);
     }
 }

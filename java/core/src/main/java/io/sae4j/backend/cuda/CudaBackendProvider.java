@@ -68,7 +68,7 @@ public final class CudaBackendProvider implements BackendProvider {
             } catch (Throwable t) { // UnsatisfiedLinkError, NoClassDefFoundError
                 boolean inJar = NativeCuda.class.getResource(Loader.getPlatform() + "/libjniNativeCuda.so") != null;
                 return Availability.no(inJar ? "the CUDA kernel library did not load (" + t + ")"
-                        : "this sae4j-core was built without the CUDA library (nvcc was not found at build time)");
+                        : "this sae4j-core carries no CUDA library (built where nvcc was missing, or with SAE4J_SKIP_CUDA=1)");
             }
             if (count.get() < 1) return Availability.no("no CUDA device");
             int device = configuredDevice();

@@ -92,6 +92,6 @@ class CpuBackendTest {
                 assertTrue(auto.notes().stream().anyMatch(n -> n.contains("cpu")), auto.notes().toString());
         }
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Backends.select("tpu"));
-        assertTrue(e.getMessage().contains("known: "), e.getMessage());
+        assertTrue(e.getMessage().contains("expected auto, "), e.getMessage());
     }
 }
