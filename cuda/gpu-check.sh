@@ -24,11 +24,23 @@ echo >>"$RES"
 echo "| check | result | seconds |" >>"$RES"
 echo "|---|---|---|" >>"$RES"
 
+# The whole call must end within BUDGET seconds (a device call is at most 10 minutes, and a rerun
+# must fit in a session's 15): each check's timeout is cut to what is left, and a check that no
+# longer fits is reported as not run (and counted as failed). Checks run most important first.
+BUDGET="${SAE4J_GPU_CHECK_BUDGET:-470}"
+
 # check NAME TIMEOUT_S COMMAND...: runs it with its output in logs/NAME.txt, records PASS/FAIL.
 check() {
-    local name="$1" limit="$2" t0 rc
+    local name="$1" limit="$2" t0 rc left
     shift 2
     t0=$(date +%s)
+    left=$((BUDGET - (t0 - start)))
+    if [ "$left" -lt 15 ]; then
+        failed=$((failed + 1))
+        echo "| $name | NOT RUN (the ${BUDGET} s budget is spent) | 0 |" >>"$RES"
+        return 1
+    fi
+    [ "$limit" -gt "$left" ] && limit="$left"
     echo "== $name" >&2
     timeout "$limit" "$@" >"$LOGS/$name.txt" 2>&1
     rc=$?
@@ -48,7 +60,7 @@ cat "$LOGS/gpu.txt" >&2
 # cuBLAS 13 and the CUDA runtime come with PyTorch's nvidia-* wheels on the GPU machine.
 libdirs=""
 for lib in libcublas.so.13 libcublasLt.so.13 libcudart.so.13; do
-    f="$(find / -xdev -name "$lib*" -not -path '/proc/*' 2>/dev/null | head -n1)"
+    f="$(timeout 60 find / -xdev -name "$lib*" -not -path '/proc/*' 2>/dev/null | head -n1)"
     [ -n "$f" ] && libdirs="$libdirs:$(dirname "$f")"
 done
 export LD_LIBRARY_PATH="${libdirs#:}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"

@@ -84,8 +84,10 @@ int sae4j_cuda_ctx_device(const sae4j_cuda_ctx* ctx);
  * (last_error then gives the bytes asked for and the bytes free). */
 void* sae4j_cuda_malloc(sae4j_cuda_ctx* ctx, int64_t bytes, int* status);
 int sae4j_cuda_free(sae4j_cuda_ctx* ctx, void* ptr);
-/* Host <-> device copies on the stream; both return after the copy is complete (download waits
- * for the work enqueued before it). */
+/* Host <-> device copies on the stream. upload returns as soon as host_src may be reused: up to
+ * 64 MiB the bytes are staged in one of two pinned buffers of the context and copied
+ * asynchronously in stream order (the GPU keeps working while the host prepares the next batch);
+ * larger uploads wait for their copy. download waits for the work enqueued before it. */
 int sae4j_cuda_upload(sae4j_cuda_ctx* ctx, void* dst, const void* host_src, int64_t bytes);
 int sae4j_cuda_download(sae4j_cuda_ctx* ctx, void* host_dst, const void* src, int64_t bytes);
 int sae4j_cuda_copy(sae4j_cuda_ctx* ctx, void* dst, const void* src, int64_t bytes); /* d2d, async */
@@ -132,6 +134,14 @@ int sae4j_cuda_row_norms(sae4j_cuda_ctx* ctx, int64_t rows, int64_t cols, const 
                          float* norms);
 
 /* ---- SAE forward (sae_forward.cu) ---- */
+/* Paths an epilogue may be told to take (AUTO storage only; DENSE and SPARSE storage decide alone).
+ * Several SAEs share one workspace, so the caller, which knows each SAE's own density from its
+ * statistics, gives the path; PATH_AUTO falls back to the workspace's read-back (the density of
+ * the previous encode on this workspace, whichever SAE it was). */
+#define SAE4J_CUDA_PATH_AUTO (-1)
+#define SAE4J_CUDA_PATH_DENSE 0
+#define SAE4J_CUDA_PATH_SPARSE 1
+
 /* Encoder epilogue, after the caller's GEMM left pre (B, m) in the batch's f:
  * f = act(pre + b_enc) in place (ReLU now; k and threshold (m) for the others); row nonzero
  * counts; then the path for this batch is chosen (see batch_create) and, when sparse, the CSR
@@ -141,7 +151,7 @@ int sae4j_cuda_row_norms(sae4j_cuda_ctx* ctx, int64_t rows, int64_t cols, const 
  * BatchTopK and JumpReLU return SAE4J_CUDA_ERR_UNSUPPORTED (not built yet). */
 int sae4j_cuda_sae_epilogue(sae4j_cuda_ctx* ctx, sae4j_cuda_batch* batch, int64_t B, int64_t m,
                             const float* b_enc, int act, int64_t k, const float* threshold,
-                            int32_t* nnz, int32_t* firing);
+                            int32_t* nnz, int32_t* firing, int path);
 /* Sparse decoder: xhat (B, d) = b_dec + sum over each row's nonzeros of f_bi W_dec,i.
  * Only when sae4j_cuda_batch_sparse(batch) == 1, with the B and m of that epilogue (here and in
  * the sparse backward kernels; SAE4J_CUDA_ERR_ARG otherwise). */

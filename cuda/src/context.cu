@@ -7,6 +7,7 @@
 // last-error string.
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include <new>
 
@@ -15,6 +16,7 @@
 namespace sae4j_cuda {
 
 namespace {
+constexpr int64_t MAX_STAGED_UPLOAD = (int64_t)64 << 20;  // larger uploads are copied synchronously
 thread_local char t_last_error[1024] = "";
 
 void record(const char* fmt, ...) {
@@ -70,6 +72,15 @@ int ctx_create_impl(int device, sae4j_cuda_ctx** out) {
     if (e != cudaSuccess) {
         delete c;
         return fail_cuda(__FILE__, __LINE__, "cudaStreamCreateWithFlags", e);
+    }
+    for (int k = 0; k < 2 && e == cudaSuccess; ++k)
+        e = cudaEventCreateWithFlags(&c->staged[k], cudaEventDisableTiming);
+    if (e != cudaSuccess) {
+        for (int k = 0; k < 2; ++k)
+            if (c->staged[k]) (void)cudaEventDestroy(c->staged[k]);
+        (void)cudaStreamDestroy(c->stream);
+        delete c;
+        return fail_cuda(__FILE__, __LINE__, "cudaEventCreateWithFlags", e);
     }
     *out = c;
     return SAE4J_CUDA_OK;
@@ -214,6 +225,10 @@ SAE4J_EXPORT void sae4j_cuda_ctx_destroy(sae4j_cuda_ctx* ctx) {
     if (!ctx) return;
     if (cudaSetDevice(ctx->device) == cudaSuccess) {
         (void)cudaStreamSynchronize(ctx->stream);
+        for (int k = 0; k < 2; ++k) {
+            if (ctx->staging[k]) (void)cudaFreeHost(ctx->staging[k]);
+            if (ctx->staged[k]) (void)cudaEventDestroy(ctx->staged[k]);
+        }
         (void)cudaStreamDestroy(ctx->stream);
     }
     (void)cudaGetLastError();
@@ -255,8 +270,31 @@ SAE4J_EXPORT int sae4j_cuda_upload(sae4j_cuda_ctx* ctx, void* dst, const void* h
     if (bytes == 0) return SAE4J_CUDA_OK;
     REQUIRE(dst != nullptr && host_src != nullptr);
     STATUS_CHECK(enter(ctx));
-    CUDA_CHECK(cudaMemcpyAsync(dst, host_src, (size_t)bytes, cudaMemcpyHostToDevice, ctx->stream));
-    CUDA_CHECK(cudaStreamSynchronize(ctx->stream));
+    if (bytes > MAX_STAGED_UPLOAD) {  // rare and large (whole dictionaries): copy and wait
+        CUDA_CHECK(cudaMemcpyAsync(dst, host_src, (size_t)bytes, cudaMemcpyHostToDevice, ctx->stream));
+        CUDA_CHECK(cudaStreamSynchronize(ctx->stream));
+        return SAE4J_CUDA_OK;
+    }
+    // A batch: into the pinned buffer not used by the previous upload, once its own previous copy
+    // has left (one step ago), then an asynchronous copy in stream order. The host does not wait
+    // for the kernels, so it prepares the next batch while the GPU trains on this one.
+    const int k = ctx->next_staging;
+    CUDA_CHECK(cudaEventSynchronize(ctx->staged[k]));
+    if (ctx->staging_bytes[k] < (size_t)bytes) {
+        if (ctx->staging[k]) CUDA_CHECK(cudaFreeHost(ctx->staging[k]));
+        ctx->staging[k] = nullptr;
+        ctx->staging_bytes[k] = 0;
+        const cudaError_t e = cudaHostAlloc(&ctx->staging[k], (size_t)bytes, cudaHostAllocDefault);
+        if (e != cudaSuccess) {
+            ctx->staging[k] = nullptr;
+            return fail_nomem(__FILE__, __LINE__, "pinned host memory for upload staging", bytes);
+        }
+        ctx->staging_bytes[k] = (size_t)bytes;
+    }
+    memcpy(ctx->staging[k], host_src, (size_t)bytes);
+    CUDA_CHECK(cudaMemcpyAsync(dst, ctx->staging[k], (size_t)bytes, cudaMemcpyHostToDevice, ctx->stream));
+    CUDA_CHECK(cudaEventRecord(ctx->staged[k], ctx->stream));
+    ctx->next_staging = k ^ 1;
     return SAE4J_CUDA_OK;
 }
 

@@ -21,6 +21,12 @@ struct sae4j_cuda_ctx {
     int device;
     cudaStream_t stream;
     int sm_count;
+    // uploads: two pinned staging buffers used in turn; staged[k] is recorded after the copy
+    // out of staging[k], so the host refills a buffer only once its previous copy has left
+    void* staging[2];
+    size_t staging_bytes[2];
+    cudaEvent_t staged[2];
+    int next_staging;
 };
 
 // Per-batch device memory, allocated once by sae4j_cuda_batch_create (batch.cu). Shapes give the

@@ -155,9 +155,10 @@ __global__ void decode_sparse_kernel(int64_t B, int64_t d, const int32_t* __rest
     }
 }
 
-// The path of this encode. AUTO: the density of the latest earlier encode whose async read-back
-// has completed (cudaEventQuery, no sync); dense before any such information.
-int choose_sparse(sae4j_cuda_batch* b, bool* sparse) {
+// The path of this encode. AUTO storage: the caller's path when it gives one, else the density of
+// the latest earlier encode whose async read-back has completed (cudaEventQuery, no sync); dense
+// before any such information. The read-back is consumed either way, so it stays current.
+int choose_sparse(sae4j_cuda_batch* b, int path, bool* sparse) {
     if (b->storage == SAE4J_CUDA_LATENTS_SPARSE) {
         *sparse = true;
         return SAE4J_CUDA_OK;
@@ -179,7 +180,8 @@ int choose_sparse(sae4j_cuda_batch* b, bool* sparse) {
             return fail_cuda(__FILE__, __LINE__, "cudaEventQuery(nnz_event)", q);
         }
     }
-    *sparse = b->have_density && b->density <= b->max_density;
+    *sparse = path == SAE4J_CUDA_PATH_AUTO ? b->have_density && b->density <= b->max_density
+                                           : path == SAE4J_CUDA_PATH_SPARSE;
     return SAE4J_CUDA_OK;
 }
 
@@ -190,10 +192,12 @@ using namespace sae4j_cuda;
 
 SAE4J_EXPORT int sae4j_cuda_sae_epilogue(sae4j_cuda_ctx* ctx, sae4j_cuda_batch* batch, int64_t B,
                                          int64_t m, const float* b_enc, int act, int64_t k,
-                                         const float* threshold, int32_t* nnz, int32_t* firing) {
+                                         const float* threshold, int32_t* nnz, int32_t* firing,
+                                         int path) {
     REQUIRE(ctx != nullptr && batch != nullptr && batch->ctx == ctx);
     REQUIRE(B >= 1 && B <= batch->rows && m >= 1 && m <= batch->max_m);
     REQUIRE(b_enc != nullptr && nnz != nullptr);
+    REQUIRE(path >= SAE4J_CUDA_PATH_AUTO && path <= SAE4J_CUDA_PATH_SPARSE);
     if (act == SAE4J_CUDA_ACT_TOPK || act == SAE4J_CUDA_ACT_BATCHTOPK ||
         act == SAE4J_CUDA_ACT_JUMPRELU)
         return fail_unsupported(__FILE__, __LINE__, "activation other than ReLU in sae_epilogue");
@@ -215,7 +219,7 @@ SAE4J_EXPORT int sae4j_cuda_sae_epilogue(sae4j_cuda_ctx* ctx, sae4j_cuda_batch* 
     LAUNCH_CHECK("nnz_store_kernel");
 
     bool sparse = false;
-    STATUS_CHECK(choose_sparse(batch, &sparse));
+    STATUS_CHECK(choose_sparse(batch, path, &sparse));
     if (batch->storage == SAE4J_CUDA_LATENTS_AUTO && !batch->copy_pending) {
         CUDA_CHECK(cudaMemcpyAsync(batch->pinned_nnz, batch->nnz_dev, sizeof(unsigned long long),
                                    cudaMemcpyDeviceToHost, s));

@@ -254,13 +254,14 @@ void test_batch_errors() {
     auto expect = [&](const char* what, int got, int want) { expect_status(std::string("batch errors: ") + what, got, want); };
     expect("decode_sparse before any epilogue", sae4j_cuda_sae_decode_sparse(g_ctx, bt, 4, mm, P.d), SAE4J_CUDA_ERR_ARG);
     expect("dpre_sparse before any epilogue", sae4j_cuda_sae_dpre_sparse(g_ctx, bt, 4, mm, P.d, 0.1f), SAE4J_CUDA_ERR_ARG);
-    expect("epilogue B > rows", sae4j_cuda_sae_epilogue(g_ctx, bt, rows + 1, mm, benc, 0, 0, nullptr, nnz.d, nullptr), SAE4J_CUDA_ERR_ARG);
-    expect("epilogue B = 0", sae4j_cuda_sae_epilogue(g_ctx, bt, 0, mm, benc, 0, 0, nullptr, nnz.d, nullptr), SAE4J_CUDA_ERR_ARG);
-    expect("epilogue m > max_m", sae4j_cuda_sae_epilogue(g_ctx, bt, 4, mm + 1, benc, 0, 0, nullptr, nnz.d, nullptr), SAE4J_CUDA_ERR_ARG);
-    expect("epilogue b_enc NULL", sae4j_cuda_sae_epilogue(g_ctx, bt, 4, mm, nullptr, 0, 0, nullptr, nnz.d, nullptr), SAE4J_CUDA_ERR_ARG);
-    expect("epilogue nnz NULL", sae4j_cuda_sae_epilogue(g_ctx, bt, 4, mm, benc, 0, 0, nullptr, nullptr, nullptr), SAE4J_CUDA_ERR_ARG);
-    expect("epilogue act TopK", sae4j_cuda_sae_epilogue(g_ctx, bt, 4, mm, benc, SAE4J_CUDA_ACT_TOPK, 3, nullptr, nnz.d, nullptr), SAE4J_CUDA_ERR_UNSUPPORTED);
-    expect("epilogue act 99", sae4j_cuda_sae_epilogue(g_ctx, bt, 4, mm, benc, 99, 0, nullptr, nnz.d, nullptr), SAE4J_CUDA_ERR_ARG);
+    expect("epilogue B > rows", sae4j_cuda_sae_epilogue(g_ctx, bt, rows + 1, mm, benc, 0, 0, nullptr, nnz.d, nullptr, -1), SAE4J_CUDA_ERR_ARG);
+    expect("epilogue B = 0", sae4j_cuda_sae_epilogue(g_ctx, bt, 0, mm, benc, 0, 0, nullptr, nnz.d, nullptr, -1), SAE4J_CUDA_ERR_ARG);
+    expect("epilogue m > max_m", sae4j_cuda_sae_epilogue(g_ctx, bt, 4, mm + 1, benc, 0, 0, nullptr, nnz.d, nullptr, -1), SAE4J_CUDA_ERR_ARG);
+    expect("epilogue b_enc NULL", sae4j_cuda_sae_epilogue(g_ctx, bt, 4, mm, nullptr, 0, 0, nullptr, nnz.d, nullptr, -1), SAE4J_CUDA_ERR_ARG);
+    expect("epilogue nnz NULL", sae4j_cuda_sae_epilogue(g_ctx, bt, 4, mm, benc, 0, 0, nullptr, nullptr, nullptr, -1), SAE4J_CUDA_ERR_ARG);
+    expect("epilogue act TopK", sae4j_cuda_sae_epilogue(g_ctx, bt, 4, mm, benc, SAE4J_CUDA_ACT_TOPK, 3, nullptr, nnz.d, nullptr, -1), SAE4J_CUDA_ERR_UNSUPPORTED);
+    expect("epilogue act 99", sae4j_cuda_sae_epilogue(g_ctx, bt, 4, mm, benc, 99, 0, nullptr, nnz.d, nullptr, -1), SAE4J_CUDA_ERR_ARG);
+    expect("epilogue path 2", sae4j_cuda_sae_epilogue(g_ctx, bt, 4, mm, benc, 0, 0, nullptr, nnz.d, nullptr, 2), SAE4J_CUDA_ERR_ARG);
     expect("sae_err d != batch d", sae4j_cuda_sae_err(g_ctx, bt, 4, d + 1), SAE4J_CUDA_ERR_ARG);
     expect("sae_err on an inference batch", sae4j_cuda_sae_err(g_ctx, inf, 4, d), SAE4J_CUDA_ERR_ARG);
     expect("losses B > rows", sae4j_cuda_sae_losses(g_ctx, bt, rows + 1, L.d), SAE4J_CUDA_ERR_ARG);
@@ -278,19 +279,19 @@ void test_batch_errors() {
                  (dl(sae4j_cuda_batch_f(bt), rows * mm) != f0) + untouched(nnz.d, 0, 1, POISON_I) +
                      untouched(L.d, 0, 2, poison_f()));
 
-    OK(sae4j_cuda_sae_epilogue(g_ctx, bt, 4, mm, benc, SAE4J_CUDA_ACT_RELU, 0, nullptr, nnz.d, nullptr));
+    OK(sae4j_cuda_sae_epilogue(g_ctx, bt, 4, mm, benc, SAE4J_CUDA_ACT_RELU, 0, nullptr, nnz.d, nullptr, -1));
     std::vector<float> xh0 = dl(sae4j_cuda_batch_xhat(bt), rows * d);
     expect("decode_sparse with another m", sae4j_cuda_sae_decode_sparse(g_ctx, bt, 4, mm - 1, P.d), SAE4J_CUDA_ERR_ARG);
     expect("decode_sparse with another B", sae4j_cuda_sae_decode_sparse(g_ctx, bt, 3, mm, P.d), SAE4J_CUDA_ERR_ARG);
     expect("grads_sparse before dpre_sparse", sae4j_cuda_sae_grads_sparse(g_ctx, bt, 4, mm, P.d, 0.1f, G.d), SAE4J_CUDA_ERR_ARG);
     report_exact("batch errors: xhat and grads unwritten",
                  (dl(sae4j_cuda_batch_xhat(bt), rows * d) != xh0) + untouched(G.d, 0, np, poison_f()));
-    OK(sae4j_cuda_sae_epilogue(g_ctx, dn, 4, mm, benc, SAE4J_CUDA_ACT_RELU, 0, nullptr, nnz.d, nullptr));
+    OK(sae4j_cuda_sae_epilogue(g_ctx, dn, 4, mm, benc, SAE4J_CUDA_ACT_RELU, 0, nullptr, nnz.d, nullptr, -1));
     report_exact("DENSE batch takes the dense path", sae4j_cuda_batch_sparse(dn) != 0);
     expect("decode_sparse after a dense epilogue", sae4j_cuda_sae_decode_sparse(g_ctx, dn, 4, mm, P.d), SAE4J_CUDA_ERR_ARG);
     expect("dpre_sparse after a dense epilogue", sae4j_cuda_sae_dpre_sparse(g_ctx, dn, 4, mm, P.d, 0.1f), SAE4J_CUDA_ERR_ARG);
     // inference batch: epilogue + sparse decode work without training buffers
-    OK(sae4j_cuda_sae_epilogue(g_ctx, inf, 4, mm, benc, SAE4J_CUDA_ACT_RELU, 0, nullptr, nnz.d, nullptr));
+    OK(sae4j_cuda_sae_epilogue(g_ctx, inf, 4, mm, benc, SAE4J_CUDA_ACT_RELU, 0, nullptr, nnz.d, nullptr, -1));
     expect("decode_sparse on an inference batch", sae4j_cuda_sae_decode_sparse(g_ctx, inf, 4, mm, P.d), SAE4J_CUDA_OK);
     sae4j_cuda_batch_destroy(inf);
     sae4j_cuda_batch_destroy(dn);

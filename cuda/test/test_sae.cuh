@@ -34,9 +34,11 @@ inline SaeHost make_sae(int64_t B, int64_t d, int64_t m, uint64_t seed, float be
 }
 
 // One training step on batch bt (rows x max_m allocated). expect_sparse: the path the epilogue
-// must take (0 dense, 1 sparse), or -1 for no expectation. Returns the path taken.
+// must take (0 dense, 1 sparse), or -1 for no expectation; path_hint: the caller's path
+// (SAE4J_CUDA_PATH_*). Returns the path taken.
 inline int sae_step(sae4j_cuda_batch* bt, int64_t rows, int64_t max_m, const SaeHost& h,
-                    const std::string& tag, int expect_sparse, float lambda = 0.37f) {
+                    const std::string& tag, int expect_sparse, float lambda = 0.37f,
+                    int path_hint = SAE4J_CUDA_PATH_AUTO) {
     const int64_t B = h.B, d = h.d, m = h.m, np = 2 * m * d + m + d;
     DBuf<float> P(np);
     P.set(h.params);
@@ -73,7 +75,7 @@ inline int sae_step(sae4j_cuda_batch* bt, int64_t rows, int64_t max_m, const Sae
     for (int64_t i = 0; i < m; ++i) fire0[i] = (int32_t)((i * 7) % 5);
     firing.set(fire0);
     OK(sae4j_cuda_sae_epilogue(g_ctx, bt, B, m, benc, SAE4J_CUDA_ACT_RELU, 0, nullptr, nnz.d,
-                               firing.d));
+                               firing.d, path_hint));
     const int path = sae4j_cuda_batch_sparse(bt);
     std::vector<float> f_g = dl(f, B * m);
     std::vector<double> fr((size_t)(B * m));
@@ -357,6 +359,14 @@ inline void test_sae_auto(int64_t B, int64_t d, int64_t m) {
         OK(sae4j_cuda_sync(g_ctx));  // the previous read-back has landed
         sae_step(bt, rows, max_m, *s.h, std::string("sae AUTO ") + s.what, s.expect);
     }
+    // the caller's path wins over the workspace's read-back (another SAE's density), both ways,
+    // and the read-back goes on underneath: the next unhinted encode follows the last batch
+    OK(sae4j_cuda_sync(g_ctx));
+    sae_step(bt, rows, max_m, sp, "sae AUTO told dense (sparse data)", 0, 0.37f, SAE4J_CUDA_PATH_DENSE);
+    OK(sae4j_cuda_sync(g_ctx));
+    sae_step(bt, rows, max_m, de, "sae AUTO told sparse (dense data)", 1, 0.37f, SAE4J_CUDA_PATH_SPARSE);
+    OK(sae4j_cuda_sync(g_ctx));
+    sae_step(bt, rows, max_m, sp, "sae AUTO after a dense batch, not told: dense", 0);
     sae4j_cuda_batch_destroy(bt);
 }
 

@@ -66,8 +66,9 @@ extern "C" sae4j_cpu_batch* sae4j_cpu_batch_create(sae4j_cpu_ctx* ctx, int64_t r
     }
     if (b->training) {
         b->err = alloc<float>(rows * d, ok);
-        // the sparse path stores dpre beside each CSR entry, the dense path as (B, m)
-        b->dpre = alloc<float>(storage == SAE4J_LATENTS_SPARSE ? b->csr_cap : bm, ok);
+        // (B, m) on the dense path; beside each CSR entry (at most csr_cap <= rows * max_m) on the
+        // sparse one
+        b->dpre = alloc<float>(bm, ok);
         b->norms = alloc<float>(max_m, ok);
         b->fsum = alloc<float>(max_m, ok);
         b->row_sq = alloc<double>(rows, ok);

@@ -16,6 +16,8 @@ extern "C" void openblas_set_num_threads(int);
 
 namespace sae4j {
 
+thread_local bool in_parallel_loop = false;  // this thread runs (part of) a parallel loop
+
 class Pool {
 public:
     explicit Pool(int n) : size_(n) {
@@ -61,7 +63,9 @@ private:
                 seen = generation_;
                 if (id >= chunks_) continue;
             }
+            in_parallel_loop = true;  // a nested parallel_for in fn runs serially
             chunk(id);
+            in_parallel_loop = false;
             std::lock_guard<std::mutex> lk(m_);
             if (--pending_ == 0) done_.notify_one();
         }
@@ -97,7 +101,16 @@ int blas_threads = -1;  // the count last given to OpenBLAS, under blas_mutex
 void sae4j_cpu_ctx::parallel_for(int64_t n, int64_t grain,
                                  const std::function<void(int64_t, int64_t)>& fn) {
     if (n <= 0) return;
-    if (threads == 1 || n <= grain || !pool->run(n, grain, fn)) fn(0, n);
+    // Nested in another parallel loop of this thread: run serially here (the pool is busy, and
+    // try-locking a mutex this thread holds would be undefined).
+    if (threads == 1 || n <= grain || sae4j::in_parallel_loop) {
+        fn(0, n);
+        return;
+    }
+    sae4j::in_parallel_loop = true;
+    const bool ran = pool->run(n, grain, fn);  // false while another thread's loop holds the pool
+    if (!ran) fn(0, n);
+    sae4j::in_parallel_loop = false;
 }
 
 void sae4j_cpu_ctx::blas(const std::function<void()>& call) {

@@ -264,6 +264,7 @@ inline cudaError_t cudaEventCreateWithFlags(cudaEvent_t* e, unsigned) { *e = new
 inline cudaError_t cudaEventDestroy(cudaEvent_t e) { delete e; return cudaSuccess; }
 inline cudaError_t cudaEventRecord(cudaEvent_t, cudaStream_t) { return cudaSuccess; }
 inline cudaError_t cudaEventQuery(cudaEvent_t) { return cudaSuccess; }
+inline cudaError_t cudaEventSynchronize(cudaEvent_t) { return cudaSuccess; }
 template <typename K>
 inline cudaError_t cudaFuncSetAttribute(K* k, cudaFuncAttribute, int v) {
     if (v > 227 * 1024) return emu::fail(cudaErrorInvalidValue);

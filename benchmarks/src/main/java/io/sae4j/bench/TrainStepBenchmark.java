@@ -17,6 +17,7 @@ import org.openjdk.jmh.annotations.Fork;
 import org.openjdk.jmh.annotations.Level;
 import org.openjdk.jmh.annotations.Measurement;
 import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OperationsPerInvocation;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
@@ -94,12 +95,19 @@ public class TrainStepBenchmark {
         backend.upload(bEnc, 0, sae.bEncBuf(), 0, bEnc.length);
     }
 
+    /**
+     * {@link #STEPS} steps, then a sync: a GPU backend runs ahead of the host (the next batch is
+     * uploaded while the last one trains), so one sync per step would measure the round trip.
+     */
     @Benchmark
+    @OperationsPerInvocation(STEPS)
     public long trainStep() {
-        trainer.step(x, "benchmark batch");
+        for (int i = 0; i < STEPS; i++) trainer.step(x, "benchmark batch");
         backend.sync();
         return trainer.step();
     }
+
+    static final int STEPS = 4;
 
     @Benchmark
     public FloatBuf encoderGemmBaseline() {

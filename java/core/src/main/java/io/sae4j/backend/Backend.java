@@ -106,8 +106,8 @@ public interface Backend extends AutoCloseable {
     void backward(SaeTensors params, Activation act, float lambda, SaeTensors grads, Workspace ws, long rows,
                   StepStats.Slot stats);
 
-    /** In-place Adam over all of params (n floats), with gradients g and moments m1, m2 of the same length. */
-    void adamStep(FloatBuf params, FloatBuf grads, FloatBuf m1, FloatBuf m2, AdamStep step);
+    /** In-place Adam over all of params (n floats), with gradients and moments of the same length. */
+    void adamStep(FloatBuf params, FloatBuf grads, AdamState moments, AdamStep step);
 
     // ---- matching ----
 

@@ -72,11 +72,17 @@ public final class Backends {
         }
         for (BackendProvider p : providers()) {
             BackendProvider.Availability a = p.probe();
-            if (a.available()) {
-                notes.add("device auto: " + p.name() + " (" + a.runsOn() + ")");
-                return new Selection(p.create(), notes);
+            if (!a.available()) {
+                notes.add("device auto: " + p.name() + " not available: " + a.reason());
+                continue;
             }
-            notes.add("device auto: " + p.name() + " not available: " + a.reason());
+            try {
+                Backend b = p.create();
+                notes.add("device auto: " + p.name() + " (" + a.runsOn() + ")");
+                return new Selection(b, notes);
+            } catch (RuntimeException e) { // probed fine, but this device cannot be opened: next one
+                notes.add("device auto: " + p.name() + " not available: " + e.getMessage());
+            }
         }
         throw new BackendException("no backend can run here: " + String.join("; ", notes));
     }

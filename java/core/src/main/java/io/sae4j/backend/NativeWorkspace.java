@@ -9,8 +9,7 @@ public abstract class NativeWorkspace implements Workspace {
     private final WorkspaceSpec spec;
     private final Allocation allocation;
     private final FloatBuf input, latents, reconstruction;
-    /** The (B, m) of the last encode. */
-    public final EncodedShape encoded = new EncodedShape();
+    private final EncodedShape encoded = new EncodedShape();
 
     protected NativeWorkspace(Backend backend, WorkspaceSpec spec, Allocation allocation, FloatBuf input, FloatBuf latents,
                               FloatBuf reconstruction) {
@@ -24,6 +23,11 @@ public abstract class NativeWorkspace implements Workspace {
 
     public Backend backend() {
         return backend;
+    }
+
+    /** The (B, m) of the last encode, which decode and backward must match. */
+    public EncodedShape encoded() {
+        return encoded;
     }
 
     /** Throws when the workspace was closed (before its native handle reaches native code). */

@@ -11,6 +11,7 @@ public final class StepStats implements AutoCloseable {
     private final FloatBuf losses;  // (slots, 2)
     private final IntBuf nonzeros;  // (slots)
     private final IntBuf firing;    // (latents)
+    private volatile double density = Double.NaN; // of the latest step read back, NaN before any
 
     /** Where one step writes its statistics. */
     public record Slot(StepStats stats, int index) {
@@ -50,6 +51,19 @@ public final class StepStats implements AutoCloseable {
 
     public int slots() {
         return slots;
+    }
+
+    /**
+     * The fraction of latents that fired in the latest step the host has read back (NaN before
+     * any): backends that share one workspace between SAEs choose each one's sparse or dense path
+     * from it. Set by whoever reads the statistics (the trainer).
+     */
+    public double density() {
+        return density;
+    }
+
+    public void density(double fraction) {
+        density = fraction;
     }
 
     // whole buffers, for tests that put guard values around a slot

@@ -1,5 +1,6 @@
 package io.sae4j.sae;
 
+import io.sae4j.backend.AdamState;
 import io.sae4j.backend.AdamStep;
 import io.sae4j.backend.Backend;
 import io.sae4j.backend.FloatBuf;
@@ -20,7 +21,7 @@ import java.util.List;
  * once, then for each SAE runs encode, decode, backward into a gradient buffer shared by all SAEs,
  * and Adam. All backend memory is allocated up front; the per-step statistics (losses, nonzero and
  * firing counts, the batch variance) stay on the backend and are read back only when their slots
- * fill up or a record is due, so a GPU step needs no host round trip.
+ * fill up or a record or checkpoint is due, so a GPU step waits for nothing but its batch upload.
  *
  * <p>Use {@link #run} for the whole loop (b_dec from the first batch's mean, logging, checkpoints),
  * or {@link #step} to drive it yourself.
@@ -32,7 +33,7 @@ public final class Trainer implements AutoCloseable {
     /** One SAE's optimiser state and latent statistics. */
     static final class Slot {
         final SparseAutoencoder sae;
-        final FloatBuf m1, m2;
+        final AdamState moments;
         final StepStats stats;
         final SaeTensors grads; // views of the shared gradient buffer in this SAE's layout
         final long[] lastFired; // token index at which each latent last fired (-1: never)
@@ -43,11 +44,7 @@ public final class Trainer implements AutoCloseable {
         Slot(SparseAutoencoder sae, FloatBuf gradBuffer, int statSlots) {
             this.sae = sae;
             Backend be = sae.backend();
-            long n = sae.parameters().length();
-            m1 = be.allocate(n);
-            m2 = be.allocate(n);
-            be.fill(m1, 0f);
-            be.fill(m2, 0f);
+            moments = AdamState.zeros(be, sae.parameters().length());
             stats = new StepStats(be, statSlots, sae.dSae());
             grads = SaeTensors.view(gradBuffer, sae.dIn(), sae.dSae());
             lastFired = new long[sae.dSae()];
@@ -83,10 +80,16 @@ public final class Trainer implements AutoCloseable {
     private final int d;
     private long step;
     private int pending; // steps whose statistics are still on the backend
+    private String failure; // why the trainer stopped (a diverged SAE), null while it runs
     private double varSum;
     private List<Record> lastRecords = List.of();
 
     public Trainer(List<SparseAutoencoder> saes, TrainConfig config) {
+        this(saes, config, MAX_STAT_SLOTS);
+    }
+
+    /** With at most {@code maxStatSlots} steps of statistics on the backend (tests vary it). */
+    Trainer(List<SparseAutoencoder> saes, TrainConfig config, int maxStatSlots) {
         if (saes.isEmpty()) throw new IllegalArgumentException("no SAEs to train");
         this.config = config;
         this.backend = saes.get(0).backend();
@@ -99,7 +102,7 @@ public final class Trainer implements AutoCloseable {
             maxM = Math.max(maxM, s.dSae());
             maxParams = Math.max(maxParams, s.parameters().length());
         }
-        statSlots = Math.min(config.logEvery(), MAX_STAT_SLOTS);
+        statSlots = Math.min(config.logEvery(), maxStatSlots);
         ws = backend.workspace(WorkspaceSpec.training(config.batchSize(), d, maxM));
         grads = backend.allocate(maxParams);
         variance = backend.allocate(statSlots);
@@ -126,6 +129,7 @@ public final class Trainer implements AutoCloseable {
      * when its statistics are read back (at the latest at the next record or checkpoint).
      */
     public void step(float[] x, String what) {
+        if (failure != null) throw new IllegalStateException(failure);
         int B = config.batchSize();
         if (x.length < B * d) throw new IllegalArgumentException("batch: expected " + B * d + " values, got " + x.length);
         NonFiniteInputException.requireFinite(x, B, d, what);
@@ -143,32 +147,43 @@ public final class Trainer implements AutoCloseable {
             backend.encode(sae.tensors(), sae.activation(), ws, B, stat);
             backend.decode(sae.tensors(), ws, B);
             backend.backward(sae.tensors(), sae.activation(), lambda, s.grads, ws, B, stat);
-            backend.adamStep(sae.parameters(), s.grads.all(), s.m1, s.m2, adam);
+            backend.adamStep(sae.parameters(), s.grads.all(), s.moments, adam);
         }
         pending++;
         step = t;
     }
 
     /**
-     * Reads the pending steps' statistics back into the interval sums; throws when an SAE's loss
-     * is not finite (the step and the SAE named; its parameters are no longer usable).
+     * Reads the pending steps' statistics back into the interval sums. When an SAE's loss is not
+     * finite, nothing is folded in and the trainer stops for good: the exception names the SAE and
+     * the step, and its parameters are no longer usable (the last checkpoint is).
      */
     private void collect() {
+        if (failure != null) throw new IllegalStateException(failure);
         if (pending == 0) return;
         int B = config.batchSize();
         long first = step - pending + 1;
         float[] var = new float[pending];
         backend.download(variance, 0, var, 0, pending);
+        List<StepStats.Snapshot> snaps = new ArrayList<>();
+        for (Slot s : slots) snaps.add(s.stats.drain(pending));
+        for (int i = 0; i < slots.size(); i++) {
+            float[] l = snaps.get(i).losses();
+            for (int k = 0; k < pending; k++)
+                if (!Float.isFinite(l[2 * k]) || !Float.isFinite(l[2 * k + 1])) {
+                    Slot s = slots.get(i);
+                    double lambda = s.sae.config().l1Coefficient() * config.l1ScaleAt(first + k);
+                    failure = "SAE " + i + " (d_sae " + s.sae.dSae() + ") diverged at step " + (first + k) + ": loss is "
+                            + (l[2 * k] + lambda * l[2 * k + 1]) + "; lower the learning rate or the L1 coefficient";
+                    throw new IllegalStateException(failure);
+                }
+        }
         for (int i = 0; i < slots.size(); i++) {
             Slot s = slots.get(i);
-            StepStats.Snapshot snap = s.stats.drain(pending);
+            StepStats.Snapshot snap = snaps.get(i);
             for (int k = 0; k < pending; k++) {
                 double mse = snap.losses()[2 * k], l1 = snap.losses()[2 * k + 1];
                 double lambda = s.sae.config().l1Coefficient() * config.l1ScaleAt(first + k);
-                if (!Double.isFinite(mse) || !Double.isFinite(l1))
-                    throw new IllegalStateException("SAE " + i + " (d_sae " + s.sae.dSae() + ") diverged at step "
-                            + (first + k) + ": loss is " + (mse + lambda * l1)
-                            + "; lower the learning rate or the L1 coefficient");
                 s.lossSum += mse + lambda * l1;
                 s.mseSum += mse;
                 s.l1Sum += l1;
@@ -176,6 +191,7 @@ public final class Trainer implements AutoCloseable {
                 s.fvuNum += mse * B;
                 s.intervalSteps++;
             }
+            s.stats.density((double) snap.nonzeros()[pending - 1] / ((double) B * s.sae.dSae()));
             for (int j = 0; j < snap.firing().length; j++) s.firedInInterval[j] += snap.firing()[j];
         }
         for (float v : var) varSum += v;
@@ -253,7 +269,7 @@ public final class Trainer implements AutoCloseable {
     /** Optimiser moments of SAE i (host copies), for checkpoints. */
     public float[][] optimizerState(int i) {
         Slot s = slots.get(i);
-        return new float[][] {backend.download(s.m1), backend.download(s.m2)};
+        return new float[][] {backend.download(s.moments.m1()), backend.download(s.moments.m2())};
     }
 
     public long[] lastFired(int i) {
@@ -267,11 +283,11 @@ public final class Trainer implements AutoCloseable {
         for (int i = 0; i < slots.size(); i++) {
             Slot s = slots.get(i);
             float[][] mm = moments.get(i);
-            long n = s.m1.length();
+            long n = s.moments.m1().length();
             if (mm[0].length != n || mm[1].length != n || fired.get(i).length != s.lastFired.length)
                 throw new IllegalArgumentException("checkpoint state of SAE " + i + " does not match its shape");
-            backend.upload(mm[0], 0, s.m1, 0, (int) n);
-            backend.upload(mm[1], 0, s.m2, 0, (int) n);
+            backend.upload(mm[0], 0, s.moments.m1(), 0, (int) n);
+            backend.upload(mm[1], 0, s.moments.m2(), 0, (int) n);
             System.arraycopy(fired.get(i), 0, s.lastFired, 0, s.lastFired.length);
         }
         step = atStep;
@@ -281,8 +297,7 @@ public final class Trainer implements AutoCloseable {
     @Override
     public void close() {
         for (Slot s : slots) {
-            s.m1.close();
-            s.m2.close();
+            s.moments.close();
             s.stats.close();
         }
         grads.close();

@@ -210,19 +210,28 @@ class BackendKernelsTest {
 
     /** {losses[2], gW_encT, gb_enc, gW_dec, gb_dec} of one forward + backward on the backend. */
     static Object[] runBackward(Backend be, Case c, LatentStorage storage, TestBackends.Config cfg) {
+        try (Workspace ws = c.workspace(be, storage, true); StepStats stats = new StepStats(be, 3, c.m)) {
+            Object[] out = runBackward(be, c, ws, stats, cfg);
+            if (storage != LatentStorage.AUTO) assertEquals(storage == LatentStorage.SPARSE, ws.sparse(), "path " + storage);
+            return out;
+        }
+    }
+
+    /** As above on a given (training) workspace, with the statistics in slot 2 of stats. */
+    static Object[] runBackward(Backend be, Case c, Workspace ws, StepStats stats, TestBackends.Config cfg) {
         SaeTensors p = c.upload(be);
         long n = SaeTensors.count(c.d, c.m);
         FloatBuf g = guarded(be, n);
         SaeTensors grads = SaeTensors.view(g, c.d, c.m);
-        try (Workspace ws = c.workspace(be, storage, true); StepStats stats = new StepStats(be, 3, c.m)) {
+        try {
+            be.upload(c.x, 0, ws.input(), 0, c.x.length);
             be.fill(stats.lossesBuffer(), SENTINEL);
             be.encode(p, Activation.RELU, ws, c.B, stats.at(2));
-            assertEquals(storage == LatentStorage.SPARSE, ws.sparse(), "path " + storage);
             be.decode(p, ws, c.B);
             be.backward(p, Activation.RELU, (float) c.lambda, grads, ws, c.B, stats.at(2));
             float[] losses = be.download(stats.lossesBuffer());
             for (int i = 0; i < 4; i++) assertEquals(SENTINEL, losses[i], "losses of other slots " + cfg);
-            float[] all = written(be, g, (int) n, "gradients " + storage + " " + cfg);
+            float[] all = written(be, g, (int) n, "gradients " + ws.spec().storage() + " " + cfg);
             int m = c.m, d = c.d;
             return new Object[] {Arrays.copyOfRange(losses, 4, 6), Arrays.copyOfRange(all, 0, m * d),
                     Arrays.copyOfRange(all, m * d, m * d + m), Arrays.copyOfRange(all, m * d + m, 2 * m * d + m),
@@ -230,6 +239,40 @@ class BackendKernelsTest {
         } finally {
             p.all().close();
             g.close();
+        }
+    }
+
+    /**
+     * The trainer's mode: one AUTO workspace shared by SAEs of different widths and densities in
+     * turn, each told its own density (as the trainer does from its statistics) or not, so that
+     * both paths run, and every gradient matches the reference whichever path was taken.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("backends")
+    void oneWorkspaceServesSaesOfDifferentWidthsInTurn(TestBackends.Config cfg) {
+        Random r = new Random(24);
+        try (Backend be = cfg.open()) {
+            Case sparse = new Case(r, 41, 32, 150, -1.9), dense = new Case(r, 41, 32, 60, 1.0);
+            System.arraycopy(sparse.x, 0, dense.x, 0, sparse.x.length); // one stream of batches
+            try (Workspace ws = be.workspace(WorkspaceSpec.training(45, 32, 150));
+                 StepStats ss = new StepStats(be, 3, 150); StepStats ds = new StepStats(be, 3, 60)) {
+                for (int round = 0; round < 3; round++) {
+                    if (round == 2) { // what the trainer learns when it reads the statistics back
+                        ss.density(0.03);
+                        ds.density(0.9);
+                    }
+                    for (Case c : new Case[] {sparse, dense, sparse}) {
+                        Object[] out = runBackward(be, c, ws, c == sparse ? ss : ds, cfg);
+                        String tag = "m " + c.m + " round " + round + " sparse path " + ws.sparse();
+                        if (round == 2) assertEquals(c == sparse, ws.sparse(), "path from the SAE's own density, " + tag);
+                        double[][] g = Reference.gradients(c.ref(), c.x, c.B, c.lambda);
+                        for (int t = 0; t < 4; t++)
+                            assertClose(g[t], (float[]) out[t + 1], 1e-4 * cfg.tolerance(), TENSORS[t] + " " + tag);
+                        double[] l = Reference.losses(c.ref(), c.x, c.B);
+                        assertEquals(l[0], ((float[]) out[0])[0], 1e-5 * cfg.tolerance() * l[0], "mse " + tag);
+                    }
+                }
+            }
         }
     }
 
@@ -243,7 +286,7 @@ class BackendKernelsTest {
             Case c = new Case(r, 41, 48, 136, -0.6);
             double[] refLoss = Reference.losses(c.ref(), c.x, c.B);
             double[][] g = Reference.gradients(c.ref(), c.x, c.B, c.lambda);
-            for (LatentStorage storage : new LatentStorage[] {LatentStorage.DENSE, LatentStorage.SPARSE}) {
+            for (LatentStorage storage : LatentStorage.values()) {
                 Object[] out = runBackward(be, c, storage, cfg);
                 float[] l = (float[]) out[0];
                 assertEquals(refLoss[0], l[0], 1e-5 * cfg.tolerance() * refLoss[0], "mse " + storage);
@@ -351,7 +394,7 @@ class BackendKernelsTest {
             be.upload(m2, 0, M2, 0, n);
             float lr = 1e-3f, b1 = 0.9f, b2 = 0.999f, eps = 1e-8f;
             int t = 7;
-            be.adamStep(P.slice(0, n), G, M1.slice(0, n), M2.slice(0, n), new AdamStep(lr, b1, b2, eps, t));
+            be.adamStep(P.slice(0, n), G, new AdamState(M1.slice(0, n), M2.slice(0, n)), new AdamStep(lr, b1, b2, eps, t));
             double[] pr = new double[n], m1r = new double[n], m2r = new double[n];
             for (int i = 0; i < n; i++) {
                 m1r[i] = b1 * (double) m1[i] + (1 - (double) b1) * g[i];
@@ -503,7 +546,8 @@ class BackendKernelsTest {
             FloatBuf small = be.allocate(10);
             e(() -> be.gemm(1, Matrix.of(small, 4, 4), Matrix.of(small, 4, 1), 0, Matrix.of(small, 4, 1)), "gemm a");
             e(() -> be.gemm(1, Matrix.of(small, 2, 3), Matrix.of(small, 2, 1), 0, Matrix.of(small, 2, 1)), "op(b) is (2, 1)");
-            e(() -> be.adamStep(small, be.allocate(4), small, small, new AdamStep(1, 0.9f, 0.9f, 1e-8f, 1)), "adam grads");
+            e(() -> be.adamStep(small, be.allocate(4), new AdamState(small, small), new AdamStep(1, 0.9f, 0.9f, 1e-8f, 1)),
+                    "adam grads");
             small.close();
             e(() -> be.download(small), "buffer was closed");
             if (be.supports(Activation.Kind.TOPK)) return;

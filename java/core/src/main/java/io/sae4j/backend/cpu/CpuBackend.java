@@ -1,6 +1,7 @@
 package io.sae4j.backend.cpu;
 
 import io.sae4j.backend.Activation;
+import io.sae4j.backend.AdamState;
 import io.sae4j.backend.AdamStep;
 import io.sae4j.backend.Allocations;
 import io.sae4j.backend.Backend;
@@ -272,7 +273,7 @@ public final class CpuBackend implements Backend {
         Checks.saeCall(this, params, act, w.spec(), rows, "encode");
         FloatPointer p = params.all().pointer(this, SaeTensors.count(params.d(), params.m()), "encode params");
         FloatPointer threshold = act.threshold() == null ? null : act.threshold().pointer(this, params.m(), "threshold");
-        w.encoded.clear();
+        w.encoded().clear();
         if (stats == null) {
             synchronized (spareNnz) {
                 check(NativeCpu.saeEncode(live(), w.handle(), rows, params.m(), p, act.kind().code(), act.k(), threshold,
@@ -283,14 +284,14 @@ public final class CpuBackend implements Backend {
                     stats.nonzeros().pointer(this, 1, "encode stats nonzeros"),
                     stats.firing().pointer(this, params.m(), "encode stats firing")), "sae4j_cpu_sae_encode");
         }
-        w.encoded.set(rows, params.m());
+        w.encoded().set(rows, params.m());
     }
 
     @Override
     public void decode(SaeTensors params, Workspace ws, long rows) {
         CpuWorkspace w = cpu(ws);
         Checks.saeCall(this, params, Activation.RELU, w.spec(), rows, "decode");
-        w.encoded.require(rows, params.m(), "decode");
+        w.encoded().require(rows, params.m(), "decode");
         check(NativeCpu.saeDecode(live(), w.handle(), rows, params.m(),
                 params.all().pointer(this, SaeTensors.count(params.d(), params.m()), "decode params")), "sae4j_cpu_sae_decode");
     }
@@ -303,7 +304,7 @@ public final class CpuBackend implements Backend {
         Checks.sameShape(params, grads, "backward grads");
         Checks.lambda(lambda);
         if (!w.spec().training()) throw new IllegalArgumentException("backward: the workspace was not made for training");
-        w.encoded.require(rows, params.m(), "backward");
+        w.encoded().require(rows, params.m(), "backward");
         long n = SaeTensors.count(params.d(), params.m());
         FloatPointer p = params.all().pointer(this, n, "backward params"), g = grads.all().pointer(this, n, "backward grads");
         FloatPointer threshold = act.threshold() == null ? null : act.threshold().pointer(this, params.m(), "threshold");
@@ -319,10 +320,10 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
-    public void adamStep(FloatBuf params, FloatBuf grads, FloatBuf m1, FloatBuf m2, AdamStep s) {
+    public void adamStep(FloatBuf params, FloatBuf grads, AdamState moments, AdamStep s) {
         long n = params.length();
         check(NativeCpu.adamStep(live(), n, params.pointer(this, n, "adam params"), grads.pointer(this, n, "adam grads"),
-                m1.pointer(this, n, "adam m1"), m2.pointer(this, n, "adam m2"), s.lr(), s.beta1(), s.beta2(), s.eps(), s.t()),
+                moments.m1().pointer(this, n, "adam m1"), moments.m2().pointer(this, n, "adam m2"), s.lr(), s.beta1(), s.beta2(), s.eps(), s.t()),
                 "sae4j_cpu_adam_step");
     }
 

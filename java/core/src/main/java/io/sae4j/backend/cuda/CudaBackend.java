@@ -1,6 +1,7 @@
 package io.sae4j.backend.cuda;
 
 import io.sae4j.backend.Activation;
+import io.sae4j.backend.AdamState;
 import io.sae4j.backend.AdamStep;
 import io.sae4j.backend.Allocations;
 import io.sae4j.backend.Backend;
@@ -27,8 +28,9 @@ import org.bytedeco.javacpp.Pointer;
 
 /**
  * {@link Backend} on one NVIDIA GPU: the cuda/ kernels for everything SAE-specific, cuBLAS (JavaCPP
- * CUDA presets) for dense GEMMs, all on this instance's own stream, so nothing here waits for the
- * GPU except downloads and {@link #sync()}. Device memory is allocated by buffers and workspaces
+ * CUDA presets) for dense GEMMs, all on this instance's own stream. Nothing here waits for the GPU
+ * except downloads, {@link #sync()} and uploads above 64 MiB: a batch upload is staged in pinned
+ * memory and copied in stream order, so the host prepares the next batch while the GPU trains. Device memory is allocated by buffers and workspaces
  * (once per trainer or comparison), never per step; out of memory is a {@link BackendException}
  * naming the bytes asked for. TF32 (tensor-core GEMMs and cosine products, ~1e-3 relative) is off
  * unless asked for ({@code -Dsae4j.cuda.tf32=true} or {@code SAE4J_CUDA_TF32=1}).
@@ -66,13 +68,20 @@ public final class CudaBackend implements Backend {
             NativeCuda.ctxDestroy(ctx);
             throw new BackendException("cuBLAS: cublasCreate failed: " + cublas.cublasGetStatusString(s).getString());
         }
-        checkBlas(cublas.cublasSetStream_v2(handle, new CUstream_st(NativeCuda.ctxStream(ctx))), "cublasSetStream");
-        checkBlas(cublas.cublasSetMathMode(handle, tf32 ? cublas.CUBLAS_TF32_TENSOR_OP_MATH : cublas.CUBLAS_DEFAULT_MATH),
-                "cublasSetMathMode");
-        description = "cuda: device " + device + ", " + CudaBackendProvider.deviceSummary(device) + ", TF32 "
-                + (tf32 ? "on" : "off");
-        spareLosses = allocate(2);
-        spareNnz = allocateInts(1);
+        try {
+            checkBlas(cublas.cublasSetStream_v2(handle, new CUstream_st(NativeCuda.ctxStream(ctx))), "cublasSetStream");
+            checkBlas(cublas.cublasSetMathMode(handle, tf32 ? cublas.CUBLAS_TF32_TENSOR_OP_MATH : cublas.CUBLAS_DEFAULT_MATH),
+                    "cublasSetMathMode");
+            description = "cuda: device " + device + ", " + CudaBackendProvider.deviceSummary(device) + ", TF32 "
+                    + (tf32 ? "on" : "off");
+            spareLosses = allocate(2);
+            spareNnz = allocateInts(1);
+        } catch (RuntimeException e) { // release what the half-built backend holds
+            allocations.closeAll();
+            cublas.cublasDestroy_v2(handle);
+            NativeCuda.ctxDestroy(ctx);
+            throw e;
+        }
     }
 
     public CudaBackend() {
@@ -290,7 +299,7 @@ public final class CudaBackend implements Backend {
         Checks.saeCall(this, params, act, w.spec(), rows, "encode");
         long m = params.m(), d = params.d();
         params.all().require(count(params), "encode params");
-        w.encoded.clear();
+        w.encoded().clear();
         check(NativeCuda.centerRows(live(), rows, d, w.input().pointer(this, rows * d, "encode x"),
                 params.bDec().pointer(this, d, "encode b_dec"), w.xc.pointer(this, rows * d, "encode xc")),
                 "sae4j_cuda_center_rows");
@@ -299,16 +308,20 @@ public final class CudaBackend implements Backend {
         IntPointer nnz = stats != null ? stats.nonzeros().pointer(this, 1, "encode stats nonzeros")
                 : spareNnz.pointer(this, 1, "spare");
         IntPointer firing = stats != null ? stats.firing().pointer(this, m, "encode stats firing") : null;
+        // several SAEs share a workspace: each one's own density (from its statistics) picks its path
+        double density = stats != null ? stats.stats().density() : Double.NaN;
+        int path = Double.isNaN(density) ? NativeCuda.PATH_AUTO
+                : density <= MAX_SPARSE_DENSITY ? NativeCuda.PATH_SPARSE : NativeCuda.PATH_DENSE;
         check(NativeCuda.saeEpilogue(live(), w.handle(), rows, m, params.bEnc().pointer(this, m, "encode b_enc"),
-                act.kind().code(), act.k(), threshold, nnz, firing), "sae4j_cuda_sae_epilogue");
-        w.encoded.set(rows, m);
+                act.kind().code(), act.k(), threshold, nnz, firing, path), "sae4j_cuda_sae_epilogue");
+        w.encoded().set(rows, m);
     }
 
     @Override
     public void decode(SaeTensors params, Workspace ws, long rows) {
         CudaWorkspace w = cuda(ws);
         Checks.saeCall(this, params, Activation.RELU, w.spec(), rows, "decode");
-        w.encoded.require(rows, params.m(), "decode");
+        w.encoded().require(rows, params.m(), "decode");
         long m = params.m(), d = params.d();
         if (w.sparse()) {
             check(NativeCuda.saeDecodeSparse(live(), w.handle(), rows, m, params.all().pointer(this, count(params),
@@ -328,7 +341,7 @@ public final class CudaBackend implements Backend {
         Checks.sameShape(params, grads, "backward grads");
         Checks.lambda(lambda);
         if (!w.spec().training()) throw new IllegalArgumentException("backward: the workspace was not made for training");
-        w.encoded.require(rows, params.m(), "backward");
+        w.encoded().require(rows, params.m(), "backward");
         long m = params.m(), d = params.d(), n = count(params);
         FloatPointer p = params.all().pointer(this, n, "backward params"), g = grads.all().pointer(this, n, "backward grads");
         NativeCuda.Ctx c = live();
@@ -355,10 +368,10 @@ public final class CudaBackend implements Backend {
     }
 
     @Override
-    public void adamStep(FloatBuf params, FloatBuf grads, FloatBuf m1, FloatBuf m2, AdamStep s) {
+    public void adamStep(FloatBuf params, FloatBuf grads, AdamState moments, AdamStep s) {
         long n = params.length();
         check(NativeCuda.adamStep(live(), n, params.pointer(this, n, "adam params"), grads.pointer(this, n, "adam grads"),
-                m1.pointer(this, n, "adam m1"), m2.pointer(this, n, "adam m2"), s.lr(), s.beta1(), s.beta2(), s.eps(),
+                moments.m1().pointer(this, n, "adam m1"), moments.m2().pointer(this, n, "adam m2"), s.lr(), s.beta1(), s.beta2(), s.eps(),
                 s.t()), "sae4j_cuda_adam_step");
     }
 

@@ -58,6 +58,7 @@ public final class CudaBackendProvider implements BackendProvider {
         try (IntPointer count = new IntPointer(1); IntPointer error = new IntPointer(1)) {
             try {
                 int status = NativeCuda.probe(count, error);
+                if (status == NativeCuda.ERR_UNSUPPORTED) return Availability.no(CudaBackend.lastError());
                 if (status != NativeCuda.OK) {
                     int e = error.get();
                     String name = NativeCuda.errorName(e).getString(), text = NativeCuda.errorString(e).getString();

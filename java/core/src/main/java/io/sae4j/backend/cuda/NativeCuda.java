@@ -30,6 +30,7 @@ public final class NativeCuda {
 
     public static final int OK = 0, ERR_ARG = 1, ERR_NOMEM = 2, ERR_UNSUPPORTED = 3, ERR_CUDA = 4;
     public static final int COSINE_FP32 = 0, COSINE_TF32 = 1;
+    public static final int PATH_AUTO = -1, PATH_DENSE = 0, PATH_SPARSE = 1;
 
     /** sae4j_cuda_ctx: a device and a stream. */
     @Opaque @Name("sae4j_cuda_ctx")
@@ -89,7 +90,7 @@ public final class NativeCuda {
 
     @Name("sae4j_cuda_sae_epilogue")
     public static native int saeEpilogue(Ctx ctx, Batch batch, long B, long m, @Const FloatPointer bEnc, int act, long k,
-            @Const FloatPointer threshold, @Cast("int32_t*") IntPointer nnz, @Cast("int32_t*") IntPointer firing);
+            @Const FloatPointer threshold, @Cast("int32_t*") IntPointer nnz, @Cast("int32_t*") IntPointer firing, int path);
     @Name("sae4j_cuda_sae_decode_sparse")
     public static native int saeDecodeSparse(Ctx ctx, Batch batch, long B, long m, @Const FloatPointer params);
     @Name("sae4j_cuda_sae_err") public static native int saeErr(Ctx ctx, Batch batch, long B, long d);

@@ -38,6 +38,50 @@ class CpuBackendTest {
         }
     }
 
+    /** Two backends with different thread counts computing at once, from two threads, stay correct. */
+    @Test
+    void twoBackendsComputeConcurrently() throws Exception {
+        int n = 301;
+        float[] a = new float[n * n];
+        for (int i = 0; i < a.length; i++) a[i] = (float) Math.sin(i);
+        double[] ref = new double[n * n];
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < n; j++) {
+                double s = 0;
+                for (int k = 0; k < n; k++) s += (double) a[i * n + k] * a[k * n + j];
+                ref[i * n + j] = s;
+            }
+        try (CpuBackend one = new CpuBackend(1, NativeCpu.ISA_PORTABLE); CpuBackend three = new CpuBackend(3, NativeCpu.ISA_AUTO)) {
+            java.util.concurrent.Callable<Double> job1 = () -> worst(one, a, n, ref), job3 = () -> worst(three, a, n, ref);
+            java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(2);
+            try {
+                for (int round = 0; round < 5; round++) {
+                    var f1 = pool.submit(job1);
+                    var f3 = pool.submit(job3);
+                    assertTrue(f1.get() < 1e-4 && f3.get() < 1e-4, "relative errors " + f1.get() + ", " + f3.get());
+                }
+            } finally {
+                pool.shutdown();
+            }
+            assertEquals(1, one.threads());
+            assertEquals(3, three.threads());
+        }
+    }
+
+    /** Largest error of A A (20 times) against ref, relative to the largest reference entry. */
+    private static double worst(CpuBackend be, float[] a, int n, double[] ref) {
+        double scale = 0, worst = 0;
+        for (double v : ref) scale = Math.max(scale, Math.abs(v));
+        try (FloatBuf A = be.upload(a); FloatBuf C = be.allocate((long) n * n)) {
+            for (int rep = 0; rep < 20; rep++) {
+                be.gemm(1, Matrix.of(A, n, n), Matrix.of(A, n, n), 0, Matrix.of(C, n, n));
+                float[] c = be.download(C);
+                for (int i = 0; i < c.length; i++) worst = Math.max(worst, Math.abs(c[i] - ref[i]) / scale);
+            }
+        }
+        return worst;
+    }
+
     @Test
     void aBufferIsUsableOnlyOnItsOwnBackendAndWhileOpen() {
         try (CpuBackend one = new CpuBackend(1, NativeCpu.ISA_AUTO); CpuBackend two = new CpuBackend(1, NativeCpu.ISA_AUTO)) {
@@ -88,8 +132,11 @@ class CpuBackendTest {
         }
         Backends.Selection auto = Backends.select("auto");
         try (Backend be = auto.backend()) {
-            if (be.name().equals("cpu"))
-                assertTrue(auto.notes().stream().anyMatch(n -> n.contains("cpu")), auto.notes().toString());
+            BackendProvider.Availability cuda = Backends.provider("cuda").probe();
+            assertEquals(cuda.available() ? "cuda" : "cpu", be.name(), "auto takes CUDA exactly when it can run");
+            if (!cuda.available())
+                assertTrue(auto.notes().contains("device auto: cuda not available: " + cuda.reason()),
+                        "auto says why CUDA was passed over: " + auto.notes());
         }
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Backends.select("tpu"));
         assertTrue(e.getMessage().contains("expected auto, "), e.getMessage());
