@@ -30,6 +30,13 @@ public abstract class NativeWorkspace implements Workspace {
         return encoded;
     }
 
+    /** A view of n floats of native memory at p that allocation owns. */
+    protected static FloatBuf view(Backend backend, org.bytedeco.javacpp.FloatPointer p, long n, Allocation allocation) {
+        if (p == null || p.isNull()) throw new BackendException(backend.name() + ": a workspace buffer is missing");
+        p.capacity(n).limit(n);
+        return FloatBuf.view(backend, p, n, allocation);
+    }
+
     /** Throws when the workspace was closed (before its native handle reaches native code). */
     protected void requireOpen() {
         if (allocation.closed()) throw new IllegalArgumentException("workspace was closed");

@@ -4,7 +4,6 @@ import io.sae4j.backend.Allocation;
 import io.sae4j.backend.FloatBuf;
 import io.sae4j.backend.NativeWorkspace;
 import io.sae4j.backend.WorkspaceSpec;
-import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.IntPointer;
 
 /** A native batch workspace (native/src/batch.cpp); its buffers are views of native-owned memory. */
@@ -39,11 +38,6 @@ final class CpuWorkspace extends NativeWorkspace {
         long rd = spec.rows() * spec.d(), rm = spec.rows() * spec.maxLatents();
         return new Created(h, a, view(backend, NativeCpu.batchX(h), rd, a), view(backend, NativeCpu.batchF(h), rm, a),
                 view(backend, NativeCpu.batchXhat(h), rd, a));
-    }
-
-    private static FloatBuf view(CpuBackend backend, FloatPointer p, long n, Allocation a) {
-        p.capacity(n).limit(n);
-        return FloatBuf.view(backend, p, n, a);
     }
 
     NativeCpu.Batch handle() {

@@ -5,7 +5,6 @@ import io.sae4j.backend.BackendException;
 import io.sae4j.backend.FloatBuf;
 import io.sae4j.backend.NativeWorkspace;
 import io.sae4j.backend.WorkspaceSpec;
-import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.IntPointer;
 
 /** A batch workspace in device memory (cuda/src/batch.cu); its buffers are views of it. */
@@ -45,12 +44,6 @@ final class CudaWorkspace extends NativeWorkspace {
         long rd = spec.rows() * spec.d(), rm = spec.rows() * spec.maxLatents();
         return new Created(h, a, view(backend, NativeCuda.batchX(h), rd, a), view(backend, NativeCuda.batchF(h), rm, a),
                 view(backend, NativeCuda.batchXhat(h), rd, a));
-    }
-
-    private static FloatBuf view(CudaBackend backend, FloatPointer p, long n, Allocation a) {
-        if (p == null || p.isNull()) throw new BackendException("cuda: a workspace buffer is missing");
-        p.capacity(n).limit(n);
-        return FloatBuf.view(backend, p, n, a);
     }
 
     NativeCuda.Batch handle() {
