@@ -28,12 +28,6 @@ public final class Allocations {
         return self[0];
     }
 
-    public int count() {
-        synchronized (open) {
-            return open.size();
-        }
-    }
-
     /** Closes every open allocation. */
     public void closeAll() {
         List<Allocation> all;

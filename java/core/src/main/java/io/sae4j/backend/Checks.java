@@ -30,13 +30,18 @@ public final class Checks {
         return new long[] {M, N, K};
     }
 
-    /** Checks an SAE kernel call: params' width is the workspace's, m fits it, rows in 1..ws rows. */
+    /** Checks an SAE kernel call: the backend runs act, and the sizes fit (see {@link #saeShape}). */
     public static void saeCall(Backend be, SaeTensors params, Activation act, WorkspaceSpec ws, long rows, String what) {
-        if (params == null) throw new IllegalArgumentException(what + ": params are null");
         if (act == null) throw new IllegalArgumentException(what + ": activation is null");
         if (!be.supports(act.kind()))
             throw new UnsupportedOperationException(what + ": the " + be.name() + " backend does not run the "
                     + act.kind().name().toLowerCase(java.util.Locale.ROOT) + " activation yet");
+        saeShape(params, ws, rows, what);
+    }
+
+    /** Checks that params' width is the workspace's, its m fits it, and rows is in 1..ws rows. */
+    public static void saeShape(SaeTensors params, WorkspaceSpec ws, long rows, String what) {
+        if (params == null) throw new IllegalArgumentException(what + ": params are null");
         if (params.d() != ws.d())
             throw new IllegalArgumentException(what + ": SAE d_in " + params.d() + " != workspace width " + ws.d());
         if (params.m() > ws.maxLatents())

@@ -25,9 +25,30 @@ public abstract class NativeWorkspace implements Workspace {
         return backend;
     }
 
-    /** The (B, m) of the last encode, which decode and backward must match. */
-    public EncodedShape encoded() {
-        return encoded;
+    /** Checks an encode of the first rows rows with params and act; forgets the previous encode. */
+    public void beginEncode(SaeTensors params, Activation act, long rows) {
+        Checks.saeCall(backend, params, act, spec, rows, "encode");
+        encoded.clear();
+    }
+
+    /** Records that the latents now hold an encode of (rows, params' m). */
+    public void endEncode(SaeTensors params, long rows) {
+        encoded.set(rows, params.m());
+    }
+
+    /** Checks a decode: the sizes fit, and the latents were encoded for exactly (rows, m). */
+    public void requireDecode(SaeTensors params, long rows) {
+        Checks.saeShape(params, spec, rows, "decode");
+        encoded.require(rows, params.m(), "decode");
+    }
+
+    /** Checks a backward pass: as decode, on a training workspace, with grads of params' shape. */
+    public void requireBackward(SaeTensors params, Activation act, float lambda, SaeTensors grads, long rows) {
+        Checks.saeCall(backend, params, act, spec, rows, "backward");
+        Checks.sameShape(params, grads, "backward grads");
+        Checks.lambda(lambda);
+        if (!spec.training()) throw new IllegalArgumentException("backward: the workspace was not made for training");
+        encoded.require(rows, params.m(), "backward");
     }
 
     /** A view of n floats of native memory at p that allocation owns. */

@@ -90,13 +90,6 @@ public final class StepStats implements AutoCloseable {
         return new Snapshot(l, nz, fired);
     }
 
-    /** Host copy of the losses of the first {@code steps} slots, without draining. */
-    public float[] peekLosses(int steps) {
-        float[] l = new float[2 * steps];
-        if (steps > 0) losses.backend().download(losses, 0, l, 0, l.length);
-        return l;
-    }
-
     @Override
     public void close() {
         losses.close();

@@ -25,8 +25,4 @@ public record WorkspaceSpec(long rows, long d, long maxLatents, LatentStorage st
     public static WorkspaceSpec inference(long rows, long d, long maxLatents) {
         return new WorkspaceSpec(rows, d, maxLatents, LatentStorage.DENSE, false);
     }
-
-    public WorkspaceSpec withStorage(LatentStorage s) {
-        return new WorkspaceSpec(rows, d, maxLatents, s, training);
-    }
 }

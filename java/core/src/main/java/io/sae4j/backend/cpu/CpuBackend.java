@@ -42,9 +42,8 @@ public final class CpuBackend implements Backend {
 
     private final NativeCpu.Ctx ctx;
     private final Allocations allocations = new Allocations();
-    /** Outputs of encode/backward when the caller passes no stats; lock to use. */
-    private final IntPointer spareNnz = new IntPointer(1);
-    private final FloatPointer spareLosses = new FloatPointer(2);
+    private final IntBuf spareNnz;      // outputs of encode/backward when the caller passes no stats
+    private final FloatBuf spareLosses;
     private volatile boolean closed;
 
     public CpuBackend() {
@@ -64,6 +63,8 @@ public final class CpuBackend implements Backend {
             }
             ctx = c;
         }
+        spareNnz = allocateInts(1);
+        spareLosses = allocate(2);
     }
 
     public static boolean supports(int isa) {
@@ -270,28 +271,20 @@ public final class CpuBackend implements Backend {
     @Override
     public void encode(SaeTensors params, Activation act, Workspace ws, long rows, StepStats.Slot stats) {
         CpuWorkspace w = cpu(ws);
-        Checks.saeCall(this, params, act, w.spec(), rows, "encode");
+        w.beginEncode(params, act, rows);
         FloatPointer p = params.all().pointer(this, SaeTensors.count(params.d(), params.m()), "encode params");
         FloatPointer threshold = act.threshold() == null ? null : act.threshold().pointer(this, params.m(), "threshold");
-        w.encoded().clear();
-        if (stats == null) {
-            synchronized (spareNnz) {
-                check(NativeCpu.saeEncode(live(), w.handle(), rows, params.m(), p, act.kind().code(), act.k(), threshold,
-                        spareNnz, null), "sae4j_cpu_sae_encode");
-            }
-        } else {
-            check(NativeCpu.saeEncode(live(), w.handle(), rows, params.m(), p, act.kind().code(), act.k(), threshold,
-                    stats.nonzeros().pointer(this, 1, "encode stats nonzeros"),
-                    stats.firing().pointer(this, params.m(), "encode stats firing")), "sae4j_cpu_sae_encode");
-        }
-        w.encoded().set(rows, params.m());
+        check(NativeCpu.saeEncode(live(), w.handle(), rows, params.m(), p, act.kind().code(), act.k(), threshold,
+                (stats != null ? stats.nonzeros() : spareNnz).pointer(this, 1, "encode stats nonzeros"),
+                stats != null ? stats.firing().pointer(this, params.m(), "encode stats firing") : null),
+                "sae4j_cpu_sae_encode");
+        w.endEncode(params, rows);
     }
 
     @Override
     public void decode(SaeTensors params, Workspace ws, long rows) {
         CpuWorkspace w = cpu(ws);
-        Checks.saeCall(this, params, Activation.RELU, w.spec(), rows, "decode");
-        w.encoded().require(rows, params.m(), "decode");
+        w.requireDecode(params, rows);
         check(NativeCpu.saeDecode(live(), w.handle(), rows, params.m(),
                 params.all().pointer(this, SaeTensors.count(params.d(), params.m()), "decode params")), "sae4j_cpu_sae_decode");
     }
@@ -300,23 +293,13 @@ public final class CpuBackend implements Backend {
     public void backward(SaeTensors params, Activation act, float lambda, SaeTensors grads, Workspace ws, long rows,
                          StepStats.Slot stats) {
         CpuWorkspace w = cpu(ws);
-        Checks.saeCall(this, params, act, w.spec(), rows, "backward");
-        Checks.sameShape(params, grads, "backward grads");
-        Checks.lambda(lambda);
-        if (!w.spec().training()) throw new IllegalArgumentException("backward: the workspace was not made for training");
-        w.encoded().require(rows, params.m(), "backward");
+        w.requireBackward(params, act, lambda, grads, rows);
         long n = SaeTensors.count(params.d(), params.m());
         FloatPointer p = params.all().pointer(this, n, "backward params"), g = grads.all().pointer(this, n, "backward grads");
         FloatPointer threshold = act.threshold() == null ? null : act.threshold().pointer(this, params.m(), "threshold");
-        if (stats == null) {
-            synchronized (spareLosses) {
-                check(NativeCpu.saeBackward(live(), w.handle(), rows, params.m(), p, act.kind().code(), act.k(), threshold,
-                        lambda, g, spareLosses), "sae4j_cpu_sae_backward");
-            }
-            return;
-        }
         check(NativeCpu.saeBackward(live(), w.handle(), rows, params.m(), p, act.kind().code(), act.k(), threshold, lambda,
-                g, stats.losses().pointer(this, 2, "backward stats losses")), "sae4j_cpu_sae_backward");
+                g, (stats != null ? stats.losses() : spareLosses).pointer(this, 2, "backward stats losses")),
+                "sae4j_cpu_sae_backward");
     }
 
     @Override
@@ -365,8 +348,6 @@ public final class CpuBackend implements Backend {
         if (closed) return;
         allocations.closeAll();
         closed = true;
-        spareNnz.close();
-        spareLosses.close();
         NativeCpu.ctxDestroy(ctx);
     }
 }

@@ -296,10 +296,9 @@ public final class CudaBackend implements Backend {
     @Override
     public void encode(SaeTensors params, Activation act, Workspace ws, long rows, StepStats.Slot stats) {
         CudaWorkspace w = cuda(ws);
-        Checks.saeCall(this, params, act, w.spec(), rows, "encode");
+        w.beginEncode(params, act, rows);
         long m = params.m(), d = params.d();
         params.all().require(count(params), "encode params");
-        w.encoded().clear();
         check(NativeCuda.centerRows(live(), rows, d, w.input().pointer(this, rows * d, "encode x"),
                 params.bDec().pointer(this, d, "encode b_dec"), w.xc.pointer(this, rows * d, "encode xc")),
                 "sae4j_cuda_center_rows");
@@ -314,14 +313,13 @@ public final class CudaBackend implements Backend {
                 : density <= MAX_SPARSE_DENSITY ? NativeCuda.PATH_SPARSE : NativeCuda.PATH_DENSE;
         check(NativeCuda.saeEpilogue(live(), w.handle(), rows, m, params.bEnc().pointer(this, m, "encode b_enc"),
                 act.kind().code(), act.k(), threshold, nnz, firing, path), "sae4j_cuda_sae_epilogue");
-        w.encoded().set(rows, m);
+        w.endEncode(params, rows);
     }
 
     @Override
     public void decode(SaeTensors params, Workspace ws, long rows) {
         CudaWorkspace w = cuda(ws);
-        Checks.saeCall(this, params, Activation.RELU, w.spec(), rows, "decode");
-        w.encoded().require(rows, params.m(), "decode");
+        w.requireDecode(params, rows);
         long m = params.m(), d = params.d();
         if (w.sparse()) {
             check(NativeCuda.saeDecodeSparse(live(), w.handle(), rows, m, params.all().pointer(this, count(params),
@@ -337,11 +335,7 @@ public final class CudaBackend implements Backend {
     public void backward(SaeTensors params, Activation act, float lambda, SaeTensors grads, Workspace ws, long rows,
                          StepStats.Slot stats) {
         CudaWorkspace w = cuda(ws);
-        Checks.saeCall(this, params, act, w.spec(), rows, "backward");
-        Checks.sameShape(params, grads, "backward grads");
-        Checks.lambda(lambda);
-        if (!w.spec().training()) throw new IllegalArgumentException("backward: the workspace was not made for training");
-        w.encoded().require(rows, params.m(), "backward");
+        w.requireBackward(params, act, lambda, grads, rows);
         long m = params.m(), d = params.d(), n = count(params);
         FloatPointer p = params.all().pointer(this, n, "backward params"), g = grads.all().pointer(this, n, "backward grads");
         NativeCuda.Ctx c = live();
