@@ -12,8 +12,8 @@
  *        [ W_encT (m, d) | b_enc (m) | W_dec (m, d) | b_dec (d) ]     (2 m d + m + d floats)
  *    The encoder is kept transposed (PyTorch/sparsify layout) so that the sparse backward pass
  *    updates contiguous rows; files use W_enc (d, m) and are transposed on I/O.
- *  - OpenBLAS's thread count is process-wide; threads.cpp owns it: every BLAS call of a context
- *    runs under one process-wide lock with OpenBLAS set to that context's thread count.
+ *  - Contexts run OpenBLAS single-threaded inside their own pools (sae4j_cpu_gemm splits C over
+ *    the pool) and sets OpenBLAS's process-wide thread count to 1.
  */
 #ifndef SAE4J_CPU_H
 #define SAE4J_CPU_H

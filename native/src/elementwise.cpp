@@ -2,6 +2,7 @@
 // sum of squared deviations (the FVU denominator).
 #include <cblas.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "internal.h"
@@ -17,10 +18,37 @@ extern "C" int sae4j_cpu_gemm(sae4j_cpu_ctx* ctx, int trans_a, int trans_b, int6
         ldc < 1)
         return SAE4J_ERR_ARG;
     if (M == 0 || N == 0) return SAE4J_OK;
-    ctx->blas([&] {
-        cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
-                    trans_b ? CblasTrans : CblasNoTrans, (blasint)M, (blasint)N, (blasint)K, alpha,
-                    A, (blasint)lda, B, (blasint)ldb, beta, C, (blasint)ldc);
+    // One single-threaded OpenBLAS call per pool thread, each on a slab of C along its longer side
+    // (threads.cpp says why OpenBLAS's own threads stay idle). Every element of C is computed by
+    // one call in the same order whatever the thread count, so results do not depend on it.
+    if (openblas_get_num_threads() != 1) openblas_set_num_threads(1);
+    const bool split_rows = M >= N;
+    const int64_t extent = split_rows ? M : N;
+    const double flops = 2.0 * (double)M * (double)N * (double)K;
+    const int64_t slabs = flops < 4e6 ? 1 : std::min<int64_t>(ctx->threads, (extent + 63) / 64);
+    ctx->parallel_for(slabs, 1, [&](int64_t s0, int64_t s1) {
+        for (int64_t s = s0; s < s1; ++s) {
+            // slab bounds on multiples of 16 (whole SIMD vectors and cache lines of C)
+            const int64_t lo = std::min(extent, (extent * s / slabs + 15) / 16 * 16);
+            const int64_t hi = s + 1 == slabs ? extent : std::min(extent, (extent * (s + 1) / slabs + 15) / 16 * 16);
+            if (lo >= hi) continue;
+            const float* a = A;
+            const float* b = B;
+            float* c = C;
+            int64_t rows = M, cols = N;
+            if (split_rows) {
+                a += trans_a ? lo : lo * lda;
+                c += lo * ldc;
+                rows = hi - lo;
+            } else {
+                b += trans_b ? lo * ldb : lo;
+                c += lo;
+                cols = hi - lo;
+            }
+            cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
+                        trans_b ? CblasTrans : CblasNoTrans, (blasint)rows, (blasint)cols,
+                        (blasint)K, alpha, a, (blasint)lda, b, (blasint)ldb, beta, c, (blasint)ldc);
+        }
     });
     return SAE4J_OK;
 }

@@ -1,5 +1,5 @@
 // Private to native/src: the context of a backend instance (thread pool + leaf loops of one
-// instruction set), the batch workspace, the process-wide BLAS guard and the ISA-dispatched leaf
+// instruction set), the batch workspace and the ISA-dispatched leaf
 // loops shared by the kernel files. Not part of the public header.
 #pragma once
 #include <cstdint>
@@ -46,8 +46,6 @@ struct sae4j_cpu_ctx {
     // per pool thread. Serial when n is small, when the pool has one thread, or when called
     // re-entrantly (a kernel's parallel loop inside another's).
     void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn);
-    // Runs a BLAS call under the process-wide BLAS lock with OpenBLAS at this context's threads.
-    void blas(const std::function<void()>& call);
 };
 
 // The batch workspace: allocated once by sae4j_cpu_batch_create (batch.cpp), 64-byte aligned.

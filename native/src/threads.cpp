@@ -1,9 +1,9 @@
-// Thread pools of the backend contexts, and the one place that sets OpenBLAS's thread count.
-// std::thread rather than OpenMP: the jar must load on machines without libgomp, and OpenBLAS
-// (pthreads build) keeps its own pool. Each context owns a pool, so creating or closing one
-// backend never changes another. OpenBLAS's thread count is process-wide (its
-// openblas_set_num_threads_local is not per thread in 0.3.31: seen here), so every BLAS call runs
-// under one process-wide lock with the count set to the calling context's threads.
+// Thread pools of the backend contexts. std::thread rather than OpenMP: the jar must load on
+// machines without libgomp. Each context owns a pool, so creating or closing one backend never
+// changes another. OpenBLAS runs single-threaded inside the pools' threads (elementwise.cpp): its
+// own pthreads workers spin for about 0.1 s after every call (THREAD_TIMEOUT 2^28 cycles), which
+// on a 2-core machine took a core from the sparse kernels that follow a GEMM (backward 31 -> 20 ms
+// at B=4096, d=512, m=4096 once they were idle), and its thread count is process-wide.
 #include <algorithm>
 #include <condition_variable>
 #include <mutex>
@@ -11,8 +11,6 @@
 #include <vector>
 
 #include "internal.h"
-
-extern "C" void openblas_set_num_threads(int);
 
 namespace sae4j {
 
@@ -91,11 +89,6 @@ private:
     bool stopping_ = false;
 };
 
-namespace {
-std::mutex blas_mutex;
-int blas_threads = -1;  // the count last given to OpenBLAS, under blas_mutex
-}  // namespace
-
 }  // namespace sae4j
 
 void sae4j_cpu_ctx::parallel_for(int64_t n, int64_t grain,
@@ -111,15 +104,6 @@ void sae4j_cpu_ctx::parallel_for(int64_t n, int64_t grain,
     const bool ran = pool->run(n, grain, fn);  // false while another thread's loop holds the pool
     if (!ran) fn(0, n);
     sae4j::in_parallel_loop = false;
-}
-
-void sae4j_cpu_ctx::blas(const std::function<void()>& call) {
-    std::lock_guard<std::mutex> lock(sae4j::blas_mutex);
-    if (sae4j::blas_threads != threads) {
-        openblas_set_num_threads(threads);
-        sae4j::blas_threads = threads;
-    }
-    call();
 }
 
 extern "C" sae4j_cpu_ctx* sae4j_cpu_ctx_create(int threads, int isa, int* status) {

@@ -25,8 +25,8 @@ import org.bytedeco.javacpp.IntPointer;
  * {@link Backend} over OpenBLAS and the native/ kernels. The instance owns a native context (its
  * own thread pool and instruction set), so several CPU backends with different settings coexist.
  * Buffers are off-heap and freed when closed; closing the backend frees whatever is still open.
- * OpenBLAS's thread count is process-wide: the native library sets it to the calling backend's
- * thread count under a process-wide lock around each BLAS call (native/src/threads.cpp).
+ * GEMMs run as single-threaded OpenBLAS calls on slabs of the output, one per pool thread, so
+ * OpenBLAS's own (process-wide) thread count is set to 1 (native/src/threads.cpp says why).
  *
  * <p>Defaults: threads {@code -Dsae4j.threads} or {@code SAE4J_THREADS} (else all processors);
  * instruction set {@code -Dsae4j.isa} or {@code SAE4J_ISA} = portable | avx2 | avx512 (else the
