@@ -2,6 +2,7 @@
 // pass, allocated once (64-byte aligned, so the double scratch and SIMD loads never depend on
 // luck) and reused by every step. The sparse/dense policy lives here: AUTO keeps a CSR of up to
 // max_density of the batch's latents, and the encoder takes the sparse path when they fit.
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -57,6 +58,8 @@ extern "C" sae4j_cpu_batch* sae4j_cpu_batch_create(sae4j_cpu_ctx* ctx, int64_t r
     b->f = alloc<float>(bm, ok);
     b->xhat = alloc<float>(rows * d, ok);
     b->row_nnz = alloc<int32_t>(rows, ok);
+    b->seg_cap = std::min<int64_t>(rows, 4 * (int64_t)ctx->threads);
+    b->seg_fill = alloc<int64_t>(b->seg_cap, ok);
     b->col_mean = alloc<double>(d, ok);
     b->col_ss = alloc<double>(d, ok);
     if (b->csr_cap > 0) {
@@ -72,7 +75,6 @@ extern "C" sae4j_cpu_batch* sae4j_cpu_batch_create(sae4j_cpu_ctx* ctx, int64_t r
         b->norms = alloc<float>(max_m, ok);
         b->fsum = alloc<float>(max_m, ok);
         b->row_sq = alloc<double>(rows, ok);
-        b->row_l1 = alloc<double>(rows, ok);
     }
     if (!ok) {
         sae4j_cpu_batch_destroy(b);
@@ -87,8 +89,8 @@ extern "C" void sae4j_cpu_batch_destroy(sae4j_cpu_batch* b) {
     if (!b) return;
     for (void* p : {(void*)b->x, (void*)b->xc, (void*)b->f, (void*)b->xhat, (void*)b->err,
                     (void*)b->dpre, (void*)b->norms, (void*)b->fsum, (void*)b->row_sq,
-                    (void*)b->row_l1, (void*)b->col_mean, (void*)b->col_ss, (void*)b->row_nnz,
-                    (void*)b->row_ptr, (void*)b->col, (void*)b->val})
+                     (void*)b->col_mean, (void*)b->col_ss, (void*)b->row_nnz,
+                    (void*)b->row_ptr, (void*)b->seg_fill, (void*)b->col, (void*)b->val})
         std::free(p);
     delete b;
 }

@@ -17,6 +17,8 @@ struct VecOps {
     void (*axpy)(float a, const float* x, float* y, int64_t n);  // y += a x
     // f = max(pre + b, 0), returns the number of nonzeros written
     int32_t (*relu_bias)(const float* pre, const float* b, float* f, int64_t n);
+    // the nonzeros of f (n) appended to col/val; returns how many
+    int32_t (*nonzeros)(const float* f, int64_t n, int32_t* col, float* val);
     void (*sub)(const float* x, const float* b, float* out, int64_t n);  // out = x - b
     // e = s (xhat - x); returns sum of (xhat - x)^2 in double
     double (*scaled_diff)(const float* xhat, const float* x, float s, float* e, int64_t n);
@@ -55,16 +57,19 @@ struct sae4j_cpu_batch {
     double max_density;
     bool training;
     float *x, *xc, *f, *xhat;          // (rows, d), (rows, d), (rows, max_m), (rows, d)
-    float *err, *dpre;                 // training: (rows, d), (rows, max_m)
+    float *err, *dpre;                 // training: (rows, d), (rows, max_m) or one per CSR entry
     float *norms, *fsum;               // training: (max_m) decoder row norms, per-latent f sums
-    double *row_sq, *row_l1;           // training: (rows) per-row squared error and weighted L1
+    double* row_sq;                    // training: (rows) per-row squared error
     double *col_mean, *col_ss;         // (d) each: scratch of sae4j_cpu_sum_sq_dev
     int32_t* row_nnz;                  // (rows)
     int64_t csr_cap;                   // 0 for DENSE storage
     int64_t* row_ptr;                  // (rows + 1)
+    int64_t seg_cap;                   // row segments of the encoder epilogue (4 per pool thread)
+    int64_t* seg_fill;                 // (seg_cap) entries each segment collected
     int32_t* col;                      // (csr_cap)
     float* val;                        // (csr_cap)
     int sparse;                        // path of the last encode: 1 sparse, 0 dense, -1 none
+    int decoded;                       // the last encode has been decoded
     int64_t filled_rows, filled_m;     // the (B, m) of the last encode
 };
 
@@ -78,6 +83,14 @@ struct SaeTensors {
     SaeTensors(T* flat, int64_t d, int64_t m)
         : W_encT(flat), b_enc(flat + m * d), W_dec(flat + m * d + m), b_dec(flat + 2 * m * d + m) {}
 };
+// Asks for a row of n floats ahead of its use (the rows of sparse kernels are random: the hardware
+// prefetcher only catches on after a few of its lines).
+inline void prefetch_row(const float* row, int64_t n, bool write) {
+    for (int64_t i = 0; i < n; i += 16) {
+        if (write) __builtin_prefetch(row + i, 1);
+        else __builtin_prefetch(row + i, 0);
+    }
+}
 // The batch holds the latents of an encode of exactly (B, m).
 inline bool encoded_as(const sae4j_cpu_batch* b, int64_t B, int64_t m) {
     return b->sparse >= 0 && b->filled_rows == B && b->filled_m == m;

@@ -4,6 +4,7 @@
 // 2 * B * m * d dense GEMM.
 #include <cblas.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -13,21 +14,7 @@ using namespace sae4j;
 
 namespace {
 
-// f (B, m) = relu(f + b_enc) in place, row counts into row_nnz; returns the total.
-int64_t relu_epilogue(sae4j_cpu_ctx* ctx, sae4j_cpu_batch* b, int64_t B, int64_t m,
-                      const float* b_enc) {
-    const VecOps& v = ctx->vec();
-    float* f = b->f;
-    int32_t* row_nnz = b->row_nnz;
-    ctx->parallel_for(B, 16, [&](int64_t r0, int64_t r1) {
-        for (int64_t r = r0; r < r1; ++r) row_nnz[r] = v.relu_bias(f + r * m, b_enc, f + r * m, m);
-    });
-    int64_t total = 0;
-    for (int64_t r = 0; r < B; ++r) total += row_nnz[r];
-    return total;
-}
-
-bool take_sparse_path(const sae4j_cpu_batch* b, int64_t B, int64_t m, int64_t nnz) {
+bool sparse_allowed(const sae4j_cpu_batch* b, int64_t B, int64_t m, int64_t nnz) {
     switch (b->storage) {
         case SAE4J_LATENTS_DENSE: return false;
         case SAE4J_LATENTS_SPARSE: return true;  // capacity holds every latent
@@ -35,7 +22,8 @@ bool take_sparse_path(const sae4j_cpu_batch* b, int64_t B, int64_t m, int64_t nn
     }
 }
 
-// The CSR (row_ptr, col, val) of f (B, m), from the row counts.
+// The CSR (row_ptr, col, val) of f (B, m) from the row counts, scanning f again: the fallback
+// when a row segment's share of the capacity overflowed in relu_epilogue.
 void build_csr(sae4j_cpu_ctx* ctx, sae4j_cpu_batch* b, int64_t B, int64_t m) {
     int64_t* row_ptr = b->row_ptr;
     row_ptr[0] = 0;
@@ -53,6 +41,57 @@ void build_csr(sae4j_cpu_ctx* ctx, sae4j_cpu_batch* b, int64_t B, int64_t m) {
             }
         }
     });
+}
+
+// f (B, m) = relu(f + b_enc) in place with the row counts, and, while each row is still in L1, its
+// nonzeros appended to the CSR: row segment s writes into its share [cap s/S, cap (s+1)/S) of the
+// capacity, and the shares are then packed in order. A share that overflows stops collecting (the
+// batch is then dense, or build_csr rescans f). Returns the batch's nonzero count; *sparse says
+// which path the latents take.
+int64_t relu_epilogue(sae4j_cpu_ctx* ctx, sae4j_cpu_batch* b, int64_t B, int64_t m,
+                      const float* b_enc, bool* sparse) {
+    const VecOps& v = ctx->vec();
+    float* f = b->f;
+    int32_t* row_nnz = b->row_nnz;
+    const int64_t cap = b->csr_cap;
+    const int64_t segments = std::min<int64_t>(b->seg_cap, B);
+    int64_t* seg_fill = b->seg_fill;  // entries collected, or -1 after an overflow
+    ctx->parallel_for(segments, 1, [&](int64_t s0, int64_t s1) {
+        for (int64_t s = s0; s < s1; ++s) {
+            const int64_t base = cap * s / segments, limit = cap * (s + 1) / segments;
+            int64_t k = base;
+            for (int64_t r = B * s / segments; r < B * (s + 1) / segments; ++r) {
+                float* fr = f + r * m;
+                const int32_t n = v.relu_bias(fr, b_enc, fr, m);
+                row_nnz[r] = n;
+                if (k < 0 || k + n > limit) {
+                    k = -1;
+                    continue;
+                }
+                k += v.nonzeros(fr, m, b->col + k, b->val + k);
+            }
+            seg_fill[s] = k < 0 ? -1 : k - base;
+        }
+    });
+    int64_t total = 0;
+    bool collected = cap > 0;
+    for (int64_t r = 0; r < B; ++r) total += row_nnz[r];
+    for (int64_t s = 0; s < segments; ++s) collected = collected && seg_fill[s] >= 0;
+    *sparse = sparse_allowed(b, B, m, total);
+    if (!*sparse) return total;
+    if (!collected) {
+        build_csr(ctx, b, B, m);
+        return total;
+    }
+    int64_t* row_ptr = b->row_ptr;
+    row_ptr[0] = 0;
+    for (int64_t r = 0; r < B; ++r) row_ptr[r + 1] = row_ptr[r] + row_nnz[r];
+    for (int64_t s = 1, to = seg_fill[0]; s < segments; to += seg_fill[s], ++s) {
+        const int64_t from = cap * s / segments;  // to <= from: earlier shares hold at most theirs
+        std::memmove(b->col + to, b->col + from, sizeof(int32_t) * seg_fill[s]);
+        std::memmove(b->val + to, b->val + from, sizeof(float) * seg_fill[s]);
+    }
+    return total;
 }
 
 // firing (m) += rows on which each latent is nonzero; columns split over threads.
@@ -83,11 +122,11 @@ extern "C" int sae4j_cpu_sae_encode(sae4j_cpu_ctx* ctx, sae4j_cpu_batch* b, int6
     const int64_t d = b->d;
     SaeTensors<const float> p(params, d, m);
     b->sparse = -1;
+    b->decoded = 0;
     sae4j_cpu_center_rows(ctx, B, d, b->x, p.b_dec, b->xc);
     sae4j_cpu_gemm(ctx, 0, 1, B, m, d, 1.f, b->xc, d, p.W_encT, d, 0.f, b->f, m);
-    const int64_t total = relu_epilogue(ctx, b, B, m, p.b_enc);
-    const bool sparse = take_sparse_path(b, B, m, total);
-    if (sparse) build_csr(ctx, b, B, m);
+    bool sparse;
+    const int64_t total = relu_epilogue(ctx, b, B, m, p.b_enc, &sparse);
     b->sparse = sparse ? 1 : 0;
     b->filled_rows = B;
     b->filled_m = m;
@@ -103,15 +142,33 @@ extern "C" int sae4j_cpu_sae_decode(sae4j_cpu_ctx* ctx, sae4j_cpu_batch* b, int6
     SaeTensors<const float> p(params, d, m);
     const bool sparse = b->sparse == 1;
     const VecOps& v = ctx->vec();
+    const float scale = 2.f / (float)B;
+    if (!sparse) {
+        ctx->parallel_for(B, 16, [&](int64_t r0, int64_t r1) {
+            for (int64_t r = r0; r < r1; ++r) std::memcpy(b->xhat + r * d, p.b_dec, sizeof(float) * d);
+        });
+        sae4j_cpu_gemm(ctx, 0, 0, B, d, m, 1.f, b->f, m, p.W_dec, d, 1.f, b->xhat, d);
+    }
+    // Sparse rows are decoded here; a training batch also gets the backward's per-row terms while
+    // the row and its decoder rows are in cache: err = 2/B (xhat - x), its squared norm and, at
+    // each nonzero, err . W_dec,i (the data part of dL/dpre).
     ctx->parallel_for(B, 16, [&](int64_t r0, int64_t r1) {
         for (int64_t r = r0; r < r1; ++r) {
             float* out = b->xhat + r * d;
-            std::memcpy(out, p.b_dec, sizeof(float) * d);
-            if (!sparse) continue;
-            for (int64_t e = b->row_ptr[r]; e < b->row_ptr[r + 1]; ++e)
-                v.axpy(b->val[e], p.W_dec + (int64_t)b->col[e] * d, out, d);
+            const int64_t e0 = sparse ? b->row_ptr[r] : 0, e1 = sparse ? b->row_ptr[r + 1] : 0;
+            if (sparse) {
+                std::memcpy(out, p.b_dec, sizeof(float) * d);
+                for (int64_t e = e0; e < e1; ++e) {
+                    if (e + 1 < e1) prefetch_row(p.W_dec + (int64_t)b->col[e + 1] * d, d, false);
+                    v.axpy(b->val[e], p.W_dec + (int64_t)b->col[e] * d, out, d);
+                }
+            }
+            if (!b->training) continue;
+            float* err = b->err + r * d;
+            b->row_sq[r] = v.scaled_diff(out, b->x + r * d, scale, err, d);
+            for (int64_t e = e0; e < e1; ++e) b->dpre[e] = v.dot(err, p.W_dec + (int64_t)b->col[e] * d, d);
         }
     });
-    if (!sparse) sae4j_cpu_gemm(ctx, 0, 0, B, d, m, 1.f, b->f, m, p.W_dec, d, 1.f, b->xhat, d);
+    b->decoded = 1;
     return SAE4J_OK;
 }

@@ -6,10 +6,22 @@ package io.sae4j.backend;
  */
 public final class EncodedShape {
     private long rows = -1, latents = -1;
+    private boolean decoded;
 
     /** Before an encode: nothing is encoded until {@link #set} succeeds. */
     public void clear() {
         rows = latents = -1;
+        decoded = false;
+    }
+
+    /** After a decode of the encoded batch: backward may follow (it uses the decode's error terms). */
+    public void setDecoded() {
+        decoded = true;
+    }
+
+    public void requireDecoded(long rows, long latents, String what) {
+        require(rows, latents, what);
+        if (!decoded) throw new IllegalArgumentException(what + ": the encoded batch was not decoded (decode comes first)");
     }
 
     public void set(long rows, long latents) {

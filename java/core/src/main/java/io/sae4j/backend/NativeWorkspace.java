@@ -42,13 +42,18 @@ public abstract class NativeWorkspace implements Workspace {
         encoded.require(rows, params.m(), "decode");
     }
 
-    /** Checks a backward pass: as decode, on a training workspace, with grads of params' shape. */
+    /** Records that the encoded batch has been decoded. */
+    public void endDecode() {
+        encoded.setDecoded();
+    }
+
+    /** Checks a backward pass: after a decode, on a training workspace, with grads of params' shape. */
     public void requireBackward(SaeTensors params, Activation act, float lambda, SaeTensors grads, long rows) {
         Checks.saeCall(backend, params, act, spec, rows, "backward");
         Checks.sameShape(params, grads, "backward grads");
         Checks.lambda(lambda);
         if (!spec.training()) throw new IllegalArgumentException("backward: the workspace was not made for training");
-        encoded.require(rows, params.m(), "backward");
+        encoded.requireDecoded(rows, params.m(), "backward");
     }
 
     /** A view of n floats of native memory at p that allocation owns. */

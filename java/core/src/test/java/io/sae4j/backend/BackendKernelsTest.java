@@ -80,7 +80,15 @@ class BackendKernelsTest {
     void gemmAllTranspositionsAndStrides(TestBackends.Config cfg) {
         Random r = new Random(11);
         try (Backend be = cfg.open()) {
-            int M = 37, N = 53, K = 48, ldc = N + 3;
+            // small (one call), and large enough to be split over the threads by rows and by columns
+            for (int[] size : new int[][] {{37, 53, 48}, {211, 197, 100}, {97, 230, 101}})
+                gemmAllTranspositions(be, cfg, r, size[0], size[1], size[2]);
+        }
+    }
+
+    private static void gemmAllTranspositions(Backend be, TestBackends.Config cfg, Random r, int M, int N, int K) {
+        {
+            int ldc = N + 3;
             for (boolean ta : new boolean[] {false, true})
                 for (boolean tb : new boolean[] {false, true}) {
                     float[] a = randn(r, M * K, 1), b = randn(r, K * N, 1), c0 = randn(r, M * ldc, 1);
@@ -93,7 +101,11 @@ class BackendKernelsTest {
                     for (int i = 0; i < M; i++)
                         for (int j = 0; j < ldc; j++)
                             ref[i * ldc + j] = j < N ? 0.5 * gemm[i * N + j] + 2 * c0[i * ldc + j] : c0[i * ldc + j];
-                    assertClose(ref, written(be, C, M * ldc, "gemm"), FP32 * cfg.tolerance(), "gemm ta=" + ta + " tb=" + tb);
+                    assertClose(ref, written(be, C, M * ldc, "gemm"), FP32 * cfg.tolerance(),
+                            "gemm " + M + "x" + N + "x" + K + " ta=" + ta + " tb=" + tb);
+                    A.close();
+                    B.close();
+                    C.close();
                 }
         }
     }
@@ -184,6 +196,45 @@ class BackendKernelsTest {
                     be.decode(p, ws, c.B);
                     float[] xh = written(be, ws.reconstruction(), c.B * c.d, "reconstruction " + tag);
                     assertClose(xhRef, xh, FP32 * cfg.tolerance(), "reconstruction " + tag);
+                }
+            }
+        }
+    }
+
+    /**
+     * A few dense rows among silent ones: the CPU encoder collects each row segment's nonzeros into
+     * its share of the sparse storage; here the first segment overflows its share while the batch
+     * as a whole fits, so the storage must be rebuilt from the dense latents (and stay correct).
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("backends")
+    void skewedBatchStaysSparseAndCorrect(TestBackends.Config cfg) {
+        Random r = new Random(27);
+        try (Backend be = cfg.open()) {
+            Case c = new Case(r, 64, 24, 100, -1.9);
+            for (int row = 0; row < c.B; row++)
+                for (int k = 0; k < c.d; k++) c.x[row * c.d + k] *= row < 5 ? 40f : 0f;
+            Reference.Sae ref = c.ref();
+            double[] fRef = Reference.encode(ref, c.x, c.B);
+            long dense = 0, nnz = 0;
+            for (int i = 0; i < fRef.length; i++)
+                if (fRef[i] > 0) {
+                    nnz++;
+                    if (i < 5 * c.m) dense++;
+                }
+            assertTrue(dense > 150 && nnz < 0.06 * fRef.length, "test setup: " + dense + " of " + nnz + " in 5 rows");
+            double[][] g = Reference.gradients(ref, c.x, c.B, c.lambda);
+            for (LatentStorage storage : new LatentStorage[] {LatentStorage.AUTO, LatentStorage.SPARSE}) {
+                try (Workspace ws = c.workspace(be, storage, true); StepStats stats = new StepStats(be, 3, c.m);
+                     FloatBuf params = c.upload(be).all()) {
+                    be.encode(SaeTensors.view(params, c.d, c.m), Activation.RELU, ws, c.B, null);
+                    be.sync(); // CUDA's AUTO decides from the previous batch's density
+                    Object[] out = runBackward(be, c, ws, stats, cfg);
+                    assertTrue(ws.sparse(), "sparse path " + storage);
+                    assertClose(fRef, written(be, ws.latents(), c.B * c.m, "latents"), FP32 * cfg.tolerance(),
+                            "latents " + storage);
+                    for (int t = 0; t < 4; t++)
+                        assertClose(g[t], (float[]) out[t + 1], 1e-4 * cfg.tolerance(), TENSORS[t] + " " + storage);
                 }
             }
         }

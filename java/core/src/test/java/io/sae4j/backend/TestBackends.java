@@ -10,7 +10,7 @@ import org.junit.jupiter.api.Assumptions;
 
 /**
  * The backend configurations every kernel test runs on: each instruction set this CPU supports
- * (2 threads), the best one at 1 and 3 threads (uneven chunking), and CUDA, which is skipped
+ * (2 threads), the best one at 1, 3 and 7 threads (uneven chunking, more threads than cores), and CUDA, which is skipped
  * visibly, with the reason, where no GPU or CUDA library is present.
  */
 public final class TestBackends {
@@ -49,6 +49,7 @@ public final class TestBackends {
         int b = best;
         out.add(new Config("cpu-" + CpuBackend.isaName(b) + "-1t", () -> new CpuBackend(1, b), null, 1));
         out.add(new Config("cpu-" + CpuBackend.isaName(b) + "-3t", () -> new CpuBackend(3, b), null, 1));
+        out.add(new Config("cpu-" + CpuBackend.isaName(b) + "-7t", () -> new CpuBackend(7, b), null, 1));
         out.add(cuda());
         return out;
     }

@@ -287,6 +287,7 @@ public final class CpuBackend implements Backend {
         w.requireDecode(params, rows);
         check(NativeCpu.saeDecode(live(), w.handle(), rows, params.m(),
                 params.all().pointer(this, SaeTensors.count(params.d(), params.m()), "decode params")), "sae4j_cpu_sae_decode");
+        w.endDecode();
     }
 
     @Override

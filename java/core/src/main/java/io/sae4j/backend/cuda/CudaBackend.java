@@ -324,11 +324,13 @@ public final class CudaBackend implements Backend {
         if (w.sparse()) {
             check(NativeCuda.saeDecodeSparse(live(), w.handle(), rows, m, params.all().pointer(this, count(params),
                     "decode params")), "sae4j_cuda_sae_decode_sparse");
-            return;
+        } else {
+            check(NativeCuda.broadcastRows(live(), rows, d, params.bDec().pointer(this, d, "decode b_dec"),
+                    w.reconstruction().pointer(this, rows * d, "decode xhat")), "sae4j_cuda_broadcast_rows");
+            gemm(1f, Matrix.of(w.latents(), rows, m), Matrix.of(params.wDec(), m, d), 1f,
+                    Matrix.of(w.reconstruction(), rows, d));
         }
-        check(NativeCuda.broadcastRows(live(), rows, d, params.bDec().pointer(this, d, "decode b_dec"),
-                w.reconstruction().pointer(this, rows * d, "decode xhat")), "sae4j_cuda_broadcast_rows");
-        gemm(1f, Matrix.of(w.latents(), rows, m), Matrix.of(params.wDec(), m, d), 1f, Matrix.of(w.reconstruction(), rows, d));
+        w.endDecode();
     }
 
     @Override
