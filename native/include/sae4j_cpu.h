@@ -50,6 +50,10 @@ typedef struct sae4j_cpu_batch sae4j_cpu_batch; /* one batch workspace */
 
 /* ---- instruction sets and contexts (dispatch.cpp, threads.cpp) ---- */
 int sae4j_cpu_cpu_supports(int isa);   /* 1 if this CPU can run isa, else 0 */
+/* The best isa for these cpuid words (leaf 1 ECX, leaf 7.0 EBX, leaf 0x80000001 ECX, XCR0): AVX512
+ * needs every x86-64-v4 feature, AVX2 every x86-64-v3 feature, as the compiled paths may use them. */
+int sae4j_cpu_isa_for_features(uint32_t leaf1_ecx, uint32_t leaf7_ebx, uint32_t ext1_ecx,
+                               uint64_t xcr0);
 const char* sae4j_cpu_blas_core(void); /* openblas_get_corename(), e.g. "Haswell" */
 /* A context with `threads` (1..4096) pool threads and leaf loops in `isa` (AUTO: the best this CPU
  * has). *status = SAE4J_ERR_UNSUPPORTED when the CPU lacks isa. NULL on failure. */
@@ -100,7 +104,9 @@ int sae4j_cpu_sae_encode(sae4j_cpu_ctx* ctx, sae4j_cpu_batch* batch, int64_t B, 
                          const float* params, int act, int64_t k, const float* threshold,
                          int32_t* nnz, int32_t* firing);
 /* Decoder. xhat (B, d) = f W_dec + b_dec from the last encode's latents (sparse: B * L0 * d work;
- * dense: one GEMM). */
+ * dense: one GEMM). A training batch also keeps what the backward needs of each row while it is in
+ * cache: err = 2/B (xhat - x), ||xhat - x||^2 and, on the sparse path, err . W_dec,i at each
+ * nonzero. */
 int sae4j_cpu_sae_decode(sae4j_cpu_ctx* ctx, sae4j_cpu_batch* batch, int64_t B, int64_t m,
                          const float* params);
 
@@ -109,7 +115,7 @@ int sae4j_cpu_sae_decode(sae4j_cpu_ctx* ctx, sae4j_cpu_batch* batch, int64_t B, 
  * the batch, after sae4j_cpu_sae_encode and sae4j_cpu_sae_decode of the same B rows and params.
  * grads (=): the flat SAE tensors of the gradients; b_dec's includes its path through the encoder
  * input. losses (=): [0] mean squared error summed over d, [1] mean weighted L1 (before lambda).
- * The batch must have been created with `training`. */
+ * The batch must have been created with `training`; SAE4J_ERR_ARG when the encode was not decoded. */
 int sae4j_cpu_sae_backward(sae4j_cpu_ctx* ctx, sae4j_cpu_batch* batch, int64_t B, int64_t m,
                            const float* params, int act, int64_t k, const float* threshold,
                            float lambda, float* grads, float* losses);

@@ -51,6 +51,9 @@ public final class NativeCpu {
     }
 
     @Name("sae4j_cpu_cpu_supports") public static native int cpuSupports(int isa);
+    @Name("sae4j_cpu_isa_for_features")
+    public static native int isaForFeatures(@Cast("uint32_t") int leaf1Ecx, @Cast("uint32_t") int leaf7Ebx,
+            @Cast("uint32_t") int ext1Ecx, @Cast("uint64_t") long xcr0);
     @Name("sae4j_cpu_blas_core") public static native @Cast("const char*") BytePointer blasCore();
     @Name("sae4j_cpu_ctx_create") public static native Ctx ctxCreate(int threads, int isa, IntPointer status);
     @Name("sae4j_cpu_ctx_destroy") public static native void ctxDestroy(Ctx ctx);
