@@ -77,11 +77,32 @@ int main(int argc, char** argv) {
         t_adam = std::min(t_adam, ms_since(t));
         t_step = std::min(t_step, ms_since(t0));
     }
+    // The GEMMs a dense step runs (sae_forward.cpp, sae_backward.cpp), each timed alone: the floor
+    // of the dense step.
+    std::vector<float> dm(B * m), bd(B * d), md(m * d);
+    for (auto& v : dm) v = u(rng);
+    for (auto& v : bd) v = u(rng);
+    double t_dense[5] = {1e30, 1e30, 1e30, 1e30, 1e30};
+    for (int r = 0; r < std::max(2, reps / 2); ++r) {
+        auto time = [&](int i, auto&& call) {
+            auto t = clk::now();
+            CHECK(call());
+            t_dense[i] = std::min(t_dense[i], ms_since(t));
+        };
+        time(0, [&] { return sae4j_cpu_gemm(ctx, 0, 1, B, m, d, 1.f, bd.data(), d, md.data(), d, 0.f, dm.data(), m); });
+        time(1, [&] { return sae4j_cpu_gemm(ctx, 0, 0, B, d, m, 1.f, dm.data(), m, md.data(), d, 1.f, bd.data(), d); });
+        time(2, [&] { return sae4j_cpu_gemm(ctx, 0, 1, B, m, d, 1.f, bd.data(), d, md.data(), d, 0.f, dm.data(), m); });
+        time(3, [&] { return sae4j_cpu_gemm(ctx, 1, 0, m, d, B, 1.f, dm.data(), m, bd.data(), d, 0.f, md.data(), d); });
+        time(4, [&] { return sae4j_cpu_gemm(ctx, 1, 0, m, d, B, 1.f, dm.data(), m, bd.data(), d, 0.f, md.data(), d); });
+    }
+    const double gemms = t_dense[0] + t_dense[1] + t_dense[2] + t_dense[3] + t_dense[4];
     std::printf("B=%ld d=%ld m=%ld threads=%d blas=%s density=%.4f sparse=%d (best of %d, ms)\n", (long)B,
                 (long)d, (long)m, threads, sae4j_cpu_blas_core(), (double)nnz / (B * m),
                 sae4j_cpu_batch_sparse(b), reps);
     std::printf("gemm %.2f | encode %.2f decode %.2f backward %.2f adam %.2f | step %.2f = %.2fx gemm\n", t_gemm,
                 t_enc, t_dec, t_bwd, t_adam, t_step, t_step / t_gemm);
+    std::printf("dense step's 5 GEMMs alone: %.1f + %.1f + %.1f + %.1f + %.1f = %.1f ms; step / their sum %.2fx\n",
+                t_dense[0], t_dense[1], t_dense[2], t_dense[3], t_dense[4], gemms, t_step / gemms);
     sae4j_cpu_batch_destroy(b);
     sae4j_cpu_ctx_destroy(ctx);
 }

@@ -60,6 +60,7 @@ extern "C" sae4j_cpu_batch* sae4j_cpu_batch_create(sae4j_cpu_ctx* ctx, int64_t r
     b->row_nnz = alloc<int32_t>(rows, ok);
     b->seg_cap = std::min<int64_t>(rows, 4 * (int64_t)ctx->threads);
     b->seg_fill = alloc<int64_t>(b->seg_cap, ok);
+    b->seg_firing = alloc<int32_t>(b->seg_cap * max_m, ok);
     b->col_mean = alloc<double>(d, ok);
     b->col_ss = alloc<double>(d, ok);
     if (b->csr_cap > 0) {
@@ -74,6 +75,7 @@ extern "C" sae4j_cpu_batch* sae4j_cpu_batch_create(sae4j_cpu_ctx* ctx, int64_t r
         b->dpre = alloc<float>(bm, ok);
         b->norms = alloc<float>(max_m, ok);
         b->fsum = alloc<float>(max_m, ok);
+        b->col_parts = alloc<float>(sae4j::ROW_BLOCKS * 2 * max_m, ok);
         b->row_sq = alloc<double>(rows, ok);
     }
     if (!ok) {
@@ -88,9 +90,9 @@ extern "C" sae4j_cpu_batch* sae4j_cpu_batch_create(sae4j_cpu_ctx* ctx, int64_t r
 extern "C" void sae4j_cpu_batch_destroy(sae4j_cpu_batch* b) {
     if (!b) return;
     for (void* p : {(void*)b->x, (void*)b->xc, (void*)b->f, (void*)b->xhat, (void*)b->err,
-                    (void*)b->dpre, (void*)b->norms, (void*)b->fsum, (void*)b->row_sq,
+                    (void*)b->dpre, (void*)b->norms, (void*)b->fsum, (void*)b->col_parts, (void*)b->row_sq,
                      (void*)b->col_mean, (void*)b->col_ss, (void*)b->row_nnz,
-                    (void*)b->row_ptr, (void*)b->seg_fill, (void*)b->col, (void*)b->val})
+                    (void*)b->row_ptr, (void*)b->seg_fill, (void*)b->seg_firing, (void*)b->col, (void*)b->val})
         std::free(p);
     delete b;
 }

@@ -15,10 +15,13 @@ namespace sae4j {
 struct VecOps {
     float (*dot)(const float* x, const float* y, int64_t n);
     void (*axpy)(float a, const float* x, float* y, int64_t n);  // y += a x
-    // f = max(pre + b, 0), returns the number of nonzeros written
-    int32_t (*relu_bias)(const float* pre, const float* b, float* f, int64_t n);
+    // f = max(pre + b, 0), returns the number of nonzeros written; firing (may be NULL) += f > 0
+    int32_t (*relu_bias)(const float* pre, const float* b, float* f, int32_t* firing, int64_t n);
     // the nonzeros of f (n) appended to col/val; returns how many
     int32_t (*nonzeros)(const float* f, int64_t n, int32_t* col, float* val);
+    // one row of the dense backward: dp = f > 0 ? dp + s norms : 0; dsum += dp; fsum += f
+    void (*mask_grad)(const float* f, const float* norms, float s, float* dp, float* dsum,
+                      float* fsum, int64_t n);
     void (*sub)(const float* x, const float* b, float* out, int64_t n);  // out = x - b
     // e = s (xhat - x); returns sum of (xhat - x)^2 in double
     double (*scaled_diff)(const float* xhat, const float* x, float s, float* e, int64_t n);
@@ -59,6 +62,7 @@ struct sae4j_cpu_batch {
     float *x, *xc, *f, *xhat;          // (rows, d), (rows, d), (rows, max_m), (rows, d)
     float *err, *dpre;                 // training: (rows, d), (rows, max_m) or one per CSR entry
     float *norms, *fsum;               // training: (max_m) decoder row norms, per-latent f sums
+    float* col_parts;                  // training: (ROW_BLOCKS, 2, max_m) partial column sums
     double* row_sq;                    // training: (rows) per-row squared error
     double *col_mean, *col_ss;         // (d) each: scratch of sae4j_cpu_sum_sq_dev
     int32_t* row_nnz;                  // (rows)
@@ -66,6 +70,7 @@ struct sae4j_cpu_batch {
     int64_t* row_ptr;                  // (rows + 1)
     int64_t seg_cap;                   // row segments of the encoder epilogue (4 per pool thread)
     int64_t* seg_fill;                 // (seg_cap) entries each segment collected
+    int32_t* seg_firing;               // (seg_cap, max_m) each segment's firing counts
     int32_t* col;                      // (csr_cap)
     float* val;                        // (csr_cap)
     int sparse;                        // path of the last encode: 1 sparse, 0 dense, -1 none
@@ -74,6 +79,9 @@ struct sae4j_cpu_batch {
 };
 
 namespace sae4j {
+// Row blocks whose partial column sums are added in block order: a fixed count, so that sums do
+// not depend on the thread count.
+constexpr int64_t ROW_BLOCKS = 16;
 inline bool positive(int64_t v) { return v > 0; }
 
 // Views of the flat SAE tensors [W_encT (m, d) | b_enc (m) | W_dec (m, d) | b_dec (d)].

@@ -104,15 +104,25 @@ extern "C" int sae4j_cpu_sae_backward(sae4j_cpu_ctx* ctx, sae4j_cpu_batch* b, in
     } else {
         // dpre (B, m) = (err W_dec^T + lambda n / B) masked by f > 0
         sae4j_cpu_gemm(ctx, 0, 1, B, m, d, 1.f, err, d, W_dec, d, 0.f, dpre, m);
-        ctx->parallel_for(B, 16, [&](int64_t r0, int64_t r1) {
-            for (int64_t r = r0; r < r1; ++r) {
-                const float* fr = f + r * m;
-                float* dp = dpre + r * m;
-                for (int64_t i = 0; i < m; ++i) dp[i] = fr[i] > 0.f ? dp[i] + l1_scale * norms[i] : 0.f;
+        // ... with gb_enc and fsum as column sums in the same pass: per row block, then in order
+        const int64_t blocks = std::min(ROW_BLOCKS, B);
+        float* parts = b->col_parts;
+        ctx->parallel_for(blocks, 1, [&](int64_t s0, int64_t s1) {
+            for (int64_t s = s0; s < s1; ++s) {
+                float *dsum = parts + s * 2 * m, *fs = dsum + m;
+                std::memset(dsum, 0, sizeof(float) * 2 * m);
+                for (int64_t r = B * s / blocks; r < B * (s + 1) / blocks; ++r)
+                    v.mask_grad(f + r * m, norms, l1_scale, dpre + r * m, dsum, fs, m);
             }
         });
-        column_sums(ctx, B, m, dpre, gb_enc);
-        column_sums(ctx, B, m, f, fsum);
+        ctx->parallel_for(m, 256, [&](int64_t i0, int64_t i1) {
+            for (int64_t i = i0; i < i1; ++i) gb_enc[i] = fsum[i] = 0.f;
+            for (int64_t s = 0; s < blocks; ++s)
+                for (int64_t i = i0; i < i1; ++i) {
+                    gb_enc[i] += parts[s * 2 * m + i];
+                    fsum[i] += parts[s * 2 * m + m + i];
+                }
+        });
         sae4j_cpu_gemm(ctx, 1, 0, m, d, B, 1.f, f, m, err, d, 0.f, gW_dec, d);
         sae4j_cpu_gemm(ctx, 1, 0, m, d, B, 1.f, dpre, m, xc, d, 0.f, gW_encT, d);
         ctx->parallel_for(m, 64, [&](int64_t i0, int64_t i1) {

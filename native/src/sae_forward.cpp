@@ -43,13 +43,14 @@ void build_csr(sae4j_cpu_ctx* ctx, sae4j_cpu_batch* b, int64_t B, int64_t m) {
     });
 }
 
-// f (B, m) = relu(f + b_enc) in place with the row counts, and, while each row is still in L1, its
+// f (B, m) = relu(f + b_enc) in place with the row counts and (when firing is not NULL) the firing
+// counts, per segment then added in order; and, while each row is still in L1, its
 // nonzeros appended to the CSR: row segment s writes into its share [cap s/S, cap (s+1)/S) of the
 // capacity, and the shares are then packed in order. A share that overflows stops collecting (the
 // batch is then dense, or build_csr rescans f). Returns the batch's nonzero count; *sparse says
 // which path the latents take.
 int64_t relu_epilogue(sae4j_cpu_ctx* ctx, sae4j_cpu_batch* b, int64_t B, int64_t m,
-                      const float* b_enc, bool* sparse) {
+                      const float* b_enc, int32_t* firing, bool* sparse) {
     const VecOps& v = ctx->vec();
     float* f = b->f;
     int32_t* row_nnz = b->row_nnz;
@@ -59,10 +60,12 @@ int64_t relu_epilogue(sae4j_cpu_ctx* ctx, sae4j_cpu_batch* b, int64_t B, int64_t
     ctx->parallel_for(segments, 1, [&](int64_t s0, int64_t s1) {
         for (int64_t s = s0; s < s1; ++s) {
             const int64_t base = cap * s / segments, limit = cap * (s + 1) / segments;
+            int32_t* seg_firing = firing ? b->seg_firing + s * m : nullptr;
+            if (seg_firing) std::memset(seg_firing, 0, sizeof(int32_t) * m);
             int64_t k = base;
             for (int64_t r = B * s / segments; r < B * (s + 1) / segments; ++r) {
                 float* fr = f + r * m;
-                const int32_t n = v.relu_bias(fr, b_enc, fr, m);
+                const int32_t n = v.relu_bias(fr, b_enc, fr, seg_firing, m);
                 row_nnz[r] = n;
                 if (k < 0 || k + n > limit) {
                     k = -1;
@@ -73,6 +76,11 @@ int64_t relu_epilogue(sae4j_cpu_ctx* ctx, sae4j_cpu_batch* b, int64_t B, int64_t
             seg_fill[s] = k < 0 ? -1 : k - base;
         }
     });
+    if (firing)
+        ctx->parallel_for(m, 256, [&](int64_t i0, int64_t i1) {
+            for (int64_t s = 0; s < segments; ++s)
+                for (int64_t i = i0; i < i1; ++i) firing[i] += b->seg_firing[s * m + i];
+        });
     int64_t total = 0;
     bool collected = cap > 0;
     for (int64_t r = 0; r < B; ++r) total += row_nnz[r];
@@ -94,21 +102,6 @@ int64_t relu_epilogue(sae4j_cpu_ctx* ctx, sae4j_cpu_batch* b, int64_t B, int64_t
     return total;
 }
 
-// firing (m) += rows on which each latent is nonzero; columns split over threads.
-void count_firing(sae4j_cpu_ctx* ctx, const sae4j_cpu_batch* b, int64_t B, int64_t m,
-                  int32_t* firing) {
-    if (b->sparse == 1) {
-        for (int64_t k = 0; k < b->row_ptr[B]; ++k) firing[b->col[k]] += 1;
-        return;
-    }
-    ctx->parallel_for(m, 256, [&](int64_t c0, int64_t c1) {
-        for (int64_t r = 0; r < B; ++r) {
-            const float* fr = b->f + r * m;
-            for (int64_t c = c0; c < c1; ++c) firing[c] += fr[c] > 0.f;
-        }
-    });
-}
-
 }  // namespace
 
 extern "C" int sae4j_cpu_sae_encode(sae4j_cpu_ctx* ctx, sae4j_cpu_batch* b, int64_t B, int64_t m,
@@ -126,11 +119,10 @@ extern "C" int sae4j_cpu_sae_encode(sae4j_cpu_ctx* ctx, sae4j_cpu_batch* b, int6
     sae4j_cpu_center_rows(ctx, B, d, b->x, p.b_dec, b->xc);
     sae4j_cpu_gemm(ctx, 0, 1, B, m, d, 1.f, b->xc, d, p.W_encT, d, 0.f, b->f, m);
     bool sparse;
-    const int64_t total = relu_epilogue(ctx, b, B, m, p.b_enc, &sparse);
+    const int64_t total = relu_epilogue(ctx, b, B, m, p.b_enc, firing, &sparse);
     b->sparse = sparse ? 1 : 0;
     b->filled_rows = B;
     b->filled_m = m;
-    if (firing) count_firing(ctx, b, B, m, firing);
     *nnz = (int32_t)total;  // B * m < 2^31 (batch_create)
     return SAE4J_OK;
 }

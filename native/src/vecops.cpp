@@ -29,7 +29,8 @@ SAE4J_INLINE void axpy(float a, const float* __restrict x, float* __restrict y, 
     for (int64_t i = 0; i < n; ++i) y[i] += a * x[i];
 }
 
-SAE4J_INLINE int32_t relu_bias(const float* pre, const float* __restrict b, float* f, int64_t n) {
+SAE4J_INLINE int32_t relu_bias(const float* pre, const float* __restrict b, float* f,
+                               int32_t* __restrict firing, int64_t n) {
     int32_t count = 0;
     for (int64_t i = 0; i < n; ++i) {
         float v = pre[i] + b[i];
@@ -37,7 +38,20 @@ SAE4J_INLINE int32_t relu_bias(const float* pre, const float* __restrict b, floa
         f[i] = v;
         count += v > 0.f;
     }
+    if (firing)
+        for (int64_t i = 0; i < n; ++i) firing[i] += f[i] > 0.f;
     return count;
+}
+
+SAE4J_INLINE void mask_grad(const float* __restrict f, const float* __restrict norms, float s,
+                            float* __restrict dp, float* __restrict dsum, float* __restrict fsum,
+                            int64_t n) {
+    for (int64_t i = 0; i < n; ++i) {
+        const float g = f[i] > 0.f ? dp[i] + s * norms[i] : 0.f;
+        dp[i] = g;
+        dsum[i] += g;
+        fsum[i] += f[i];
+    }
 }
 
 SAE4J_INLINE void sub(const float* __restrict x, const float* __restrict b, float* __restrict out,
@@ -106,8 +120,13 @@ SAE4J_INLINE float max_above(const float* __restrict row, int64_t n, float floor
     namespace NS {                                                                               \
     TARGET static float dot(const float* x, const float* y, int64_t n) { return body::dot(x, y, n); } \
     TARGET static void axpy(float a, const float* x, float* y, int64_t n) { body::axpy(a, x, y, n); } \
-    TARGET static int32_t relu_bias(const float* p, const float* b, float* f, int64_t n) {      \
-        return body::relu_bias(p, b, f, n);                                                      \
+    TARGET static int32_t relu_bias(const float* p, const float* b, float* f, int32_t* c,        \
+                                    int64_t n) {                                                 \
+        return body::relu_bias(p, b, f, c, n);                                                   \
+    }                                                                                            \
+    TARGET static void mask_grad(const float* f, const float* nr, float s, float* dp, float* ds,  \
+                                 float* fs, int64_t n) {                                         \
+        body::mask_grad(f, nr, s, dp, ds, fs, n);                                                \
     }                                                                                            \
     TARGET static void sub(const float* x, const float* b, float* o, int64_t n) {                \
         body::sub(x, b, o, n);                                                                   \
@@ -124,7 +143,7 @@ SAE4J_INLINE float max_above(const float* __restrict row, int64_t n, float floor
         body::col_max_update(r, cm, ca, i, n);                                                   \
     }                                                                                            \
     TARGET static float max_above(const float* r, int64_t n, float f) { return body::max_above(r, n, f); } \
-    static const VecOps table = {dot, axpy, relu_bias, NONZEROS, sub, scaled_diff, sumsq, adam,   \
+    static const VecOps table = {dot, axpy, relu_bias, NONZEROS, mask_grad, sub, scaled_diff, sumsq, adam,   \
                                  col_max_update, max_above};                                     \
     }
 
