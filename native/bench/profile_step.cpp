@@ -1,6 +1,6 @@
 // Times each kernel of one CPU training step (encode, decode, backward, Adam) beside the encoder
 // GEMM of the same shape, so that a change to one kernel shows where the step's time goes.
-// Build and run: bash native/bench/profile.sh [B d m density threads reps]
+// Build and run: bash native/bench/profile.sh step [B d m density threads reps]
 #include <chrono>
 #include <cmath>
 #include <cstdio>

@@ -135,9 +135,10 @@ int sae4j_cpu_adam_step(sae4j_cpu_ctx* ctx, int64_t n, float* p, const float* g,
  * Outputs (=): row_max (n1) = max_j cos(a_i, b_j), row_arg (n1) its j; col_max (n2), col_arg (n2)
  * likewise over i. Ties pick the smallest index. Without centring, a zero vector has cosine 0
  * with everything.
- * Never forms the n1 x n2 matrix: blocks of it are made by GEMM in `work`, whose size in floats
- * sae4j_cpu_cosine_max_workspace returns. */
-int64_t sae4j_cpu_cosine_max_workspace(int64_t n1, int64_t n2, int64_t d);
+ * Never forms the n1 x n2 matrix: with AVX-512 each 8 x 32 tile of cosines is folded from registers
+ * (vectors packed once into `work`); otherwise blocks of it are made by GEMM in `work`. The size of
+ * `work` in floats, for this context (its ISA and threads): sae4j_cpu_cosine_max_workspace. */
+int64_t sae4j_cpu_cosine_max_workspace(const sae4j_cpu_ctx* ctx, int64_t n1, int64_t n2, int64_t d);
 int sae4j_cpu_cosine_max(sae4j_cpu_ctx* ctx, int64_t n1, int64_t n2, int64_t d, const float* A,
                          int32_t a_columns, const float* B, int32_t b_columns, int32_t center,
                          float* row_max, int32_t* row_arg, float* col_max, int32_t* col_arg,

@@ -565,6 +565,42 @@ class BackendKernelsTest {
         }
     }
 
+    /**
+     * Wide vectors, so that the CPU's fused kernel splits the columns into several groups (one per
+     * thread and more): the threads' row maxima are merged, a tie across groups going to the first.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("backends")
+    void cosineMaxAcrossColumnGroups(TestBackends.Config cfg) {
+        Random r = new Random(26);
+        try (Backend be = cfg.open()) {
+            int n1 = 45, n2 = 611, d = 1024;
+            float[] a = randn(r, n1 * d, 1), b = randn(r, n2 * d, 1);
+            System.arraycopy(a, 3 * d, b, 100 * d, d);  // a_3 == b_100 == b_500 (other threads' groups)
+            System.arraycopy(a, 3 * d, b, 500 * d, d);
+            System.arraycopy(a, 7 * d, b, 130 * d, d);  // a_7 == b_130 and a_44 == b_130: column 130 to row 7
+            System.arraycopy(a, 7 * d, a, 44 * d, d);
+            CosineMax got = maxima(be, VectorSet.rows(be.upload(a), n1, d), VectorSet.rows(be.upload(b), n2, d), false, "groups");
+            double[][] c = Reference.cosines(a, n1, false, b, n2, false, d, false);
+            assertEquals(100, got.rowArg()[3], "tie across column groups keeps the smaller j");
+            assertEquals(130, got.rowArg()[7]);
+            assertEquals(7, got.colArg()[130], "tie across rows keeps the smaller i");
+            double tol = 1e-5 * cfg.tolerance();
+            for (int i = 0; i < n1; i++) {
+                double best = Double.NEGATIVE_INFINITY;
+                for (int j = 0; j < n2; j++) best = Math.max(best, c[i][j]);
+                assertEquals(best, got.rowMax()[i], tol, "row max " + i);
+                assertEquals(best, c[i][got.rowArg()[i]], 2 * tol, "row arg " + i);
+            }
+            for (int j = 0; j < n2; j++) {
+                double best = Double.NEGATIVE_INFINITY;
+                for (int i = 0; i < n1; i++) best = Math.max(best, c[i][j]);
+                assertEquals(best, got.colMax()[j], tol, "col max " + j);
+                assertEquals(best, c[got.colArg()[j]][j], 2 * tol, "col arg " + j);
+            }
+        }
+    }
+
     @ParameterizedTest(name = "{0}")
     @MethodSource("backends")
     void cosineMaxBreaksTiesToSmallestIndex(TestBackends.Config cfg) {
@@ -594,6 +630,12 @@ class BackendKernelsTest {
                 e = assertThrows(IllegalArgumentException.class, () -> be.backward(p, Activation.RELU, 0.1f,
                         SaeTensors.allocate(be, c.d, c.m), ws, c.B, null));
                 assertTrue(e.getMessage().contains("not made for training"), e.getMessage());
+                try (Workspace training = c.workspace(be, LatentStorage.AUTO, true)) {
+                    be.encode(p, Activation.RELU, training, c.B, null);
+                    e = assertThrows(IllegalArgumentException.class, () -> be.backward(p, Activation.RELU, 0.1f,
+                            SaeTensors.allocate(be, c.d, c.m), training, c.B, null));
+                    assertTrue(e.getMessage().contains("not decoded"), e.getMessage());
+                }
                 e = assertThrows(IllegalArgumentException.class, () -> be.encode(p, Activation.RELU, ws, c.B + 4, null));
                 assertTrue(e.getMessage().contains("rows must be in 1.." + (c.B + 3)), e.getMessage());
                 e = assertThrows(IllegalArgumentException.class,

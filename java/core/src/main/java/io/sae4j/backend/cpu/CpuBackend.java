@@ -317,7 +317,7 @@ public final class CpuBackend implements Backend {
     public void cosineMax(VectorSet a, VectorSet b, boolean center, CosineMaxima out) {
         Checks.cosine(a, b);
         long n1 = a.count(), n2 = b.count(), d = a.dim();
-        long ws = NativeCpu.cosineMaxWorkspace(n1, n2, d);
+        long ws = NativeCpu.cosineMaxWorkspace(live(), n1, n2, d);
         if (ws < 0) throw new IllegalArgumentException("cosineMax: invalid sizes " + n1 + ", " + n2 + ", " + d);
         try (FloatPointer work = new FloatPointer(ws)) {
             if (work.isNull()) throw new OutOfMemoryError("cosineMax: could not allocate " + ws + " floats of workspace");

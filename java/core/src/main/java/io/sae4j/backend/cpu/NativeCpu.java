@@ -90,7 +90,7 @@ public final class NativeCpu {
             FloatPointer m2, float lr, float beta1, float beta2, float eps, long t);
 
     @Name("sae4j_cpu_cosine_max_workspace")
-    public static native long cosineMaxWorkspace(long n1, long n2, long d);
+    public static native long cosineMaxWorkspace(@Const Ctx ctx, long n1, long n2, long d);
 
     @Name("sae4j_cpu_cosine_max")
     public static native int cosineMax(Ctx ctx, long n1, long n2, long d, @Const FloatPointer A, int aColumns,
