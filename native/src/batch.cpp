@@ -75,7 +75,7 @@ extern "C" sae4j_cpu_batch* sae4j_cpu_batch_create(sae4j_cpu_ctx* ctx, int64_t r
         b->dpre = alloc<float>(bm, ok);
         b->norms = alloc<float>(max_m, ok);
         b->fsum = alloc<float>(max_m, ok);
-        b->col_parts = alloc<float>(sae4j::ROW_BLOCKS * 2 * max_m, ok);
+        b->col_parts = alloc<float>(sae4j::ROW_BLOCKS * 2 * std::max(max_m, d), ok);
         b->row_sq = alloc<double>(rows, ok);
     }
     if (!ok) {

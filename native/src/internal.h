@@ -14,7 +14,8 @@ namespace sae4j {
 // table for its ISA.
 struct VecOps {
     float (*dot)(const float* x, const float* y, int64_t n);
-    void (*axpy)(float a, const float* x, float* y, int64_t n);  // y += a x
+    void (*axpy)(float a, const float* x, float* y, int64_t n);   // y += a x
+    void (*scale)(float a, const float* x, float* y, int64_t n);  // y = a x
     // f = max(pre + b, 0), returns the number of nonzeros written; firing (may be NULL) += f > 0
     int32_t (*relu_bias)(const float* pre, const float* b, float* f, int32_t* firing, int64_t n);
     // the nonzeros of f (n) appended to col/val; returns how many
@@ -62,7 +63,7 @@ struct sae4j_cpu_batch {
     float *x, *xc, *f, *xhat;          // (rows, d), (rows, d), (rows, max_m), (rows, d)
     float *err, *dpre;                 // training: (rows, d), (rows, max_m) or one per CSR entry
     float *norms, *fsum;               // training: (max_m) decoder row norms, per-latent f sums
-    float* col_parts;                  // training: (ROW_BLOCKS, 2, max_m) partial column sums
+    float* col_parts;                  // training: (ROW_BLOCKS, 2 max(max_m, d)) partial sums
     double* row_sq;                    // training: (rows) per-row squared error
     double *col_mean, *col_ss;         // (d) each: scratch of sae4j_cpu_sum_sq_dev
     int32_t* row_nnz;                  // (rows)

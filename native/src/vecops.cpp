@@ -29,6 +29,10 @@ SAE4J_INLINE void axpy(float a, const float* __restrict x, float* __restrict y, 
     for (int64_t i = 0; i < n; ++i) y[i] += a * x[i];
 }
 
+SAE4J_INLINE void scale(float a, const float* __restrict x, float* __restrict y, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) y[i] = a * x[i];
+}
+
 SAE4J_INLINE int32_t relu_bias(const float* pre, const float* __restrict b, float* f,
                                int32_t* __restrict firing, int64_t n) {
     int32_t count = 0;
@@ -120,6 +124,7 @@ SAE4J_INLINE float max_above(const float* __restrict row, int64_t n, float floor
     namespace NS {                                                                               \
     TARGET static float dot(const float* x, const float* y, int64_t n) { return body::dot(x, y, n); } \
     TARGET static void axpy(float a, const float* x, float* y, int64_t n) { body::axpy(a, x, y, n); } \
+    TARGET static void scale(float a, const float* x, float* y, int64_t n) { body::scale(a, x, y, n); } \
     TARGET static int32_t relu_bias(const float* p, const float* b, float* f, int32_t* c,        \
                                     int64_t n) {                                                 \
         return body::relu_bias(p, b, f, c, n);                                                   \
@@ -143,7 +148,7 @@ SAE4J_INLINE float max_above(const float* __restrict row, int64_t n, float floor
         body::col_max_update(r, cm, ca, i, n);                                                   \
     }                                                                                            \
     TARGET static float max_above(const float* r, int64_t n, float f) { return body::max_above(r, n, f); } \
-    static const VecOps table = {dot, axpy, relu_bias, NONZEROS, mask_grad, sub, scaled_diff, sumsq, adam,   \
+    static const VecOps table = {dot, axpy, scale, relu_bias, NONZEROS, mask_grad, sub, scaled_diff, sumsq, adam,   \
                                  col_max_update, max_above};                                     \
     }
 
