@@ -110,6 +110,9 @@ bool pack_panels(sae4j_cpu_ctx* ctx, int64_t n, int64_t d, const float* src, boo
 // own). Only `rows` x `cols` of the tile are real; with `sanitize`, NaN cosines (constant vectors)
 // are dropped too. Strict '>' and the first equal index keep the smaller index on ties, as tiles
 // come in increasing row and column order.
+// GCC 12 warns inside its own intrinsic headers here (their "__Y = __Y" undefined vectors)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 __attribute__((target("arch=x86-64-v4"))) void fused_tile(
         const float* a, const float* b, int64_t d, int64_t i0, int64_t j0, int64_t rows,
         int64_t cols, bool sanitize, float* rmax, int32_t* rarg, float* cmax, int32_t* carg) {
@@ -160,6 +163,7 @@ __attribute__((target("arch=x86-64-v4"))) void fused_tile(
         _mm512_mask_storeu_epi32(carg + j0 + 16 * h, better, _mm512_add_epi32(row, _mm512_set1_epi32((int32_t)i0)));
     }
 }
+#pragma GCC diagnostic pop
 
 // The fused path: each pool thread takes a contiguous range of column groups (panels of B that
 // together fit in L2), streams every A panel past them, and keeps its own row maxima in `parts`

@@ -8,7 +8,6 @@ import io.sae4j.sae.SaeConfig;
 import io.sae4j.sae.SparseAutoencoder;
 import io.sae4j.sae.TrainConfig;
 import io.sae4j.sae.Trainer;
-import java.util.Arrays;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -73,26 +72,11 @@ public class TrainStepBenchmark {
         int m = ratio * dIn;
         sae = SparseAutoencoder.initialize(SaeConfig.builder().setDIn(dIn).setDSae(m).optL1Coefficient(1e-3).build(),
                 backend);
-        if (!"init".equals(density)) sparsify(Double.parseDouble(density));
+        if (!"init".equals(density)) Sparsify.toDensity(sae, x, batch, Double.parseDouble(density));
         trainer = new Trainer(java.util.List.of(sae),
                 TrainConfig.builder().setSteps(Long.MAX_VALUE / 2).optBatchSize(batch).optLr(1e-7).build());
         xb = backend.upload(x);
         pre = backend.allocate((long) batch * m);
-    }
-
-    /** Sets b_enc to minus the (1 - fraction) quantile of the batch's pre-activations. */
-    private void sparsify(double fraction) {
-        SparseAutoencoder.Output out = sae.run(x, batch); // relu of pre with b_enc = 0
-        float[] f = out.latents();
-        float[] pos = new float[f.length];
-        int k = 0;
-        for (float v : f) if (v > 0) pos[k++] = v;
-        float[] sorted = Arrays.copyOf(pos, k);
-        Arrays.sort(sorted);
-        float q = sorted[(int) Math.max(0, sorted.length - fraction * f.length)];
-        float[] bEnc = new float[sae.dSae()];
-        Arrays.fill(bEnc, -q);
-        backend.upload(bEnc, 0, sae.bEncBuf(), 0, bEnc.length);
     }
 
     /**
