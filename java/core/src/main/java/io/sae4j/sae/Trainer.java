@@ -102,7 +102,9 @@ public final class Trainer implements AutoCloseable {
             maxM = Math.max(maxM, s.dSae());
             maxParams = Math.max(maxParams, s.parameters().length());
         }
-        statSlots = Math.min(config.logEvery(), maxStatSlots);
+        // the backend's firing counts are int32: read back before slots x batch rows could pass 2^31
+        statSlots = (int) Math.max(1, Math.min(Math.min(config.logEvery(), maxStatSlots),
+                Integer.MAX_VALUE / (long) config.batchSize()));
         ws = backend.workspace(WorkspaceSpec.training(config.batchSize(), d, maxM));
         grads = backend.allocate(maxParams);
         variance = backend.allocate(statSlots);
