@@ -133,8 +133,9 @@ int sae4j_cpu_adam_step(sae4j_cpu_ctx* ctx, int64_t n, float* p, const float* g,
  * vector (r undefined, e.g. a feature that never fired) takes part in no maximum: its own maximum
  * is -inf with index -1, and it is skipped in the other side's maxima.
  * Outputs (=): row_max (n1) = max_j cos(a_i, b_j), row_arg (n1) its j; col_max (n2), col_arg (n2)
- * likewise over i. Ties pick the smallest index. Without centring, a zero vector has cosine 0
- * with everything.
+ * likewise over i. Ties (equal computed cosines) pick the smallest index; on the AVX-512 path
+ * duplicated vectors always tie, an sgemm may round their products an ulp apart. Without centring,
+ * a zero vector has cosine 0 with everything.
  * Never forms the n1 x n2 matrix: with AVX-512 each 8 x 32 tile of cosines is folded from registers
  * (vectors packed once into `work`); otherwise blocks of it are made by GEMM in `work`. The size of
  * `work` in floats, for this context (its ISA and threads): sae4j_cpu_cosine_max_workspace. */

@@ -1,0 +1,483 @@
+// kernel_test.cpp: the native test program of the sae4j CPU kernel library (no JVM), built and run
+// under AddressSanitizer and UndefinedBehaviorSanitizer by native/test/run.sh (and so by
+// `mvn verify`). Every entry point of include/sae4j_cpu.h is checked against a double-precision
+// reference on fresh random inputs of odd sizes, on every instruction set this CPU has (2 threads)
+// and on the best one at 1, 3 and 7 threads. Outputs are poisoned (NaN) and followed by guard
+// elements that must stay untouched, so unwritten and out-of-bounds elements both fail.
+// One line per check; exit status 0 when all pass, 1 otherwise.
+//
+//   bash native/test/run.sh OPENBLAS_DIR OUT_DIR     (OPENBLAS_DIR: the preset's linux-x86_64 dir)
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "sae4j_cpu.h"
+
+namespace {
+
+int g_checks = 0, g_failed = 0;
+std::string g_tag;  // the configuration under test, prefixed to every line
+constexpr int64_t GUARD = 37;
+constexpr float SENTINEL = 7777.125f;
+
+void report(const std::string& name, double err, double bound) {
+    const bool ok = err <= bound;  // NaN fails
+    std::printf("%-18s %-58s err %9.2e bound %7.1e %s\n", g_tag.c_str(), name.c_str(), err, bound,
+                ok ? "PASS" : "FAIL");
+    ++g_checks;
+    g_failed += !ok;
+}
+
+void report_exact(const std::string& name, int64_t mismatches) {
+    report(name + " (mismatches)", (double)mismatches, 0);
+}
+
+float poison() { return std::numeric_limits<float>::quiet_NaN(); }
+
+// A host buffer of n values, poisoned, with GUARD sentinel values after it.
+template <typename T>
+struct Out {
+    std::vector<T> v;
+    int64_t n;
+    explicit Out(int64_t n_, T fill = (T)poison()) : v(n_ + GUARD, (T)SENTINEL), n(n_) {
+        std::fill(v.begin(), v.begin() + n, fill);
+    }
+    T* p() { return v.data(); }
+    T& operator[](int64_t i) { return v[i]; }
+    int64_t guards_changed() const {
+        int64_t bad = 0;
+        for (int64_t i = n; i < n + GUARD; ++i) bad += std::memcmp(&v[i], &kSentinel, sizeof(T)) != 0;
+        return bad;
+    }
+    static inline const T kSentinel = (T)SENTINEL;
+};
+
+// max |got - ref| / max |ref|: relative to the reference's scale, never absolute.
+double rel_err(const std::vector<double>& ref, const float* got) {
+    double scale = 0, worst = 0;
+    for (double r : ref) scale = std::max(scale, std::fabs(r));
+    for (size_t i = 0; i < ref.size(); ++i) {
+        const double e = std::fabs((double)got[i] - ref[i]);
+        if (!(e <= worst)) worst = e;  // NaN (an unwritten element) sticks
+    }
+    return worst / (scale > 0 ? scale : 1);
+}
+
+std::vector<float> randn(std::mt19937_64& rng, int64_t n, double scale) {
+    std::normal_distribution<double> g(0, scale);
+    std::vector<float> v(n);
+    for (auto& x : v) x = (float)g(rng);
+    return v;
+}
+
+void ok(int status, const char* what) {
+    if (status != SAE4J_OK) {
+        std::printf("%s %s returned %d FAIL\n", g_tag.c_str(), what, status);
+        ++g_checks;
+        ++g_failed;
+    }
+}
+
+// ---- GEMM ----
+void test_gemm(sae4j_cpu_ctx* ctx, std::mt19937_64& rng) {
+    const int64_t sizes[][3] = {{1, 1, 1}, {37, 53, 48}, {211, 197, 100}, {97, 230, 101}};
+    for (const auto& size : sizes)
+        for (int ta = 0; ta < 2; ++ta)
+            for (int tb = 0; tb < 2; ++tb) {
+                const int64_t M = size[0], N = size[1], K = size[2];
+                const int64_t lda = (ta ? M : K) + 3, ldb = (tb ? K : N) + 2, ldc = N + 5;
+                auto A = randn(rng, (ta ? K : M) * lda, 1), B = randn(rng, (tb ? N : K) * ldb, 1);
+                auto C0 = randn(rng, M * ldc, 1);
+                Out<float> C(M * ldc);
+                std::copy(C0.begin(), C0.end(), C.p());
+                ok(sae4j_cpu_gemm(ctx, ta, tb, M, N, K, 0.5f, A.data(), lda, B.data(), ldb, 2.f, C.p(), ldc), "gemm");
+                std::vector<double> ref(M * ldc);
+                for (int64_t i = 0; i < M; ++i)
+                    for (int64_t j = 0; j < ldc; ++j) {
+                        double s = 0;
+                        for (int64_t k = 0; j < N && k < K; ++k)
+                            s += (double)(ta ? A[k * lda + i] : A[i * lda + k]) * (tb ? B[j * ldb + k] : B[k * ldb + j]);
+                        ref[i * ldc + j] = j < N ? 0.5 * s + 2.0 * C0[i * ldc + j] : C0[i * ldc + j];
+                    }
+                const std::string name = "gemm " + std::to_string(M) + "x" + std::to_string(N) + "x" +
+                                         std::to_string(K) + " ta" + std::to_string(ta) + " tb" + std::to_string(tb);
+                report(name, rel_err(ref, C.p()), 2e-5 * std::sqrt((double)K));
+                report_exact(name + " guards", C.guards_changed());
+            }
+    float a = 1, b = 1, c = 0;
+    report_exact("gemm refuses lda < K", sae4j_cpu_gemm(ctx, 0, 0, 1, 1, 2, 1, &a, 1, &b, 1, 0, &c, 1) != SAE4J_ERR_ARG);
+}
+
+// ---- elementwise ----
+void test_elementwise(sae4j_cpu_ctx* ctx, std::mt19937_64& rng) {
+    const int64_t rows = 67, d = 45;
+    auto x = randn(rng, rows * d, 2), b = randn(rng, d, 1);
+    Out<float> out(rows * d), norms(rows);
+    ok(sae4j_cpu_center_rows(ctx, rows, d, x.data(), b.data(), out.p()), "center_rows");
+    ok(sae4j_cpu_row_norms(ctx, rows, d, x.data(), norms.p()), "row_norms");
+    std::vector<double> ref(rows * d), nref(rows);
+    for (int64_t r = 0; r < rows; ++r) {
+        double ss = 0;
+        for (int64_t k = 0; k < d; ++k) {
+            ref[r * d + k] = (double)x[r * d + k] - b[k];
+            ss += (double)x[r * d + k] * x[r * d + k];
+        }
+        nref[r] = std::sqrt(ss);
+    }
+    report("center_rows", rel_err(ref, out.p()), 1e-6);
+    report_exact("center_rows guards", out.guards_changed());
+    report("row_norms", rel_err(nref, norms.p()), 1e-5);
+    report_exact("row_norms guards", norms.guards_changed());
+}
+
+// ---- Adam ----
+void test_adam(sae4j_cpu_ctx* ctx, std::mt19937_64& rng) {
+    const int64_t n = 40013;  // odd, more than one chunk per thread
+    auto p0 = randn(rng, n, 1), g = randn(rng, n, 1), m10 = randn(rng, n, 0.1), m2r = randn(rng, n, 0.1);
+    std::vector<float> m20(n);
+    for (int64_t i = 0; i < n; ++i) m20[i] = m2r[i] * m2r[i];
+    Out<float> p(n), m1(n), m2(n);
+    std::copy(p0.begin(), p0.end(), p.p());
+    std::copy(m10.begin(), m10.end(), m1.p());
+    std::copy(m20.begin(), m20.end(), m2.p());
+    // the reference takes the parameters as the kernel gets them (float), computes in double
+    const double lr = 1e-2f, b1 = 0.9f, b2 = 0.999f, eps = 1e-8f;
+    const int64_t t = 7;
+    ok(sae4j_cpu_adam_step(ctx, n, p.p(), g.data(), m1.p(), m2.p(), (float)lr, (float)b1, (float)b2, (float)eps, t), "adam");
+    std::vector<double> rp(n), r1(n), r2(n), step(n);
+    for (int64_t i = 0; i < n; ++i) {
+        r1[i] = b1 * m10[i] + (1 - b1) * g[i];
+        r2[i] = b2 * m20[i] + (1 - b2) * (double)g[i] * g[i];
+        const double mh = r1[i] / (1 - std::pow(b1, t)), vh = r2[i] / (1 - std::pow(b2, t));
+        step[i] = lr * mh / (std::sqrt(vh) + eps);
+        rp[i] = p0[i] - step[i];
+    }
+    std::vector<float> moved(n);
+    for (int64_t i = 0; i < n; ++i) moved[i] = p0[i] - p[i];
+    report("adam step (p0 - p)", rel_err(step, moved.data()), 1e-5);
+    report("adam m1", rel_err(r1, m1.p()), 1e-6);
+    report("adam m2", rel_err(r2, m2.p()), 1e-6);
+    report_exact("adam guards", p.guards_changed() + m1.guards_changed() + m2.guards_changed());
+}
+
+// ---- SAE: encode, decode, backward, sum_sq_dev ----
+struct Sae {
+    int64_t d, m;
+    std::vector<float> flat;  // [W_encT (m, d) | b_enc (m) | W_dec (m, d) | b_dec (d)]
+    const float* W_encT() const { return flat.data(); }
+    const float* b_enc() const { return flat.data() + m * d; }
+    const float* W_dec() const { return flat.data() + m * d + m; }
+    const float* b_dec() const { return flat.data() + 2 * m * d + m; }
+};
+
+Sae make_sae(std::mt19937_64& rng, int64_t d, int64_t m, double bias) {
+    Sae s{d, m, {}};
+    auto we = randn(rng, m * d, 1 / std::sqrt((double)d)), be = randn(rng, m, 0.2),
+         wd = randn(rng, m * d, 1 / std::sqrt((double)d)), bd = randn(rng, d, 0.1);
+    for (auto& v : be) v += (float)bias;
+    s.flat.insert(s.flat.end(), we.begin(), we.end());
+    s.flat.insert(s.flat.end(), be.begin(), be.end());
+    s.flat.insert(s.flat.end(), wd.begin(), wd.end());
+    s.flat.insert(s.flat.end(), bd.begin(), bd.end());
+    return s;
+}
+
+// One encode + decode + backward of the first B rows of x on a batch of `storage` with room to
+// spare (rows + 3, m + 5), checked against double references computed from the latents the kernel
+// produced (so a float rounding that flips a ReLU mask cannot fail the comparison).
+void test_sae(sae4j_cpu_ctx* ctx, std::mt19937_64& rng, int64_t B, int64_t d, int64_t m, double bias,
+              int storage, int expect_sparse, const std::string& what, bool skew = false) {
+    const Sae s = make_sae(rng, d, m, bias);
+    auto x = randn(rng, B * d, 1);
+    if (skew)  // a few dense rows among silent ones: the first row segment overflows its CSR share
+        for (int64_t r = 0; r < B; ++r)
+            for (int64_t k = 0; k < d; ++k) x[r * d + k] *= r < 5 ? 40.f : 0.f;
+    int st = -1;
+    sae4j_cpu_batch* b = sae4j_cpu_batch_create(ctx, B + 3, d, m + 5, storage, 0.12, 1, &st);
+    if (!b) return ok(st, "batch_create");
+    std::copy(x.begin(), x.end(), sae4j_cpu_batch_x(b));
+    Out<int32_t> nnz(1, -5), firing(m, 3);
+    ok(sae4j_cpu_sae_encode(ctx, b, B, m, s.flat.data(), SAE4J_ACT_RELU, 0, nullptr, nnz.p(), firing.p()), "encode");
+    const float* f = sae4j_cpu_batch_f(b);
+    // reference pre-activations, and the kernel's latents against relu of them
+    std::vector<double> fref(B * m), xc(B * d);
+    for (int64_t r = 0; r < B; ++r)
+        for (int64_t k = 0; k < d; ++k) xc[r * d + k] = (double)x[r * d + k] - s.b_dec()[k];
+    for (int64_t r = 0; r < B; ++r)
+        for (int64_t i = 0; i < m; ++i) {
+            double pre = s.b_enc()[i];
+            for (int64_t k = 0; k < d; ++k) pre += xc[r * d + k] * s.W_encT()[i * d + k];
+            fref[r * m + i] = pre > 0 ? pre : 0;
+        }
+    report(what + " latents", rel_err(fref, f), 1e-5);
+    int64_t count = 0, firing_bad = 0;
+    std::vector<int64_t> fired(m, 0);
+    for (int64_t r = 0; r < B; ++r)
+        for (int64_t i = 0; i < m; ++i) {
+            count += f[r * m + i] != 0;
+            fired[i] += f[r * m + i] != 0;
+        }
+    for (int64_t i = 0; i < m; ++i) firing_bad += firing[i] != 3 + fired[i];
+    report_exact(what + " nnz = nonzero latents", nnz[0] != count);
+    report_exact(what + " firing += per-latent counts", firing_bad + firing.guards_changed() + nnz.guards_changed());
+    if (expect_sparse >= 0) report_exact(what + " path", sae4j_cpu_batch_sparse(b) != expect_sparse);
+
+    ok(sae4j_cpu_sae_decode(ctx, b, B, m, s.flat.data()), "decode");
+    std::vector<double> xh(B * d), err(B * d);
+    for (int64_t r = 0; r < B; ++r)
+        for (int64_t k = 0; k < d; ++k) {
+            double v = s.b_dec()[k];
+            for (int64_t i = 0; i < m; ++i) v += (double)f[r * m + i] * s.W_dec()[i * d + k];
+            xh[r * d + k] = v;
+            err[r * d + k] = 2.0 / B * (v - x[r * d + k]);
+        }
+    report(what + " reconstruction", rel_err(xh, sae4j_cpu_batch_xhat(b)), 2e-5);
+
+    const double lambda = 0.7;
+    const int64_t n = 2 * m * d + m + d;
+    Out<float> grads(n), losses(2);
+    ok(sae4j_cpu_sae_backward(ctx, b, B, m, s.flat.data(), SAE4J_ACT_RELU, 0, nullptr, (float)lambda, grads.p(),
+                              losses.p()),
+       "backward");
+    std::vector<double> norms(m), gref(n, 0.0), fsum(m, 0.0);
+    for (int64_t i = 0; i < m; ++i) {
+        double ss = 0;
+        for (int64_t k = 0; k < d; ++k) ss += (double)s.W_dec()[i * d + k] * s.W_dec()[i * d + k];
+        norms[i] = std::sqrt(ss);
+    }
+    double mse = 0, l1 = 0;
+    double *gWe = gref.data(), *gbe = gWe + m * d, *gWd = gbe + m, *gbd = gWd + m * d;
+    for (int64_t r = 0; r < B; ++r) {
+        for (int64_t k = 0; k < d; ++k) {
+            const double e = xh[r * d + k] - x[r * d + k];
+            mse += e * e;
+            gbd[k] += err[r * d + k];
+        }
+        for (int64_t i = 0; i < m; ++i) {
+            const double fv = f[r * m + i];
+            if (fv <= 0) continue;
+            l1 += fv * norms[i];
+            fsum[i] += fv;
+            double dp = lambda / B * norms[i];
+            for (int64_t k = 0; k < d; ++k) dp += err[r * d + k] * s.W_dec()[i * d + k];
+            gbe[i] += dp;
+            for (int64_t k = 0; k < d; ++k) {
+                gWd[i * d + k] += fv * err[r * d + k];
+                gWe[i * d + k] += dp * xc[r * d + k];
+            }
+        }
+    }
+    for (int64_t i = 0; i < m; ++i)
+        for (int64_t k = 0; k < d; ++k) {
+            if (norms[i] > 0) gWd[i * d + k] += lambda / B * fsum[i] * s.W_dec()[i * d + k] / norms[i];
+            gbd[k] -= gbe[i] * s.W_encT()[i * d + k];
+        }
+    const char* names[] = {"gW_encT", "gb_enc", "gW_dec", "gb_dec"};
+    const int64_t offs[] = {0, m * d, m * d + m, 2 * m * d + m, n};
+    for (int t = 0; t < 4; ++t) {
+        std::vector<double> ref(gref.begin() + offs[t], gref.begin() + offs[t + 1]);
+        report(what + " " + names[t], rel_err(ref, grads.p() + offs[t]), 1e-4);
+    }
+    report_exact(what + " gradient guards", grads.guards_changed());
+    report(what + " loss mse", std::fabs(losses[0] - mse / B) / (mse / B), 1e-5);
+    report(what + " loss l1", l1 > 0 ? std::fabs(losses[1] - l1 / B) / (l1 / B) : std::fabs(losses[1]), 1e-5);
+
+    Out<float> ssd(1);
+    ok(sae4j_cpu_sum_sq_dev(ctx, b, B, ssd.p()), "sum_sq_dev");
+    double total = 0;
+    for (int64_t k = 0; k < d; ++k) {
+        double mean = 0, ss = 0;
+        for (int64_t r = 0; r < B; ++r) mean += x[r * d + k];
+        mean /= B;
+        for (int64_t r = 0; r < B; ++r) ss += (x[r * d + k] - mean) * (x[r * d + k] - mean);
+        total += ss;
+    }
+    report(what + " sum_sq_dev", total > 0 ? std::fabs(ssd[0] - total) / total : std::fabs(ssd[0]), 1e-5);
+    report_exact(what + " sum_sq_dev guards", ssd.guards_changed());
+    sae4j_cpu_batch_destroy(b);
+}
+
+void test_sae_errors(sae4j_cpu_ctx* ctx, std::mt19937_64& rng) {
+    const Sae s = make_sae(rng, 6, 9, 0);
+    int st = -1;
+    sae4j_cpu_batch* inference = sae4j_cpu_batch_create(ctx, 4, 6, 9, SAE4J_LATENTS_AUTO, 0.12, 0, &st);
+    sae4j_cpu_batch* training = sae4j_cpu_batch_create(ctx, 4, 6, 9, SAE4J_LATENTS_AUTO, 0.12, 1, &st);
+    std::vector<float> g(2 * 9 * 6 + 9 + 6), losses(2);
+    int32_t nnz;
+    report_exact("batch_create refuses rows * max_m >= 2^31",
+                 sae4j_cpu_batch_create(ctx, 1 << 16, 4, 1 << 15, SAE4J_LATENTS_AUTO, 0.1, 0, &st) != nullptr ||
+                     st != SAE4J_ERR_ARG);
+    report_exact("decode before any encode", sae4j_cpu_sae_decode(ctx, training, 4, 9, s.flat.data()) != SAE4J_ERR_ARG);
+    ok(sae4j_cpu_sae_encode(ctx, training, 4, 9, s.flat.data(), SAE4J_ACT_RELU, 0, nullptr, &nnz, nullptr), "encode");
+    report_exact("backward before decode", sae4j_cpu_sae_backward(ctx, training, 4, 9, s.flat.data(), SAE4J_ACT_RELU, 0,
+                                                                  nullptr, 0.1f, g.data(), losses.data()) != SAE4J_ERR_ARG);
+    report_exact("decode with another m", sae4j_cpu_sae_decode(ctx, training, 4, 8, s.flat.data()) != SAE4J_ERR_ARG);
+    report_exact("encode of TopK (not built)",
+                 sae4j_cpu_sae_encode(ctx, training, 4, 9, s.flat.data(), SAE4J_ACT_TOPK, 2, nullptr, &nnz, nullptr) !=
+                     SAE4J_ERR_UNSUPPORTED);
+    ok(sae4j_cpu_sae_encode(ctx, inference, 4, 9, s.flat.data(), SAE4J_ACT_RELU, 0, nullptr, &nnz, nullptr), "encode");
+    ok(sae4j_cpu_sae_decode(ctx, inference, 4, 9, s.flat.data()), "decode");
+    report_exact("backward on an inference batch", sae4j_cpu_sae_backward(ctx, inference, 4, 9, s.flat.data(), SAE4J_ACT_RELU,
+                                                                          0, nullptr, 0.1f, g.data(), losses.data()) != SAE4J_ERR_ARG);
+    sae4j_cpu_batch_destroy(inference);
+    sae4j_cpu_batch_destroy(training);
+}
+
+// ---- cosine matching ----
+// Ties: duplicated vectors give bitwise-equal cosines in the fused AVX-512 kernel (every lane runs
+// the same code), so the smaller index must win there; an sgemm may round two equal products
+// differently by an ulp (seen with OpenBLAS's Haswell kernels), so elsewhere any maximum is right.
+void test_cosine(sae4j_cpu_ctx* ctx, std::mt19937_64& rng, int64_t n1, int64_t n2, int64_t d, bool a_cols,
+                 bool b_cols, bool center) {
+    auto a = randn(rng, n1 * d, 1), b = randn(rng, n2 * d, 1);  // logical rows (n, d)
+    if (n1 > 3 && n2 > 40) {
+        std::copy(a.begin() + 3 * d, a.begin() + 4 * d, b.begin() + 7 * d);   // a_3 == b_7 == b_40:
+        std::copy(a.begin() + 3 * d, a.begin() + 4 * d, b.begin() + 40 * d);  // row 3 must pick 7
+        std::fill(a.begin() + 1 * d, a.begin() + 2 * d, 0.f);                // zero (constant) vector
+    }
+    auto unit = [&](const std::vector<float>& v, int64_t n) {
+        std::vector<double> u(n * d);
+        for (int64_t i = 0; i < n; ++i) {
+            double mean = 0, ss = 0;
+            if (center) {
+                for (int64_t k = 0; k < d; ++k) mean += v[i * d + k];
+                mean /= d;
+            }
+            for (int64_t k = 0; k < d; ++k) ss += (v[i * d + k] - mean) * (v[i * d + k] - mean);
+            const double inv = ss > 1e-30 ? 1 / std::sqrt(ss) : center ? NAN : 0.0;
+            for (int64_t k = 0; k < d; ++k) u[i * d + k] = (v[i * d + k] - mean) * inv;
+        }
+        return u;
+    };
+    auto layout = [&](const std::vector<float>& v, int64_t n, bool cols) {
+        if (!cols) return v;
+        std::vector<float> t(n * d);
+        for (int64_t i = 0; i < n; ++i)
+            for (int64_t k = 0; k < d; ++k) t[k * n + i] = v[i * d + k];
+        return t;
+    };
+    const auto ua = unit(a, n1), ub = unit(b, n2);
+    std::vector<double> c(n1 * n2);
+    for (int64_t i = 0; i < n1; ++i)
+        for (int64_t j = 0; j < n2; ++j) {
+            double s = 0;
+            for (int64_t k = 0; k < d; ++k) s += ua[i * d + k] * ub[j * d + k];
+            c[i * n2 + j] = s;
+        }
+    const auto A = layout(a, n1, a_cols), Bv = layout(b, n2, b_cols);
+    Out<float> rmax(n1), cmax(n2);
+    Out<int32_t> rarg(n1, -77), carg(n2, -77);
+    std::vector<float> work(sae4j_cpu_cosine_max_workspace(ctx, n1, n2, d));
+    ok(sae4j_cpu_cosine_max(ctx, n1, n2, d, A.data(), a_cols, Bv.data(), b_cols, center, rmax.p(), rarg.p(), cmax.p(),
+                            carg.p(), work.data()),
+       "cosine_max");
+    std::vector<double> rref(n1, -INFINITY), cref(n2, -INFINITY);
+    for (int64_t i = 0; i < n1; ++i)
+        for (int64_t j = 0; j < n2; ++j)
+            if (!std::isnan(c[i * n2 + j])) {
+                rref[i] = std::max(rref[i], c[i * n2 + j]);
+                cref[j] = std::max(cref[j], c[i * n2 + j]);
+            }
+    const std::string what = "cosine " + std::to_string(n1) + "x" + std::to_string(n2) + "x" + std::to_string(d) +
+                             (a_cols ? " acol" : "") + (b_cols ? " bcol" : "") + (center ? " centred" : "");
+    double worst = 0;
+    int64_t bad_args = 0;
+    const double tol = 2e-5;
+    for (int64_t i = 0; i < n1; ++i) {
+        if (std::isinf(rref[i])) {
+            bad_args += rarg[i] != -1 || !(rmax[i] == -INFINITY);
+            continue;
+        }
+        worst = std::max(worst, std::fabs(rmax[i] - rref[i]));
+        bad_args += rarg[i] < 0 || rarg[i] >= n2 || std::fabs(c[i * n2 + rarg[i]] - rref[i]) > 2 * tol;
+    }
+    for (int64_t j = 0; j < n2; ++j) {
+        if (std::isinf(cref[j])) {
+            bad_args += carg[j] != -1;
+            continue;
+        }
+        worst = std::max(worst, std::fabs(cmax[j] - cref[j]));
+        bad_args += carg[j] < 0 || carg[j] >= n1 || std::fabs(c[carg[j] * n2 + j] - cref[j]) > 2 * tol;
+    }
+    report(what + " maxima", worst, tol);
+    report_exact(what + " argmax", bad_args);
+    if (n1 > 3 && n2 > 40 && sae4j_cpu_ctx_isa(ctx) == SAE4J_ISA_AVX512)
+        report_exact(what + " tie to the smaller index", rarg[3] != 7);
+    report_exact(what + " guards", rmax.guards_changed() + cmax.guards_changed() + rarg.guards_changed() +
+                                       carg.guards_changed());
+    // one block of the matrix
+    const int64_t i0 = n1 / 3, i1 = std::min(n1, i0 + 5);
+    Out<float> block((i1 - i0) * n2);
+    std::vector<float> bwork((n1 + n2) * d);
+    ok(sae4j_cpu_cosine_block(ctx, n1, n2, d, A.data(), a_cols, Bv.data(), b_cols, center, i0, i1, block.p(),
+                              bwork.data()),
+       "cosine_block");
+    std::vector<double> bref(c.begin() + i0 * n2, c.begin() + i1 * n2);
+    int64_t nan_bad = 0;
+    for (size_t k = 0; k < bref.size(); ++k)
+        if (std::isnan(bref[k])) {
+            nan_bad += !std::isnan(block[k]);
+            bref[k] = 0;
+            block[k] = 0;
+        }
+    report(what + " block", rel_err(bref, block.p()), tol);
+    report_exact(what + " block NaNs and guards", nan_bad + block.guards_changed());
+}
+
+void test_dispatch() {
+    // the leaf 1 ECX, leaf 7 EBX, leaf 0x80000001 ECX bits of a full x86-64-v4 CPU
+    const uint32_t l1 = (1u << 0) | (1u << 9) | (1u << 12) | (1u << 13) | (1u << 19) | (1u << 20) | (1u << 22) |
+                        (1u << 23) | (1u << 27) | (1u << 28) | (1u << 29);
+    const uint32_t l7 = (1u << 3) | (1u << 5) | (1u << 8) | (1u << 16) | (1u << 17) | (1u << 28) | (1u << 30) | (1u << 31);
+    const uint32_t e1 = 1u | (1u << 5);
+    report_exact("dispatch: full v4", sae4j_cpu_isa_for_features(l1, l7, e1, 0xe6) != SAE4J_ISA_AVX512);
+    report_exact("dispatch: BMI2 hidden -> portable", sae4j_cpu_isa_for_features(l1, l7 & ~(1u << 8), e1, 0xe6) !=
+                                                         SAE4J_ISA_PORTABLE);
+    report_exact("dispatch: AVX512CD hidden -> avx2", sae4j_cpu_isa_for_features(l1, l7 & ~(1u << 28), e1, 0xe6) !=
+                                                          SAE4J_ISA_AVX2);
+}
+
+void run_all(int threads, int isa, bool full) {
+    int st = -1;
+    sae4j_cpu_ctx* ctx = sae4j_cpu_ctx_create(threads, isa, &st);
+    const char* isa_name[] = {"auto", "portable", "avx2", "avx512"};
+    g_tag = std::string(isa_name[isa]) + "/" + std::to_string(threads) + "t";
+    if (!ctx) return ok(st, "ctx_create");
+    std::mt19937_64 rng(1000 * threads + isa);
+    test_gemm(ctx, rng);
+    test_elementwise(ctx, rng);
+    test_adam(ctx, rng);
+    test_sae(ctx, rng, 33, 48, 150, -1.9, SAE4J_LATENTS_AUTO, 1, "sae sparse AUTO");
+    test_sae(ctx, rng, 33, 48, 150, -1.9, SAE4J_LATENTS_SPARSE, 1, "sae SPARSE");
+    test_sae(ctx, rng, 41, 24, 64, 1.0, SAE4J_LATENTS_AUTO, 0, "sae dense AUTO");
+    test_sae(ctx, rng, 41, 24, 64, -0.6, SAE4J_LATENTS_DENSE, 0, "sae DENSE");
+    test_sae(ctx, rng, 64, 24, 100, -1.9, SAE4J_LATENTS_AUTO, 1, "sae skewed AUTO", true);
+    test_sae(ctx, rng, 1, 1, 1, 0.3, SAE4J_LATENTS_AUTO, -1, "sae 1x1x1");
+    if (full) test_sae_errors(ctx, rng);
+    test_cosine(ctx, rng, 70, 61, 24, false, false, false);
+    if (full)
+        for (int cols = 0; cols < 4; ++cols) test_cosine(ctx, rng, 45, 83, 17, cols & 1, cols & 2, true);
+    test_cosine(ctx, rng, 19, 300, 1024, false, false, false);  // several column groups of the fused path
+    sae4j_cpu_ctx_destroy(ctx);
+}
+
+}  // namespace
+
+int main() {
+    test_dispatch();
+    int best = SAE4J_ISA_PORTABLE;
+    for (int isa = SAE4J_ISA_PORTABLE; isa <= SAE4J_ISA_AVX512; ++isa)
+        if (sae4j_cpu_cpu_supports(isa)) {
+            run_all(2, isa, true);
+            best = isa;
+        }
+    for (int threads : {1, 3, 7}) run_all(threads, best, false);
+    std::printf("%d checks, %d failed (blas core %s)\n", g_checks, g_failed, sae4j_cpu_blas_core());
+    return g_failed ? 1 : 0;
+}
