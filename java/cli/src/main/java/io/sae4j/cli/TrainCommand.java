@@ -63,6 +63,11 @@ final class TrainCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         if (ratios.isEmpty() || seeds.isEmpty()) throw new IllegalArgumentException("--ratios and --seeds must not be empty");
         if (batch < 1) throw new IllegalArgumentException("--batch must be >= 1, got " + batch);
+        if (steps != null && steps < 1) throw new IllegalArgumentException("--steps must be >= 1, got " + steps);
+        if (!(lr > 0) || Double.isInfinite(lr)) throw new IllegalArgumentException("--lr must be a positive number, got " + lr);
+        if (!(l1 >= 0) || Double.isInfinite(l1)) throw new IllegalArgumentException("--l1 must be a number >= 0, got " + l1);
+        if (logEvery < 1) throw new IllegalArgumentException("--log-every must be >= 1, got " + logEvery);
+        if (checkpointEvery < 0) throw new IllegalArgumentException("--checkpoint-every must be >= 0, got " + checkpointEvery);
         try (NpyActivationSource source = new NpyActivationSource(acts, dataSeed)) {
             int d = source.dIn();
             long nSteps = steps != null ? steps : Math.max(1, source.rows() / batch);
@@ -70,7 +75,11 @@ final class TrainCommand implements Callable<Integer> {
             List<SaeConfig> configs = new ArrayList<>();
             for (double r : ratios)
                 for (long s : seeds) {
-                    if (!(r > 0)) throw new IllegalArgumentException("--ratios: ratio must be > 0, got " + r);
+                    try {
+                        SaeConfig.dSaeFor(r, d);
+                    } catch (IllegalArgumentException e) {
+                        throw new IllegalArgumentException("--ratios: " + e.getMessage());
+                    }
                     names.add("ratio-" + fmt(r) + (seeds.size() > 1 ? "-seed-" + s : ""));
                     configs.add(SaeConfig.builder().setDIn(d).setRatio(r).optL1Coefficient(l1).optSeed(s).build());
                 }

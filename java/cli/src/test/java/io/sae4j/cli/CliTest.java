@@ -243,6 +243,31 @@ class CliTest {
         assertOneLineError(bad, "ratio");
     }
 
+    /** Each option out of range: one line naming the option (and the limit), and nothing written. */
+    @Test
+    void trainNamesTheOptionOutOfRange() {
+        String[][] cases = {
+            {"--ratios", "134217730", "--ratios", "d_sae 2147483680", "over the limit of 134217727"},
+            {"--ratios", "Infinity", "--ratios", "positive number", "Infinity"},
+            {"--ratios", "NaN", "--ratios", "positive number", "NaN"},
+            {"--ratios", "0.001", "--ratios", "d_sae 0", "least ratio"},
+            {"--steps", "-5", "--steps", ">= 1", "-5"},
+            {"--lr", "-1", "--lr", "positive", "-1"},
+            {"--l1", "NaN", "--l1", ">= 0", "NaN"},
+            {"--log-every", "0", "--log-every", ">= 1", "0"},
+            {"--checkpoint-every", "-1", "--checkpoint-every", ">= 0", "-1"},
+        };
+        for (String[] c : cases) {
+            Path out = tmp.resolve("range-" + c[0].substring(2) + "-" + c[1]);
+            Result r = c[0].equals("--steps")
+                    ? sae4j("train", "--acts", acts, "--batch", 64, "--out", out, c[0], c[1])
+                    : sae4j("train", "--acts", acts, "--steps", 5, "--batch", 64, "--out", out, c[0], c[1]);
+            assertEquals(1, r.code(), String.join(" ", c) + ": " + r);
+            assertOneLineError(r, c[2], c[3], c[4]);
+            assertFalse(Files.exists(out), "nothing written for " + String.join(" ", c));
+        }
+    }
+
     // ---------------------------------------------------------------- compare
 
     private static final Set<String> DECODER_KEYS = Set.of("mmcs_ab", "mmcs_ba", "hungarian_mean", "shared_frac", "threshold");

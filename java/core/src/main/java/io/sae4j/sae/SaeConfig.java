@@ -64,8 +64,31 @@ public record SaeConfig(int dIn, int dSae, String architecture, double l1Coeffic
             if (dIn < 1) throw new IllegalArgumentException("d_in is required and must be >= 1");
             if ((dSae > 0) == (ratio > 0))
                 throw new IllegalArgumentException("set exactly one of d_sae or ratio (got d_sae=" + dSae + ", ratio=" + ratio + ")");
-            int m = dSae > 0 ? dSae : (int) Math.round(ratio * dIn);
+            int m = dSae > 0 ? dSae : dSaeFor(ratio, dIn);
+            if ((long) m * dIn > MAX_WEIGHTS)
+                throw new IllegalArgumentException("d_sae " + m + " x d_in " + dIn + " is over the limit of " + MAX_WEIGHTS
+                        + " weights per matrix");
             return new SaeConfig(dIn, m, architecture, l1, seed, decoderInitNorm);
         }
+    }
+
+    /** The most weights one matrix (d_sae x d_in) may hold: files and host copies index it with an int. */
+    public static final long MAX_WEIGHTS = Integer.MAX_VALUE;
+
+    /**
+     * d_sae = ratio x d_in, rounded; refused (naming the ratio, the d_sae it gives and the limit)
+     * when the ratio is not a positive finite number or the SAE would be empty or too large.
+     */
+    public static int dSaeFor(double ratio, int dIn) {
+        if (!(ratio > 0) || Double.isInfinite(ratio))
+            throw new IllegalArgumentException("ratio must be a positive number, got " + ratio);
+        double m = Math.rint(ratio * dIn);
+        if (m < 1)
+            throw new IllegalArgumentException("ratio " + ratio + " gives d_sae 0 for d_in " + dIn + " (the least ratio is "
+                    + 0.5 / dIn + ")");
+        if (m * dIn > MAX_WEIGHTS)
+            throw new IllegalArgumentException("ratio " + ratio + " gives d_sae " + (long) m + " for d_in " + dIn
+                    + ", over the limit of " + MAX_WEIGHTS / dIn + " (d_sae x d_in <= " + MAX_WEIGHTS + ")");
+        return (int) m;
     }
 }
