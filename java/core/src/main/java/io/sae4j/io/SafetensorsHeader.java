@@ -1,11 +1,12 @@
 package io.sae4j.io;
 
-import com.google.gson.Gson;
+import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
+import com.google.gson.JsonNull;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
+import com.google.gson.JsonPrimitive;
 import com.google.gson.Strictness;
-import com.google.gson.TypeAdapter;
 import com.google.gson.stream.JsonReader;
 import com.google.gson.stream.JsonToken;
 import java.io.IOException;
@@ -42,7 +43,6 @@ import java.util.stream.Collectors;
 final class SafetensorsHeader {
     static final long MAX_HEADER_BYTES = 100_000_000L;
     static final String METADATA_KEY = "__metadata__";
-    private static final TypeAdapter<JsonElement> JSON = new Gson().getAdapter(JsonElement.class);
 
     /** Every dtype the reference knows, in its enum order, with bits per element. */
     enum Dtype {
@@ -161,15 +161,99 @@ final class SafetensorsHeader {
         try {
             JsonReader reader = new JsonReader(new StringReader(text));
             reader.setStrictness(Strictness.STRICT);
-            root = JSON.read(reader);
+            root = value(file, reader, 0);
             if (reader.peek() != JsonToken.END_DOCUMENT)
                 throw new JsonParseException("text after the JSON value");
-        } catch (IOException | JsonParseException | IllegalStateException e) {
+        } catch (FormatException e) {
+            throw e;
+        } catch (IOException | JsonParseException | IllegalStateException | NumberFormatException e) {
             throw new FormatException(file, "header is not valid JSON: " + e.getMessage(), e);
         }
         if (!root.isJsonObject())
             throw new FormatException(file, "header is not a JSON object");
         return root.getAsJsonObject();
+    }
+
+    /** Deepest nesting a header may have (a tensor entry needs 3 levels). */
+    static final int MAX_DEPTH = 16;
+
+    /**
+     * One JSON value. Unlike Gson's tree adapter (the last of duplicated keys wins silently), a key
+     * named twice in one object is refused: two tensors of one name are ambiguous.
+     */
+    private static JsonElement value(Path file, JsonReader r, int depth) throws IOException {
+        if (depth > MAX_DEPTH)
+            throw new FormatException(file, "header nests deeper than " + MAX_DEPTH + " levels");
+        switch (r.peek()) {
+            case BEGIN_OBJECT -> {
+                JsonObject o = new JsonObject();
+                r.beginObject();
+                while (r.hasNext()) {
+                    String key = r.nextName();
+                    if (o.has(key))
+                        throw new FormatException(file, "header names '" + key + "' twice"
+                                + (depth == 0 ? " (two tensors of one name)" : ""));
+                    o.add(key, value(file, r, depth + 1));
+                }
+                r.endObject();
+                return o;
+            }
+            case BEGIN_ARRAY -> {
+                JsonArray a = new JsonArray();
+                r.beginArray();
+                while (r.hasNext()) a.add(value(file, r, depth + 1));
+                r.endArray();
+                return a;
+            }
+            case STRING -> {
+                return new JsonPrimitive(r.nextString());
+            }
+            case NUMBER -> {
+                return new JsonPrimitive(new Literal(r.nextString()));
+            }
+            case BOOLEAN -> {
+                return new JsonPrimitive(r.nextBoolean());
+            }
+            case NULL -> {
+                r.nextNull();
+                return JsonNull.INSTANCE;
+            }
+            default -> throw new JsonParseException("unexpected " + r.peek());
+        }
+    }
+
+    /** A JSON number kept as its text: nothing parses it unless asked (hostile digits stay cheap). */
+    private static final class Literal extends Number {
+        private final String text;
+
+        Literal(String text) {
+            this.text = text;
+        }
+
+        @Override
+        public String toString() {
+            return text;
+        }
+
+        @Override
+        public int intValue() {
+            return (int) doubleValue();
+        }
+
+        @Override
+        public long longValue() {
+            return (long) doubleValue();
+        }
+
+        @Override
+        public float floatValue() {
+            return (float) doubleValue();
+        }
+
+        @Override
+        public double doubleValue() {
+            return Double.parseDouble(text);
+        }
     }
 
     private static Map<String, String> metadata(Path file, JsonElement value)

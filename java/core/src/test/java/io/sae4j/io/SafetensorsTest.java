@@ -242,6 +242,13 @@ class SafetensorsTest {
             {"{\"a\":{\"dtype\":\"F32\",\"shape\":[12],\"data_offsets\":[0,48]}}",
                 "data_offsets [0, 48] reach past the end of the 40-byte data buffer"},
             {"{\"__metadata__\":{\"step\":3}}", "'__metadata__' must map strings to strings"},
+            {"{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+                + "\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[8,16]}}",
+                "header names 'a' twice (two tensors of one name)"},
+            {"{\"a\":{\"dtype\":\"F32\",\"dtype\":\"F16\",\"shape\":[2],\"data_offsets\":[0,8]}}",
+                "header names 'dtype' twice"},
+            {"{\"__metadata__\":{\"k\":\"1\",\"k\":\"2\"}}", "header names 'k' twice"},
+            {"{\"a\":" + "[".repeat(40) + "]".repeat(40) + "}", "nests deeper than 16 levels"},
         };
         for (int k = 0; k < cases.length; k++)
             assertBadFile(file("bad" + k + ".safetensors", st(cases[k][0], data)), cases[k][1]);
