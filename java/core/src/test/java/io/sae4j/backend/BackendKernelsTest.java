@@ -601,6 +601,33 @@ class BackendKernelsTest {
         }
     }
 
+    /**
+     * Correlations over many tokens: a float dot product of float unit vectors over d = 60000
+     * drifts by ~sqrt(d) ulps (1.0000011 was reported for equal vectors); the maxima must be the
+     * pairs' cosines to ~1e-7 and never leave [-1, 1].
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("backends")
+    void correlationMaximaStayWithinOne(TestBackends.Config cfg) {
+        org.junit.jupiter.api.Assumptions.assumeTrue(cfg.name().startsWith("cpu"),
+                "cuda: its cosine maxima are not yet recomputed in double (CPU only so far)");
+        Random r = new Random(28);
+        try (Backend be = cfg.open()) {
+            int tokens = 60000, features = 24;
+            float[] acts = new float[tokens * features]; // (tokens, features): features are columns
+            for (int t = 0; t < tokens; t++)
+                for (int f = 0; f < features; f++) acts[t * features + f] = (float) (3 + r.nextGaussian());
+            VectorSet a = VectorSet.columns(be.upload(acts), features, tokens);
+            CosineMax got = maxima(be, a, a, true, "self-correlation");
+            for (int f = 0; f < features; f++) {
+                assertEquals(f, got.rowArg()[f], "feature " + f + " is its own best match");
+                assertTrue(got.rowMax()[f] <= 1f && got.colMax()[f] <= 1f,
+                        "correlation above 1: " + got.rowMax()[f] + ", " + got.colMax()[f]);
+                assertEquals(1.0, got.rowMax()[f], 2e-7, "self-correlation of feature " + f);
+            }
+        }
+    }
+
     @ParameterizedTest(name = "{0}")
     @MethodSource("backends")
     void cosineMaxBreaksTiesToSmallestIndex(TestBackends.Config cfg) {
