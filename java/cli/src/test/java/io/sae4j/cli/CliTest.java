@@ -243,6 +243,19 @@ class CliTest {
         assertOneLineError(bad, "ratio");
     }
 
+    @Test
+    void trainRefusesActivationsThatDoNotVary() throws IOException {
+        float[] x = new float[500 * 6];
+        Arrays.fill(x, 1.5f);
+        Path constant = tmp.resolve("constant.npy");
+        NpyWriter.write(constant, x, 500, 6, false);
+        Path out = tmp.resolve("const-run");
+        Result r = sae4j("train", "--acts", constant, "--ratios", "1", "--steps", 10, "--batch", 64, "--out", out);
+        assertEquals(1, r.code(), r.toString());
+        assertOneLineError(r, constant.toString(), "do not vary", "FVU is undefined");
+        assertFalse(Files.exists(out), "nothing written");
+    }
+
     /** Each option out of range: one line naming the option (and the limit), and nothing written. */
     @Test
     void trainNamesTheOptionOutOfRange() {

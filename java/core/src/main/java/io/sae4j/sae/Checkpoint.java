@@ -28,13 +28,28 @@ import java.util.stream.Stream;
  */
 public final class Checkpoint {
     public static final int FORMAT_VERSION = 1;
-    private static final Gson GSON = new GsonBuilder().setPrettyPrinting().create();
+    // an undefined figure (the FVU of an interval whose batches did not vary) is NaN in state.json
+    private static final Gson GSON = new GsonBuilder().setPrettyPrinting().serializeSpecialFloatingPointValues().create();
 
     private Checkpoint() {}
 
     /** Saves the trainer's state under {@code runDir}; {@code identity} describes the run's arguments. */
     public static void save(Trainer t, Path runDir, JsonObject identity) throws IOException {
-        Path tmp = runDir.resolve("checkpoint.tmp"), cur = runDir.resolve("checkpoint"), old = runDir.resolve("checkpoint.old");
+        Path tmp = runDir.resolve("checkpoint.tmp");
+        try {
+            write(t, runDir, identity, tmp);
+        } catch (IOException | RuntimeException e) {
+            try {
+                deleteTree(tmp); // no half-written checkpoint is left behind
+            } catch (IOException suppressed) {
+                e.addSuppressed(suppressed);
+            }
+            throw e;
+        }
+    }
+
+    private static void write(Trainer t, Path runDir, JsonObject identity, Path tmp) throws IOException {
+        Path cur = runDir.resolve("checkpoint"), old = runDir.resolve("checkpoint.old");
         deleteTree(tmp);
         Files.createDirectories(tmp);
         JsonObject state = new JsonObject();

@@ -123,8 +123,13 @@ public final class TrainingRun {
                 rec.put("name", names.get(i));
                 rec.put("data", dataIdentity);
                 rec.put("train", train);
-                rec.put("final", Map.of("step", r.step(), "mse", r.mse(), "l0", r.l0(), "fvu", r.fvu(),
-                        "dead_fraction", r.deadFraction()));
+                Map<String, Object> fin = new LinkedHashMap<>();
+                fin.put("step", r.step());
+                fin.put("mse", r.mse());
+                fin.put("l0", r.l0());
+                fin.put("fvu", Double.isFinite(r.fvu()) ? r.fvu() : null); // undefined when the data did not vary
+                fin.put("dead_fraction", r.deadFraction());
+                rec.put("final", fin);
                 SaeLensFormat.write(saes.get(i), dir.resolve(names.get(i)), rec);
             }
         } finally {

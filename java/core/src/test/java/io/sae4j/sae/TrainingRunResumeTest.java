@@ -27,6 +27,31 @@ class TrainingRunResumeTest {
         return new TrainingRun(dir, List.of("r2", "r4"), cfgs, TRAIN, "synthetic seed 3");
     }
 
+    /**
+     * Batches that do not vary: the FVU is undefined (NaN) in every record. The checkpoints must
+     * still be written (state.json keeps NaN), the SAE's cfg.json leaves the final FVU out, and no
+     * checkpoint.tmp is left (the checkpoint writer refused NaN and left one half-written).
+     */
+    @Test
+    void constantDataTrainsWithAnUndefinedFvu(@TempDir Path tmp) throws Exception {
+        Path dir = tmp.resolve("const");
+        io.sae4j.data.ActivationSource constant = new io.sae4j.data.ActivationSource() {
+            public int dIn() { return 24; }
+            public void next(float[] dst, int rows) { java.util.Arrays.fill(dst, 0, rows * 24, 1.5f); }
+            public void skip(long batches, int rows) {}
+            public String describe() { return "constant rows"; }
+            public void close() {}
+        };
+        try (CpuBackend be = new CpuBackend(2, 0)) {
+            List<Trainer.Record> last = run(dir).run(be, constant, new Trainer.Listener() {});
+            assertTrue(Double.isNaN(last.get(0).fvu()), "FVU of data that does not vary: " + last.get(0).fvu());
+        }
+        assertTrue(run(dir).finished());
+        assertTrue(!Files.exists(dir.resolve("checkpoint.tmp")), "no half-written checkpoint");
+        String cfg = Files.readString(dir.resolve("r2").resolve(SaeLensFormat.CONFIG));
+        assertTrue(!cfg.contains("NaN"), "cfg.json stays standard JSON: " + cfg);
+    }
+
     @Test
     void resumedRunMatchesUninterruptedRun(@TempDir Path tmp) throws Exception {
         Path whole = tmp.resolve("whole"), killed = tmp.resolve("killed");
