@@ -1,6 +1,7 @@
 package io.sae4j.cli;
 
 import io.sae4j.backend.Backend;
+import io.sae4j.data.Fingerprint;
 import io.sae4j.data.NpyActivationSource;
 import io.sae4j.io.NpyReader;
 import io.sae4j.sae.SaeConfig;
@@ -111,8 +112,9 @@ final class TrainCommand implements Callable<Integer> {
                 }
             TrainConfig tc = TrainConfig.builder().setSteps(nSteps).optBatchSize(batch).optLr(lr).optLogEvery(logEvery)
                     .optCheckpointEvery(checkpointEvery).build();
+            // the content, not only the path and size: a regenerated file must not pass as the old one
             String identity = acts.toAbsolutePath() + " (" + source.rows() + " x " + d + ", " + Files.size(acts)
-                    + " bytes, shuffle seed " + dataSeed + ")";
+                    + " bytes, " + Fingerprint.of(acts) + ", shuffle seed " + dataSeed + ")";
             TrainingRun run = new TrainingRun(out, names, configs, tc, identity);
             if (run.finished()) {
                 System.out.println(out + ": already trained (" + String.join(", ", names) + "); nothing to do");

@@ -2,6 +2,7 @@ package io.sae4j.study;
 
 import com.google.gson.JsonObject;
 import io.sae4j.backend.Backend;
+import io.sae4j.data.Fingerprint;
 import io.sae4j.data.NpyActivationSource;
 import io.sae4j.harvest.HarvestSpec;
 import io.sae4j.harvest.Harvester;
@@ -148,7 +149,7 @@ public final class Study {
                 .optCheckpointEvery(logEvery * Math.max(1, 100 / logEvery)).build();
         Path file = Manifest.layerFile(acts(first.model(), first.dataset()), first.layer());
         TrainingRun run = new TrainingRun(out.resolve("saes").resolve(group), names, cfgs, tc,
-                out.relativize(file) + " first " + c.trainTokens() + " rows");
+                out.relativize(file) + " first " + c.trainTokens() + " rows, " + Fingerprint.of(file));
         if (run.finished()) {
             log.accept("train " + group + ": already trained");
             return;

@@ -243,6 +243,28 @@ class CliTest {
         assertOneLineError(bad, "ratio");
     }
 
+    /** Regenerated activations at the same path and size: neither "already trained" nor a resume. */
+    @Test
+    void trainNoticesDataRegeneratedAtTheSamePath() throws IOException {
+        Random rnd = new Random(5);
+        float[] x = new float[400 * 6];
+        for (int i = 0; i < x.length; i++) x[i] = (float) rnd.nextGaussian();
+        Path data = tmp.resolve("regen.npy"), out = tmp.resolve("regen-run");
+        NpyWriter.write(data, x, 400, 6, false);
+        Result first = sae4j("train", "--acts", data, "--ratios", "1", "--steps", 8, "--batch", 50, "--log-every", 4,
+                "--checkpoint-every", 4, "--out", out);
+        assertEquals(0, first.code(), first.toString());
+        byte[] before = Files.readAllBytes(out.resolve("ratio-1").resolve(SaeLensFormat.WEIGHTS));
+        for (int i = 0; i < x.length; i++) x[i] = (float) rnd.nextGaussian(); // another seed, same shape and size
+        NpyWriter.write(data, x, 400, 6, false);
+        Result again = sae4j("train", "--acts", data, "--ratios", "1", "--steps", 8, "--batch", 50, "--log-every", 4,
+                "--checkpoint-every", 4, "--out", out);
+        assertEquals(1, again.code(), again.toString());
+        assertOneLineError(again, out.toString(), "trained on other data", "crc32c:");
+        assertArrayEquals(before, Files.readAllBytes(out.resolve("ratio-1").resolve(SaeLensFormat.WEIGHTS)),
+                "nothing overwritten");
+    }
+
     @Test
     void trainRefusesActivationsThatDoNotVary() throws IOException {
         float[] x = new float[500 * 6];

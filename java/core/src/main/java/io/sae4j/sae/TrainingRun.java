@@ -70,9 +70,16 @@ public final class TrainingRun {
     private void requireSameRun(Path ckpt) throws IOException {
         JsonObject saved = Checkpoint.identity(ckpt);
         // compared as parsed JSON, so that number representations do not matter
-        if (!Objects.equals(saved, com.google.gson.JsonParser.parseString(identity().toString())))
-            throw new IllegalArgumentException(dir + " holds a checkpoint of a different run (" + ckpt
-                    + "); use another output directory or delete it. Saved: " + saved + " now: " + identity());
+        JsonObject now = com.google.gson.JsonParser.parseString(identity().toString()).getAsJsonObject();
+        if (Objects.equals(saved, now)) return;
+        List<String> differ = new ArrayList<>();
+        for (String key : now.keySet())
+            if (!Objects.equals(saved.get(key), now.get(key))) differ.add(key);
+        if (differ.equals(List.of("data")))
+            throw new IllegalArgumentException(dir + " was trained on other data (then: " + saved.get("data").getAsString()
+                    + "; now: " + dataIdentity + "); nothing was changed: use another output directory or delete it");
+        throw new IllegalArgumentException(dir + " holds a checkpoint of a different run (" + String.join(", ", differ)
+                + " differ; " + ckpt + "); nothing was changed: use another output directory or delete it");
     }
 
     /**
