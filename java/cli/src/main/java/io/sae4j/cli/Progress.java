@@ -13,7 +13,7 @@ final class Progress implements AutoCloseable {
     private final boolean terminal;
     private final PrintStream out = System.err;
     private final long start = System.nanoTime();
-    private long lastDraw, done;
+    private long lastDraw, done, startValue; // the rate counts from startValue (a resumed run's first step)
     private int lastDecile = -1;
     private String note = "";
 
@@ -22,6 +22,11 @@ final class Progress implements AutoCloseable {
         this.total = Math.max(1, total);
         this.unit = unit;
         this.terminal = System.console() != null && System.getenv("CI") == null;
+    }
+
+    /** Work already done before this command (a resumed run): shown, but not counted in the rate. */
+    void resumeAt(long value) {
+        startValue = done = Math.min(Math.max(0, value), total);
     }
 
     /** Extra text after the bar (e.g. the latest loss). */
@@ -49,7 +54,7 @@ final class Progress implements AutoCloseable {
     }
 
     private String line(boolean bar) {
-        double secs = (System.nanoTime() - start) / 1e9, rate = done / Math.max(secs, 1e-9);
+        double secs = (System.nanoTime() - start) / 1e9, rate = (done - startValue) / Math.max(secs, 1e-9);
         double eta = rate > 0 ? (total - done) / rate : Double.NaN;
         StringBuilder b = new StringBuilder(label).append(' ');
         if (bar) {

@@ -123,9 +123,14 @@ final class TrainCommand implements Callable<Integer> {
             System.err.printf(Locale.ROOT, "sae4j train: %s; %d SAE%s (%s), %d steps x %d tokens = %.2f epochs%n",
                     acts, names.size(), names.size() == 1 ? "" : "s", String.join(", ", names), nSteps, batch,
                     (double) nSteps * batch / source.rows());
+            long resume = run.resumeStep();
+            if (resume >= 0)
+                System.err.println("sae4j train: resuming " + out + " from step " + resume + " (checkpoint written at "
+                        + run.checkpointTime() + ")");
             List<Trainer.Record> last;
             // the device is opened once the arguments and files have been checked
             try (Backend backend = device.open(); Progress p = new Progress("train", nSteps, "steps")) {
+                if (resume > 0) p.resumeAt(resume);
                 last = run.run(backend, source, new Trainer.Listener() {
                     @Override
                     public void record(List<Trainer.Record> records) {

@@ -265,6 +265,27 @@ class CliTest {
                 "nothing overwritten");
     }
 
+    /** A run that died after its last checkpoint says where it resumes from. */
+    @Test
+    void trainSaysWhereItResumes() throws IOException {
+        Random rnd = new Random(9);
+        float[] x = new float[400 * 6];
+        for (int i = 0; i < x.length; i++) x[i] = (float) rnd.nextGaussian();
+        Path data = tmp.resolve("resume.npy"), out = tmp.resolve("resume-run");
+        NpyWriter.write(data, x, 400, 6, false);
+        Object[] args = {"train", "--acts", data, "--ratios", "1", "--steps", 8, "--batch", 50, "--log-every", 4,
+            "--checkpoint-every", 4, "--out", out};
+        assertEquals(0, sae4j(args).code());
+        // as if killed while writing the SAE directories, after the final checkpoint
+        try (var files = Files.walk(out.resolve("ratio-1"))) {
+            for (Path p : files.sorted(java.util.Comparator.reverseOrder()).toList()) Files.delete(p);
+        }
+        Result again = sae4j(args);
+        assertEquals(0, again.code(), again.toString());
+        assertTrue(again.allErr().contains("resuming " + out + " from step 8 (checkpoint written at "), again.toString());
+        assertTrue(Files.isRegularFile(out.resolve("ratio-1").resolve(SaeLensFormat.CONFIG)), "the SAE is written");
+    }
+
     @Test
     void trainRefusesActivationsThatDoNotVary() throws IOException {
         float[] x = new float[500 * 6];

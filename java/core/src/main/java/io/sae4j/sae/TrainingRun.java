@@ -67,6 +67,23 @@ public final class TrainingRun {
                 && names.stream().allMatch(n -> Files.isRegularFile(dir.resolve(n).resolve(SaeLensFormat.CONFIG)));
     }
 
+    /**
+     * The step a run of these arguments would resume from (its checkpoint's), or -1 when it starts
+     * afresh; throws as {@link #finished} does when the directory holds another run.
+     */
+    public long resumeStep() throws IOException {
+        Path ckpt = Checkpoint.find(dir);
+        if (ckpt == null) return -1;
+        requireSameRun(ckpt);
+        return Checkpoint.step(ckpt);
+    }
+
+    /** When the checkpoint {@link #resumeStep} reads was written, or null without one. */
+    public java.nio.file.attribute.FileTime checkpointTime() throws IOException {
+        Path ckpt = Checkpoint.find(dir);
+        return ckpt == null ? null : Files.getLastModifiedTime(ckpt.resolve("state.json"));
+    }
+
     private void requireSameRun(Path ckpt) throws IOException {
         JsonObject saved = Checkpoint.identity(ckpt);
         // compared as parsed JSON, so that number representations do not matter
