@@ -14,6 +14,7 @@ import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
 
 /**
  * Adam training of one or several SAEs on the same stream of batches (multi-SAE mode: e.g.
@@ -39,6 +40,7 @@ public final class Trainer implements AutoCloseable {
         final long[] lastFired; // token index at which each latent last fired (-1: never)
         final long[] firedInInterval; // tokens each latent fired on since the last record
         double lossSum, mseSum, l1Sum, l0Sum, fvuNum;
+        double bestMse = Double.POSITIVE_INFINITY; // lowest interval MSE so far (divergence check)
         long intervalSteps;
 
         Slot(SparseAutoencoder sae, FloatBuf gradBuffer, int statSlots) {
@@ -232,8 +234,29 @@ public final class Trainer implements AutoCloseable {
             s.intervalSteps = 0;
         }
         varSum = 0;
+        for (Record r : out) requireNotDiverging(r);
         lastRecords = List.copyOf(out);
         return out;
+    }
+
+    /** An interval FVU above this is divergence: no SAE that learns anything is 100x worse than the mean. */
+    static final double DIVERGED_FVU = 100;
+    /** ... as is an MSE this many times the SAE's best interval while worse than the mean (FVU > 1). */
+    static final double DIVERGED_GROWTH = 1e3;
+
+    /**
+     * Stops the trainer (as a non-finite loss does: before the next checkpoint, so the last good one
+     * is kept) when an SAE's reconstruction has blown up by orders of magnitude.
+     */
+    private void requireNotDiverging(Record r) {
+        Slot s = slots.get(r.sae());
+        boolean blownUp = r.fvu() > DIVERGED_FVU || (r.fvu() > 1 && r.mse() > DIVERGED_GROWTH * s.bestMse);
+        s.bestMse = Math.min(s.bestMse, r.mse());
+        if (!blownUp) return;
+        failure = String.format(Locale.ROOT, "SAE %d (d_sae %d) diverged by step %d: reconstruction error %.3g is %.3g"
+                + " times the data's variance (FVU), and %.3g times its best; lower the learning rate (now %.3g)",
+                r.sae(), s.sae.dSae(), r.step(), r.mse(), r.fvu(), r.mse() / s.bestMse, r.lr());
+        throw new IllegalStateException(failure);
     }
 
     /** The records of the latest {@link #drainRecords} (restored from checkpoints too); empty before any. */

@@ -28,6 +28,26 @@ class TrainingRunResumeTest {
     }
 
     /**
+     * A learning rate that blows the SAE up (finite: lr 1e6 overflows, which the non-finite check
+     * catches) stops the run, naming the SAE, the step and the fix.
+     */
+    @Test
+    void divergingRunStops(@TempDir Path tmp) throws Exception {
+        Path dir = tmp.resolve("diverge");
+        TrainConfig wild = TrainConfig.builder().setSteps(40).optBatchSize(64).optLr(3).optLogEvery(10)
+                .optCheckpointEvery(20).build();
+        TrainingRun run = new TrainingRun(dir, List.of("r2"),
+                List.of(SaeConfig.builder().setDIn(24).setRatio(2).optL1Coefficient(0.2).build()), wild, "synthetic seed 3");
+        try (CpuBackend be = new CpuBackend(2, 0)) {
+            IllegalStateException e = assertThrows(IllegalStateException.class,
+                    () -> run.run(be, new SyntheticData(SPEC), new Trainer.Listener() {}));
+            assertTrue(e.getMessage().contains("diverged by step 10") && e.getMessage().contains("lower the learning rate"),
+                    e.getMessage());
+        }
+        assertTrue(!run.finished() && !Files.exists(dir.resolve("r2")), "no SAE written from a diverged run");
+    }
+
+    /**
      * Batches that do not vary: the FVU is undefined (NaN) in every record. The checkpoints must
      * still be written (state.json keeps NaN), the SAE's cfg.json leaves the final FVU out, and no
      * checkpoint.tmp is left (the checkpoint writer refused NaN and left one half-written).
