@@ -41,12 +41,43 @@ public final class Main implements Runnable {
         return v != null ? v : "dev";
     }
 
+    /** Longest error line printed; longer messages (a quoted corrupt header, say) are cut. */
+    static final int MAX_MESSAGE = 400;
+
     static String message(Throwable t) {
         String m = t.getMessage();
-        if (t instanceof java.nio.file.NoSuchFileException nf)
-            return "no such file: " + nf.getFile() + (nf.getReason() != null ? " (" + nf.getReason() + ")" : "");
-        if (t instanceof OutOfMemoryError) return "out of memory: " + m + " (use fewer tokens, a smaller batch or ratio)";
-        if (m == null || m.isBlank()) return t.getClass().getSimpleName();
-        return m.replace('\n', ' ');
+        if (t instanceof java.nio.file.FileSystemException fs) m = fileSystemMessage(fs);
+        else if (t instanceof OutOfMemoryError) m = "out of memory: " + m + " (use fewer tokens, a smaller batch or ratio)";
+        else if (m == null || m.isBlank()) m = t.getClass().getSimpleName();
+        return printable(m);
     }
+
+    /** "PATH: reason" for the file-system exceptions, whose own messages are often the path alone. */
+    static String fileSystemMessage(java.nio.file.FileSystemException e) {
+        String why = e.getReason();
+        if (why == null) {
+            if (e instanceof java.nio.file.NoSuchFileException) why = "no such file or directory";
+            else if (e instanceof java.nio.file.AccessDeniedException) why = "permission denied";
+            else if (e instanceof java.nio.file.FileAlreadyExistsException) why = "already exists (and is not a directory)";
+            else if (e instanceof java.nio.file.NotDirectoryException) why = "not a directory";
+            else if (e instanceof java.nio.file.DirectoryNotEmptyException) why = "directory not empty";
+            else why = e.getClass().getSimpleName();
+        }
+        String file = e.getFile() != null ? e.getFile() : "?";
+        return file + (e.getOtherFile() != null ? " -> " + e.getOtherFile() : "") + ": " + why;
+    }
+
+    /** One line of visible text: control characters (from a corrupt file, say) as \xNN, cut to MAX_MESSAGE. */
+    static String printable(String m) {
+        StringBuilder b = new StringBuilder();
+        for (int i = 0; i < m.length(); i++) {
+            if (b.length() >= MAX_MESSAGE) return b + "...";
+            char c = m.charAt(i);
+            if (c == '\n' || c == '\r' || c == '\t') b.append(' ');
+            else if (c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0)) b.append(String.format("\\x%02x", (int) c));
+            else b.append(c);
+        }
+        return b.toString();
+    }
+
 }

@@ -90,6 +90,8 @@ final class TrainCommand implements Callable<Integer> {
         if (ratios.isEmpty() || seeds.isEmpty()) throw new IllegalArgumentException("--ratios and --seeds must not be empty");
         if (batch < 1) throw new IllegalArgumentException("--batch must be >= 1, got " + batch);
         if (steps != null && steps < 1) throw new IllegalArgumentException("--steps must be >= 1, got " + steps);
+        if (Files.exists(out) && !Files.isDirectory(out))
+            throw new IllegalArgumentException("--out " + out + ": exists and is not a directory");
         if (!(lr > 0) || Double.isInfinite(lr)) throw new IllegalArgumentException("--lr must be a positive number, got " + lr);
         if (!(l1 >= 0) || Double.isInfinite(l1)) throw new IllegalArgumentException("--l1 must be a number >= 0, got " + l1);
         if (logEvery < 1) throw new IllegalArgumentException("--log-every must be >= 1, got " + logEvery);

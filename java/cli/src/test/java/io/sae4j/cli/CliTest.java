@@ -299,6 +299,34 @@ class CliTest {
         assertFalse(Files.exists(out), "nothing written");
     }
 
+    /** File-system faults: one printable line with the path and the reason. */
+    @Test
+    void fileErrorsNameThePathAndTheReason() throws IOException {
+        Result dir = sae4j("train", "--acts", tmp, "--steps", 5, "--out", tmp.resolve("fs1"));
+        assertEquals(1, dir.code(), dir.toString());
+        assertOneLineError(dir, tmp.toString(), "is a directory");
+
+        Path file = Files.writeString(tmp.resolve("a-file"), "x");
+        Result outFile = sae4j("train", "--acts", acts, "--steps", 5, "--batch", 64, "--out", file);
+        assertEquals(1, outFile.code(), outFile.toString());
+        assertOneLineError(outFile, "--out", file.toString(), "not a directory");
+
+        byte[] npy = Files.readAllBytes(acts);
+        for (int i = 20; i < 40; i++) npy[i] = (byte) (i - 19); // control characters inside the header
+        Path corrupt = Files.write(tmp.resolve("corrupt.npy"), npy);
+        Result bad = sae4j("train", "--acts", corrupt, "--steps", 5, "--out", tmp.resolve("fs2"));
+        assertEquals(1, bad.code(), bad.toString());
+        assertOneLineError(bad, corrupt.toString(), "\\x01");
+        assertTrue(bad.err().chars().noneMatch(c -> c < 0x20 && c != '\n' && c != '\r'), "no control characters: " + bad);
+
+        assertEquals("p: no such file or directory",
+                Main.fileSystemMessage(new java.nio.file.NoSuchFileException("p")));
+        assertEquals("q: permission denied", Main.fileSystemMessage(new java.nio.file.AccessDeniedException("q")));
+        assertEquals("r: Read-only file system",
+                Main.fileSystemMessage(new java.nio.file.FileSystemException("r", null, "Read-only file system")));
+        assertTrue(Main.printable("x".repeat(1000)).endsWith("..."), "long messages are cut");
+    }
+
     /** Each option out of range: one line naming the option (and the limit), and nothing written. */
     @Test
     void trainNamesTheOptionOutOfRange() {

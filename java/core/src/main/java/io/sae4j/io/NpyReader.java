@@ -26,6 +26,8 @@ public final class NpyReader implements AutoCloseable {
 
     /** Opens and validates a file; throws {@link FormatException} naming it if it is invalid. */
     public static NpyReader open(Path file) throws IOException {
+        // a directory opens for reading on Linux and fails later with a bare "Is a directory"
+        if (java.nio.file.Files.isDirectory(file)) throw new FormatException(file, "is a directory, not a .npy file");
         FileChannel ch = FileChannel.open(file, StandardOpenOption.READ);
         try {
             return new NpyReader(file, ch, Npy.readHeader(ch, file));
