@@ -49,7 +49,14 @@ public final class Main implements Runnable {
         if (t instanceof java.nio.file.FileSystemException fs) m = fileSystemMessage(fs);
         else if (t instanceof OutOfMemoryError) m = "out of memory: " + m + " (use fewer tokens, a smaller batch or ratio)";
         else if (m == null || m.isBlank()) m = t.getClass().getSimpleName();
-        return printable(m);
+        return printable(withoutLibraryAdvice(m));
+    }
+
+    /** Gson's advice to its own programmers ("Use JsonReader.setStrictness(...)", its troubleshooting links). */
+    static String withoutLibraryAdvice(String m) {
+        return m.replaceAll("\\s*Use JsonReader\\.setStrictness\\(Strictness\\.LENIENT\\) to accept malformed JSON", "")
+                .replaceAll("\\s*See https://github\\.com/google/gson/\\S*", "")
+                .replaceAll("\\s*(com\\.google\\.gson\\.[\\w.]+(Exception|Error)): ", " ");
     }
 
     /** "PATH: reason" for the file-system exceptions, whose own messages are often the path alone. */

@@ -319,6 +319,12 @@ class CliTest {
         assertOneLineError(bad, corrupt.toString(), "\\x01");
         assertTrue(bad.err().chars().noneMatch(c -> c < 0x20 && c != '\n' && c != '\r'), "no control characters: " + bad);
 
+        Path badJson = Files.writeString(tmp.resolve("bad-config.json"), "{\"steps\": 5,,}");
+        Result json = sae4j("study", "--config", badJson, "--out", tmp.resolve("fs3"));
+        assertEquals(1, json.code(), json.toString());
+        assertOneLineError(json, badJson.toString(), "line 1 column");
+        assertFalse(json.err().toLowerCase(java.util.Locale.ROOT).contains("gson"), "no library advice: " + json);
+
         assertEquals("p: no such file or directory",
                 Main.fileSystemMessage(new java.nio.file.NoSuchFileException("p")));
         assertEquals("q: permission denied", Main.fileSystemMessage(new java.nio.file.AccessDeniedException("q")));

@@ -149,7 +149,11 @@ public final class Checkpoint {
         }
         Trainer.Record[] records = state.has("last_records")
                 ? GSON.fromJson(state.get("last_records"), Trainer.Record[].class) : new Trainer.Record[0];
-        t.restore(state.get("step").getAsLong(), moments, fired, List.of(records));
+        try {
+            t.restore(state.get("step").getAsLong(), moments, fired, List.of(records));
+        } catch (IllegalArgumentException | IllegalStateException | UnsupportedOperationException e) {
+            throw new FormatException(checkpoint.resolve("state.json"), "does not fit this run: " + e.getMessage(), e);
+        }
     }
 
     static void deleteTree(Path p) throws IOException {

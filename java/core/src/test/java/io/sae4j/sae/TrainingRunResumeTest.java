@@ -27,6 +27,24 @@ class TrainingRunResumeTest {
         return new TrainingRun(dir, List.of("r2", "r4"), cfgs, TRAIN, "synthetic seed 3");
     }
 
+    /** A checkpoint whose step does not fit the run is refused naming its state file. */
+    @Test
+    void corruptCheckpointStepNamesTheFile(@TempDir Path tmp) throws Exception {
+        Path dir = tmp.resolve("corrupt");
+        try (CpuBackend be = new CpuBackend(2, 0)) {
+            assertThrows(RuntimeException.class, () -> run(dir).run(be, new SyntheticData(SPEC), new Trainer.Listener() {
+                @Override
+                public void record(List<Trainer.Record> records) {
+                    if (records.get(0).step() == 30) throw new IllegalStateException("simulated crash");
+                }
+            }));
+            Path state = Checkpoint.find(dir).resolve("state.json");
+            Files.writeString(state, Files.readString(state).replaceFirst("\"step\": 20", "\"step\": 5000"));
+            Exception e = assertThrows(Exception.class, () -> run(dir).run(be, new SyntheticData(SPEC), new Trainer.Listener() {}));
+            assertTrue(e.getMessage().contains(state.toString()) && e.getMessage().contains("5000"), e.getMessage());
+        }
+    }
+
     /**
      * A learning rate that blows the SAE up (finite: lr 1e6 overflows, which the non-finite check
      * catches) stops the run, naming the SAE, the step and the fix.
