@@ -325,6 +325,18 @@ class CliTest {
         assertOneLineError(json, badJson.toString(), "line 1 column");
         assertFalse(json.err().toLowerCase(java.util.Locale.ROOT).contains("gson"), "no library advice: " + json);
 
+        Path missingDir = tmp.resolve("no-such-dir").resolve("c.json");
+        Result noDir = sae4j("compare", run.resolve("ratio-1"), run.resolve("ratio-2"), "--json", missingDir);
+        assertEquals(1, noDir.code(), noDir.toString());
+        assertOneLineError(noDir, missingDir + ": no such file or directory");
+        assertFalse(noDir.err().contains(".tmp"), "the error names the file asked for: " + noDir);
+        Path busy = Files.createDirectories(tmp.resolve("busy.json"));
+        Files.writeString(busy.resolve("inside"), "x");
+        Result toDir = sae4j("compare", run.resolve("ratio-1"), run.resolve("ratio-2"), "--json", busy);
+        assertEquals(1, toDir.code(), toDir.toString());
+        assertOneLineError(toDir, busy + ": is a directory");
+        assertFalse(Files.exists(tmp.resolve("busy.json.tmp")), "no temporary file left behind");
+
         assertEquals("p: no such file or directory",
                 Main.fileSystemMessage(new java.nio.file.NoSuchFileException("p")));
         assertEquals("q: permission denied", Main.fileSystemMessage(new java.nio.file.AccessDeniedException("q")));

@@ -6,6 +6,7 @@ import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.channels.WritableByteChannel;
 import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -90,6 +91,22 @@ final class ChannelIo {
         } catch (AtomicMoveNotSupportedException e) {
             Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
         }
+    }
+
+    /**
+     * The failure {@code e} of writing {@code tmp} (the temporary file of {@code target}) as a
+     * failure of {@code target}, with the same reason: users asked for target, not its .tmp.
+     */
+    static FileSystemException naming(Path target, Path tmp, FileSystemException e) {
+        String about = e.getFile();
+        if (about == null || !(about.equals(tmp.toString()) || about.equals(target.toString()))) return e;
+        String why = e.getReason() != null ? e.getReason()
+                : e instanceof java.nio.file.NoSuchFileException ? "no such file or directory"
+                : e instanceof java.nio.file.AccessDeniedException ? "permission denied"
+                : e.getClass().getSimpleName();
+        FileSystemException out = new FileSystemException(target.toString(), null, why);
+        out.initCause(e);
+        return out;
     }
 
     /** Deletes a temporary file after a failure, adding any problem to {@code failure}. */

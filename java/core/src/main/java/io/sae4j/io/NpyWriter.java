@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
+import java.nio.file.FileSystemException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 
@@ -36,8 +37,12 @@ public final class NpyWriter implements AutoCloseable {
         this.dtype = dtype;
         this.cols = cols;
         this.vector = vector;
-        this.ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                StandardOpenOption.TRUNCATE_EXISTING);
+        try {
+            this.ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                    StandardOpenOption.TRUNCATE_EXISTING);
+        } catch (FileSystemException e) {
+            throw ChannelIo.naming(target, tmp, e); // the user asked for target, not its .tmp
+        }
         try {
             ChannelIo.writeFully(ch, ByteBuffer.wrap(header()));
         } catch (IOException | RuntimeException e) {
@@ -116,6 +121,10 @@ public final class NpyWriter implements AutoCloseable {
             ch.force(true);
             ch.close();
             ChannelIo.publish(tmp, target);
+        } catch (FileSystemException e) {
+            closeQuietly(e);
+            ChannelIo.discard(tmp, e);
+            throw ChannelIo.naming(target, tmp, e);
         } catch (IOException | RuntimeException e) {
             closeQuietly(e);
             ChannelIo.discard(tmp, e);

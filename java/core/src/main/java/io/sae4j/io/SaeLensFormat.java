@@ -11,11 +11,10 @@ import io.sae4j.sae.SaeConfig;
 import io.sae4j.sae.SparseAutoencoder;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Locale;
@@ -201,14 +200,22 @@ public final class SaeLensFormat {
         return v != null ? v : "dev";
     }
 
-    /** Writes text to a sibling temporary file, then renames it over {@code file}. */
+    /**
+     * Writes text to a sibling temporary file, then renames it over {@code file}. Errors name
+     * {@code file} (never the temporary one), and the temporary file is removed on every error.
+     */
     public static void writeAtomically(Path file, String text) throws IOException {
-        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-        Files.writeString(tmp, text, StandardCharsets.UTF_8);
+        if (Files.isDirectory(file)) throw new FileSystemException(file.toString(), null, "is a directory");
+        Path tmp = ChannelIo.tmpSibling(file);
         try {
-            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } catch (AtomicMoveNotSupportedException e) {
-            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
+            Files.writeString(tmp, text, StandardCharsets.UTF_8);
+            ChannelIo.publish(tmp, file);
+        } catch (FileSystemException e) {
+            ChannelIo.discard(tmp, e);
+            throw ChannelIo.naming(file, tmp, e);
+        } catch (IOException | RuntimeException e) {
+            ChannelIo.discard(tmp, e);
+            throw e;
         }
     }
 }

@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
+import java.nio.file.FileSystemException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
@@ -133,11 +134,19 @@ public final class Safetensors {
                 ChannelIo.writeFloats(ch, entries.get(k).dtype().codec(), data, 0, data.length);
             }
             ch.force(true);
+        } catch (FileSystemException e) {
+            ChannelIo.discard(tmp, e);
+            throw ChannelIo.naming(file, tmp, e);
         } catch (IOException | RuntimeException e) {
             ChannelIo.discard(tmp, e);
             throw e;
         }
-        ChannelIo.publish(tmp, file);
+        try {
+            ChannelIo.publish(tmp, file);
+        } catch (FileSystemException e) {
+            ChannelIo.discard(tmp, e);
+            throw ChannelIo.naming(file, tmp, e);
+        }
     }
 
     private static Dtype storedAs(Tensor t, String dtype) {

@@ -305,4 +305,23 @@ class NpyTest {
         ByteBuffer.wrap(v2).order(ByteOrder.LITTLE_ENDIAN).putInt(8, -1); // 4 GiB header
         assertBad(file("hostile2.npy", v2), "header length 4294967295");
     }
+
+    /** A file that cannot be written: the error names the file asked for, not its .tmp, and leaves nothing. */
+    @Test
+    void unwritableTargetsAreNamed() throws IOException {
+        Path missing = dir.resolve("no-such-dir").resolve("x.npy");
+        java.nio.file.FileSystemException e = assertThrows(java.nio.file.FileSystemException.class,
+                () -> NpyWriter.write(missing, new float[6], 2, 3, false));
+        assertEquals(missing.toString(), e.getFile());
+        Path st = dir.resolve("no-such-dir").resolve("x.safetensors");
+        e = assertThrows(java.nio.file.FileSystemException.class, () -> Safetensors.write(st,
+                java.util.Map.of("a", Safetensors.Tensor.of(new float[2], 2))));
+        assertEquals(st.toString(), e.getFile());
+        Path busy = Files.createDirectories(dir.resolve("busy.safetensors"));
+        Files.writeString(busy.resolve("inside"), "x");
+        e = assertThrows(java.nio.file.FileSystemException.class, () -> Safetensors.write(busy,
+                java.util.Map.of("a", Safetensors.Tensor.of(new float[2], 2))));
+        assertEquals(busy.toString(), e.getFile());
+        assertFalse(Files.exists(dir.resolve("busy.safetensors.tmp")), "no temporary file left");
+    }
 }
