@@ -50,7 +50,19 @@ final class SynthCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        // each option checked by its own name (SyntheticData.Spec would speak of its fields)
         if (tokens < 1) throw new IllegalArgumentException("--tokens must be >= 1, got " + tokens);
+        if (d < 1) throw new IllegalArgumentException("--d must be >= 1, got " + d);
+        if (features < 1) throw new IllegalArgumentException("--features must be >= 1, got " + features);
+        if (!(meanActive > 0 && meanActive <= features))
+            throw new IllegalArgumentException("--mean-active must be in (0, --features = " + features + "], got " + meanActive);
+        if (!(decay > 0 && decay <= 1)) throw new IllegalArgumentException("--decay must be in (0, 1], got " + decay);
+        if (!(correlation >= 0 && correlation < 1))
+            throw new IllegalArgumentException("--correlation must be in [0, 1), got " + correlation);
+        if (groups < 1 || groups > features)
+            throw new IllegalArgumentException("--groups must be in 1..--features = " + features + ", got " + groups);
+        if (!(noise >= 0) || Double.isInfinite(noise))
+            throw new IllegalArgumentException("--noise must be a number >= 0, got " + noise);
         SyntheticData.Spec spec = new SyntheticData.Spec(d, features, meanActive, decay, correlation, groups, noise, seed);
         SyntheticData data = new SyntheticData(spec);
         Files.createDirectories(out);

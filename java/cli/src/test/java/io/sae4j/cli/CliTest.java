@@ -345,6 +345,27 @@ class CliTest {
         assertTrue(Main.printable("x".repeat(1000)).endsWith("..."), "long messages are cut");
     }
 
+    @Test
+    void synthNamesTheOptionOutOfRange() {
+        String[][] cases = {
+            {"--d", "0", ">= 1"}, {"--features", "-3", ">= 1"}, {"--mean-active", "99", "(0, --features = 8]"},
+            {"--decay", "1.5", "(0, 1]"}, {"--correlation", "1", "[0, 1)"}, {"--groups", "9", "1..--features = 8"},
+            {"--noise", "NaN", ">= 0"}, {"--tokens", "0", ">= 1"},
+        };
+        for (String[] c : cases) {
+            Path out = tmp.resolve("synth-" + c[0].substring(2) + "-" + c[1]);
+            List<String> args = new java.util.ArrayList<>(List.of("synth", "--d", "4", "--features", "8", "--tokens", "10",
+                    "--out", out.toString()));
+            int at = args.indexOf(c[0]);
+            if (at >= 0) args.set(at + 1, c[1]);
+            else args.addAll(List.of(c[0], c[1]));
+            Result r = sae4j(args.toArray());
+            assertEquals(1, r.code(), String.join(" ", c) + ": " + r);
+            assertOneLineError(r, c[0], c[2], c[1]);
+            assertFalse(Files.exists(out), "nothing written for " + String.join(" ", c));
+        }
+    }
+
     /** Each option out of range: one line naming the option (and the limit), and nothing written. */
     @Test
     void trainNamesTheOptionOutOfRange() {
