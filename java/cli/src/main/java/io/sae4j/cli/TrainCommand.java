@@ -112,6 +112,12 @@ final class TrainCommand implements Callable<Integer> {
                     names.add("ratio-" + fmt(r) + (seeds.size() > 1 ? "-seed-" + s : ""));
                     configs.add(SaeConfig.builder().setDIn(d).setRatio(r).optL1Coefficient(l1).optSeed(s).build());
                 }
+            // one batch and its latents live in single arrays and workspaces indexed by int
+            long maxDSae = configs.stream().mapToLong(SaeConfig::dSae).max().orElse(1);
+            if ((long) batch * d > Integer.MAX_VALUE || (long) batch * maxDSae > Integer.MAX_VALUE)
+                throw new IllegalArgumentException("--batch " + batch + " is too large for d_in " + d + " and d_sae " + maxDSae
+                        + ": batch x max(d_in, d_sae) must be at most " + Integer.MAX_VALUE + " (at most "
+                        + Integer.MAX_VALUE / Math.max(d, maxDSae) + " here)");
             TrainConfig tc = TrainConfig.builder().setSteps(nSteps).optBatchSize(batch).optLr(lr).optLogEvery(logEvery)
                     .optCheckpointEvery(checkpointEvery).build();
             // the content, not only the path and size: a regenerated file must not pass as the old one

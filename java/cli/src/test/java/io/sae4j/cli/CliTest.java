@@ -379,11 +379,12 @@ class CliTest {
             {"--l1", "NaN", "--l1", ">= 0", "NaN"},
             {"--log-every", "0", "--log-every", ">= 1", "0"},
             {"--checkpoint-every", "-1", "--checkpoint-every", ">= 0", "-1"},
+            {"--batch", "100000000", "--batch", "at most 16777215 here", "100000000"},
         };
         for (String[] c : cases) {
             Path out = tmp.resolve("range-" + c[0].substring(2) + "-" + c[1]);
-            Result r = c[0].equals("--steps")
-                    ? sae4j("train", "--acts", acts, "--batch", 64, "--out", out, c[0], c[1])
+            Result r = c[0].equals("--steps") ? sae4j("train", "--acts", acts, "--batch", 64, "--out", out, c[0], c[1])
+                    : c[0].equals("--batch") ? sae4j("train", "--acts", acts, "--steps", 5, "--out", out, c[0], c[1])
                     : sae4j("train", "--acts", acts, "--steps", 5, "--batch", 64, "--out", out, c[0], c[1]);
             assertEquals(1, r.code(), String.join(" ", c) + ": " + r);
             assertOneLineError(r, c[2], c[3], c[4]);
