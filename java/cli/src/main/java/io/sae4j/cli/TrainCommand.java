@@ -3,16 +3,13 @@ package io.sae4j.cli;
 import io.sae4j.backend.Backend;
 import io.sae4j.data.Fingerprint;
 import io.sae4j.data.NpyActivationSource;
-import io.sae4j.io.NpyReader;
 import io.sae4j.sae.SaeConfig;
 import io.sae4j.sae.TrainConfig;
 import io.sae4j.sae.Trainer;
 import io.sae4j.sae.TrainingRun;
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -63,28 +60,6 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, description = "Run directory.")
     Path out;
 
-    /** Rows sampled evenly over the file by {@link #requireVarying}. */
-    static final int VARIANCE_SAMPLE_ROWS = 4096;
-
-    /**
-     * Refuses, before anything is written, activations whose rows do not vary over an even sample of
-     * the file: the FVU (error over variance) is undefined and an SAE has nothing to learn.
-     */
-    static void requireVarying(Path file) throws IOException {
-        try (NpyReader r = NpyReader.open(file)) {
-            long rows = r.rows();
-            int d = r.cols(), n = (int) Math.min(rows, VARIANCE_SAMPLE_ROWS);
-            float[] first = new float[d], row = new float[d];
-            r.read(0, 1, first, 0);
-            for (int k = 1; k < n; k++) {
-                r.read(rows * k / n, 1, row, 0);
-                if (!Arrays.equals(row, first)) return;
-            }
-            throw new IllegalArgumentException(file + ": all " + n + " rows sampled across the file are equal: the"
-                    + " activations do not vary, so there is nothing to learn and the FVU is undefined");
-        }
-    }
-
     @Override
     public Integer call() throws Exception {
         if (ratios.isEmpty() || seeds.isEmpty()) throw new IllegalArgumentException("--ratios and --seeds must not be empty");
@@ -98,7 +73,11 @@ final class TrainCommand implements Callable<Integer> {
         if (checkpointEvery < 0) throw new IllegalArgumentException("--checkpoint-every must be >= 0, got " + checkpointEvery);
         try (NpyActivationSource source = new NpyActivationSource(acts, dataSeed)) {
             int d = source.dIn();
-            requireVarying(acts);
+            // one sample of the file: its content identity, and whether its rows vary at all
+            Fingerprint content = Fingerprint.of(acts);
+            if (!content.varies())
+                throw new IllegalArgumentException(acts + ": all " + content.rows() + " rows sampled across the file are"
+                        + " equal: the activations do not vary, so there is nothing to learn and the FVU is undefined");
             long nSteps = steps != null ? steps : Math.max(1, source.rows() / batch);
             List<String> names = new ArrayList<>();
             List<SaeConfig> configs = new ArrayList<>();
@@ -122,7 +101,7 @@ final class TrainCommand implements Callable<Integer> {
                     .optCheckpointEvery(checkpointEvery).build();
             // the content, not only the path and size: a regenerated file must not pass as the old one
             String identity = acts.toAbsolutePath() + " (" + source.rows() + " x " + d + ", " + Files.size(acts)
-                    + " bytes, " + Fingerprint.of(acts) + ", shuffle seed " + dataSeed + ")";
+                    + " bytes, " + content.id() + ", shuffle seed " + dataSeed + ")";
             TrainingRun run = new TrainingRun(out, names, configs, tc, identity);
             if (run.finished()) {
                 System.out.println(out + ": already trained (" + String.join(", ", names) + "); nothing to do");

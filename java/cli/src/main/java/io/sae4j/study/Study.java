@@ -149,7 +149,7 @@ public final class Study {
                 .optCheckpointEvery(logEvery * Math.max(1, 100 / logEvery)).build();
         Path file = Manifest.layerFile(acts(first.model(), first.dataset()), first.layer());
         TrainingRun run = new TrainingRun(out.resolve("saes").resolve(group), names, cfgs, tc,
-                out.relativize(file) + " first " + c.trainTokens() + " rows, " + Fingerprint.of(file));
+                out.relativize(file) + " first " + c.trainTokens() + " rows, " + Fingerprint.of(file).id());
         if (run.finished()) {
             log.accept("train " + group + ": already trained");
             return;
