@@ -1,5 +1,6 @@
 package io.sae4j.cli;
 
+import io.sae4j.io.FileErrors;
 import java.io.PrintWriter;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -61,17 +62,8 @@ public final class Main implements Runnable {
 
     /** "PATH: reason" for the file-system exceptions, whose own messages are often the path alone. */
     static String fileSystemMessage(java.nio.file.FileSystemException e) {
-        String why = e.getReason();
-        if (why == null) {
-            if (e instanceof java.nio.file.NoSuchFileException) why = "no such file or directory";
-            else if (e instanceof java.nio.file.AccessDeniedException) why = "permission denied";
-            else if (e instanceof java.nio.file.FileAlreadyExistsException) why = "already exists (and is not a directory)";
-            else if (e instanceof java.nio.file.NotDirectoryException) why = "not a directory";
-            else if (e instanceof java.nio.file.DirectoryNotEmptyException) why = "directory not empty";
-            else why = e.getClass().getSimpleName();
-        }
         String file = e.getFile() != null ? e.getFile() : "?";
-        return file + (e.getOtherFile() != null ? " -> " + e.getOtherFile() : "") + ": " + why;
+        return file + (e.getOtherFile() != null ? " -> " + e.getOtherFile() : "") + ": " + FileErrors.reason(e);
     }
 
     /** One line of visible text: control characters (from a corrupt file, say) as \xNN, cut to MAX_MESSAGE. */

@@ -100,11 +100,7 @@ final class ChannelIo {
     static FileSystemException naming(Path target, Path tmp, FileSystemException e) {
         String about = e.getFile();
         if (about == null || !(about.equals(tmp.toString()) || about.equals(target.toString()))) return e;
-        String why = e.getReason() != null ? e.getReason()
-                : e instanceof java.nio.file.NoSuchFileException ? "no such file or directory"
-                : e instanceof java.nio.file.AccessDeniedException ? "permission denied"
-                : e.getClass().getSimpleName();
-        FileSystemException out = new FileSystemException(target.toString(), null, why);
+        FileSystemException out = new FileSystemException(target.toString(), null, FileErrors.reason(e));
         out.initCause(e);
         return out;
     }
