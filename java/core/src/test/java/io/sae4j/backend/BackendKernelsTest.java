@@ -233,8 +233,7 @@ class BackendKernelsTest {
                     assertTrue(ws.sparse(), "sparse path " + storage);
                     assertClose(fRef, written(be, ws.latents(), c.B * c.m, "latents"), FP32 * cfg.tolerance(),
                             "latents " + storage);
-                    for (int t = 0; t < 4; t++)
-                        assertClose(g[t], (float[]) out[t + 1], 1e-4 * cfg.tolerance(), TENSORS[t] + " " + storage);
+                    assertGradients(g, out, cfg, storage.toString());
                 }
             }
         }
@@ -317,8 +316,7 @@ class BackendKernelsTest {
                         String tag = "m " + c.m + " round " + round + " sparse path " + ws.sparse();
                         if (round == 2) assertEquals(c == sparse, ws.sparse(), "path from the SAE's own density, " + tag);
                         double[][] g = Reference.gradients(c.ref(), c.x, c.B, c.lambda);
-                        for (int t = 0; t < 4; t++)
-                            assertClose(g[t], (float[]) out[t + 1], 1e-4 * cfg.tolerance(), TENSORS[t] + " " + tag);
+                        assertGradients(g, out, cfg, tag);
                         double[] l = Reference.losses(c.ref(), c.x, c.B);
                         assertEquals(l[0], ((float[]) out[0])[0], 1e-5 * cfg.tolerance() * l[0], "mse " + tag);
                     }
@@ -328,6 +326,12 @@ class BackendKernelsTest {
     }
 
     static final String[] TENSORS = {"gW_encT", "gb_enc", "gW_dec", "gb_dec"};
+
+    /** The four gradient tensors of a {@link #runBackward} result against the reference's. */
+    static void assertGradients(double[][] ref, Object[] out, TestBackends.Config cfg, String tag) {
+        for (int t = 0; t < 4; t++)
+            assertClose(ref[t], (float[]) out[t + 1], 1e-4 * cfg.tolerance(), TENSORS[t] + " " + tag);
+    }
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("backends")
@@ -342,8 +346,7 @@ class BackendKernelsTest {
                 float[] l = (float[]) out[0];
                 assertEquals(refLoss[0], l[0], 1e-5 * cfg.tolerance() * refLoss[0], "mse " + storage);
                 assertEquals(refLoss[1], l[1], 1e-5 * cfg.tolerance() * refLoss[1], "l1 " + storage);
-                for (int t = 0; t < 4; t++)
-                    assertClose(g[t], (float[]) out[t + 1], 1e-4 * cfg.tolerance(), TENSORS[t] + " " + storage);
+                assertGradients(g, out, cfg, storage.toString());
             }
         }
     }
@@ -402,9 +405,7 @@ class BackendKernelsTest {
                 double[][] g = Reference.gradients(c.ref(), c.x, c.B, c.lambda);
                 for (LatentStorage storage : new LatentStorage[] {LatentStorage.DENSE, LatentStorage.SPARSE}) {
                     Object[] out = runBackward(be, c, storage, cfg);
-                    for (int t = 0; t < 4; t++)
-                        assertClose(g[t], (float[]) out[t + 1], 1e-4 * cfg.tolerance(),
-                                "shape " + Arrays.toString(shape) + " " + TENSORS[t] + " " + storage);
+                    assertGradients(g, out, cfg, "shape " + Arrays.toString(shape) + " " + storage);
                 }
             }
         }
