@@ -211,6 +211,21 @@ int sae4j_cuda_cosine_max(sae4j_cuda_ctx* ctx, int64_t n1, int64_t n2, int64_t d
 int sae4j_cuda_normalise(sae4j_cuda_ctx* ctx, int64_t n, int64_t d, const float* src,
                          int32_t columns, int32_t center, float* out);
 
+/* ---- top-k cosines (cosine_topk.cu) ----
+ * The lists of sae4j_cpu_cosine_topk (ranking key cos or |cos| when absolute, signed values, key
+ * descending, ties to the smaller index, empty slots index -1), from blocks of the cosine matrix
+ * the caller makes (cuBLAS on sae4j_cuda_normalise's unit vectors): block (rows, n2) is rows
+ * row0 .. row0 + rows - 1 of the matrix, row-major.
+ * topk_rows: row_val, row_idx (rows, k) (=) the lists of the block's rows; 1 <= k <= min(n2, MAX).
+ * topk_cols: col_val, col_idx (n2, k) the column lists, started afresh when row0 == 0 and merged
+ * with each later block; pass blocks in ascending row order. 1 <= k <= MAX, and k <= the total
+ * number of rows for the lists to be full. */
+#define SAE4J_CUDA_TOPK_MAX 64
+int sae4j_cuda_topk_rows(sae4j_cuda_ctx* ctx, int64_t rows, int64_t n2, const float* block,
+                         int32_t absolute, int64_t k, float* row_val, int32_t* row_idx);
+int sae4j_cuda_topk_cols(sae4j_cuda_ctx* ctx, int64_t rows, int64_t n2, const float* block,
+                         int64_t row0, int32_t absolute, int64_t k, float* col_val, int32_t* col_idx);
+
 #ifdef __cplusplus
 }
 #endif

@@ -10,10 +10,11 @@
 //            --quick: smaller sizes, and none of the checks that make a CUDA call fail on purpose
 //            (out of memory, invalid device), which compute-sanitizer would count as errors
 //            groups: context elementwise adam errors sae-sparse sae-dense sae-auto sae-edge
-//            sae-large normalise cosine cosine-large
+//            sae-large normalise cosine cosine-large topk
 //   sanitizers: compute-sanitizer --tool memcheck OUT_DIR/sae4j_cuda_test
 //               compute-sanitizer --tool racecheck OUT_DIR/sae4j_cuda_test --quick
 #include "test_cosine.cuh"
+#include "test_topk.cuh"
 #include "test_sae.cuh"
 #include "test_util.cuh"
 
@@ -379,6 +380,7 @@ int main(int argc, char** argv) {
     if (want("errors")) {
         test_batch_errors();
         test_cosine_errors();
+        test_topk_errors();
     }
     if (want("sae-sparse")) test_sae_storage(37, 45, 133, SAE4J_CUDA_LATENTS_SPARSE, "SPARSE", 21);
     if (want("sae-dense")) test_sae_storage(37, 45, 133, SAE4J_CUDA_LATENTS_DENSE, "DENSE", 22);
@@ -415,6 +417,14 @@ int main(int argc, char** argv) {
         test_cosine(259, 385, 96, false, true, false, SAE4J_CUDA_COSINE_TF32, 34);
         test_cosine(1031, 37, 33, false, false, false, SAE4J_CUDA_COSINE_FP32, 35);
     }
+
+    if (want("topk"))
+        for (bool absolute : {false, true}) {
+            test_topk(300, 517, 7, 5, absolute, 37);      // 3 row blocks; lanes with 16 and 17 columns
+            test_topk(130, 70, SAE4J_CUDA_TOPK_MAX, SAE4J_CUDA_TOPK_MAX, absolute, 38);  // lists longer than a lane's share
+            test_topk(1, 1, 1, 1, absolute, 39);
+            if (!g_quick) test_topk(205, 2100, 33, 64, absolute, 40);
+        }
 
     const int final_sync = sae4j_cuda_sync(g_ctx);
     expect_status("final sync (no asynchronous error)", final_sync, SAE4J_CUDA_OK);

@@ -151,6 +151,24 @@ int sae4j_cpu_cosine_block(sae4j_cpu_ctx* ctx, int64_t n1, int64_t n2, int64_t d
                            int32_t a_columns, const float* B, int32_t b_columns, int32_t center,
                            int64_t i0, int64_t i1, float* C, float* work);
 
+/* ---- top-k cosines (cosine_topk.cpp) ----
+ * The candidate edges of exact one-to-one matching at any size. Vectors as for
+ * sae4j_cpu_cosine_max (no centring). Ranking key: cos(a_i, b_j), or |cos| when absolute != 0;
+ * stored values are the signed cosines.
+ * Outputs (=): row_val, row_idx (n1, k_row): row i's k_row entries of largest key, by key
+ * descending, ties to the smaller j; col_val, col_idx (n2, k_col) likewise for column j over i.
+ * 0 <= k_row <= n2, 0 <= k_col <= n1, at least one of them >= 1; a side with k 0 is not computed
+ * and its pointers may be NULL. Every entry outside row i's list has key <= that of its last entry
+ * (up to float rounding of the cosines, about sqrt(d) ulps). The matrix is never stored: each pool
+ * thread makes tiles of it by sgemm in `work`, which holds
+ * sae4j_cpu_cosine_topk_workspace(ctx, n1, n2, d, k_row, k_col) floats (-1 for invalid sizes). */
+int64_t sae4j_cpu_cosine_topk_workspace(const sae4j_cpu_ctx* ctx, int64_t n1, int64_t n2, int64_t d,
+                                        int64_t k_row, int64_t k_col);
+int sae4j_cpu_cosine_topk(sae4j_cpu_ctx* ctx, int64_t n1, int64_t n2, int64_t d, const float* A,
+                          int32_t a_columns, const float* B, int32_t b_columns, int32_t absolute,
+                          int64_t k_row, float* row_val, int32_t* row_idx, int64_t k_col,
+                          float* col_val, int32_t* col_idx, float* work);
+
 #ifdef __cplusplus
 }
 #endif

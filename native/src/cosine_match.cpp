@@ -86,19 +86,6 @@ void refine_maxima(sae4j_cpu_ctx* ctx, int64_t n1, int64_t n2, int64_t d, UnitA 
     });
 }
 
-// out (n, d) = the unit vectors of src's n vectors, row by row.
-void normalise(sae4j_cpu_ctx* ctx, int64_t n, int64_t d, const float* src, bool columns,
-               bool center, float* out) {
-    ctx->parallel_for(n, 64, [&](int64_t i0, int64_t i1) {
-        for (int64_t i = i0; i < i1; ++i) {
-            double mean;
-            float scale;
-            unit_scale(src, n, d, columns, center, i, &mean, &scale);
-            for (int64_t k = 0; k < d; ++k)
-                out[i * d + k] = (float)((element(src, n, d, columns, i, k) - mean) * scale);
-        }
-    });
-}
 
 // The unit vectors of src packed as GEMM panels of `width` vectors: panel p holds, for k = 0..d-1,
 // element k of vectors p*width .. p*width+width-1 (zeros past n). Returns whether any vector is
@@ -278,6 +265,19 @@ void cosine_max_blocked(sae4j_cpu_ctx* ctx, int64_t n1, int64_t n2, int64_t d, c
 }
 
 }  // namespace
+
+void sae4j::normalise(sae4j_cpu_ctx* ctx, int64_t n, int64_t d, const float* src, bool columns,
+                      bool center, float* out) {
+    ctx->parallel_for(n, 64, [&](int64_t i0, int64_t i1) {
+        for (int64_t i = i0; i < i1; ++i) {
+            double mean;
+            float scale;
+            unit_scale(src, n, d, columns, center, i, &mean, &scale);
+            for (int64_t k = 0; k < d; ++k)
+                out[i * d + k] = (float)((element(src, n, d, columns, i, k) - mean) * scale);
+        }
+    });
+}
 
 extern "C" int64_t sae4j_cpu_cosine_max_workspace(const sae4j_cpu_ctx* ctx, int64_t n1, int64_t n2,
                                                   int64_t d) {

@@ -33,6 +33,10 @@ struct VecOps {
     void (*col_max_update)(const float* row, float* colmax, int32_t* colarg, int32_t i, int64_t n);
     // the largest element of row that is > floor (NaN never is), or floor when none
     float (*max_above)(const float* row, int64_t n, float floor);
+    // the positions j < n where key(row[j]) > min(row_thr, col_thr[j]), key = |x| when absolute,
+    // else x; returns how many were written to hits (n at most)
+    int32_t (*topk_hits)(const float* row, const float* col_thr, float row_thr, int absolute, int64_t n,
+                         int32_t* hits);
 };
 const VecOps& vec_for(int isa);
 int best_isa();
@@ -104,4 +108,9 @@ inline void prefetch_row(const float* row, int64_t n, bool write) {
 inline bool encoded_as(const sae4j_cpu_batch* b, int64_t B, int64_t m) {
     return b->sparse >= 0 && b->filled_rows == B && b->filled_m == m;
 }
+// out (n, d) = the unit vectors of src's n vectors (rows of (n, d), or columns of (d, n)), centred
+// first when `center`; a zero vector stays zero, a constant one is NaN when centring
+// (cosine_match.cpp).
+void normalise(sae4j_cpu_ctx* ctx, int64_t n, int64_t d, const float* src, bool columns, bool center,
+               float* out);
 }  // namespace sae4j

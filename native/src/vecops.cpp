@@ -120,7 +120,7 @@ SAE4J_INLINE float max_above(const float* __restrict row, int64_t n, float floor
 
 }  // namespace body
 
-#define SAE4J_VECOPS(NS, TARGET, NONZEROS)                                                   \
+#define SAE4J_VECOPS(NS, TARGET, NONZEROS, TOPK_HITS)                                                   \
     namespace NS {                                                                               \
     TARGET static float dot(const float* x, const float* y, int64_t n) { return body::dot(x, y, n); } \
     TARGET static void axpy(float a, const float* x, float* y, int64_t n) { body::axpy(a, x, y, n); } \
@@ -149,7 +149,7 @@ SAE4J_INLINE float max_above(const float* __restrict row, int64_t n, float floor
     }                                                                                            \
     TARGET static float max_above(const float* r, int64_t n, float f) { return body::max_above(r, n, f); } \
     static const VecOps table = {dot, axpy, scale, relu_bias, NONZEROS, mask_grad, sub, scaled_diff, sumsq, adam,   \
-                                 col_max_update, max_above};                                     \
+                                 col_max_update, max_above, TOPK_HITS};                          \
     }
 
 // The nonzeros of a row appended to (col, val), for the CSR of sparse latents. A compress is not
@@ -206,9 +206,59 @@ __attribute__((target("arch=x86-64-v4"))) static int32_t nonzeros_avx512(const f
     return nonzeros_from(f, i, n, col, val, count);
 }
 
-SAE4J_VECOPS(portable, , nonzeros_portable)
-SAE4J_VECOPS(avx2, __attribute__((target("arch=x86-64-v3"))), nonzeros_avx2)
-SAE4J_VECOPS(avx512, __attribute__((target("arch=x86-64-v4,prefer-vector-width=512"))), nonzeros_avx512)
+// Candidate positions of a row of cosines for the top-k lists (cosine_topk.cpp): almost all fail,
+// so the test is one vector compare per 8 or 16 cosines and a bit scan of the few that pass.
+static int32_t topk_hits_from(const float* row, const float* col_thr, float row_thr, int absolute, int64_t i,
+                              int64_t n, int32_t* hits, int32_t count) {
+    for (; i < n; ++i) {
+        const float key = absolute ? std::fabs(row[i]) : row[i];
+        if (key > row_thr || key > col_thr[i]) hits[count++] = (int32_t)i;
+    }
+    return count;
+}
+
+static int32_t topk_hits_portable(const float* row, const float* col_thr, float row_thr, int absolute, int64_t n,
+                                  int32_t* hits) {
+    return topk_hits_from(row, col_thr, row_thr, absolute, 0, n, hits, 0);
+}
+
+__attribute__((target("arch=x86-64-v3"))) static int32_t topk_hits_avx2(const float* row, const float* col_thr,
+                                                                         float row_thr, int absolute, int64_t n,
+                                                                         int32_t* hits) {
+    int32_t count = 0;
+    int64_t i = 0;
+    const __m256 rt = _mm256_set1_ps(row_thr);
+    const __m256 sign = _mm256_set1_ps(absolute ? -0.f : 0.f);  // andnot clears the sign bit
+    for (; i + 8 <= n; i += 8) {
+        const __m256 key = _mm256_andnot_ps(sign, _mm256_loadu_ps(row + i));
+        const __m256 thr = _mm256_min_ps(rt, _mm256_loadu_ps(col_thr + i));
+        for (unsigned mask = (unsigned)_mm256_movemask_ps(_mm256_cmp_ps(key, thr, _CMP_GT_OQ)); mask;
+             mask &= mask - 1)
+            hits[count++] = (int32_t)(i + __builtin_ctz(mask));
+    }
+    return topk_hits_from(row, col_thr, row_thr, absolute, i, n, hits, count);
+}
+
+__attribute__((target("arch=x86-64-v4"))) static int32_t topk_hits_avx512(const float* row, const float* col_thr,
+                                                                           float row_thr, int absolute, int64_t n,
+                                                                           int32_t* hits) {
+    int32_t count = 0;
+    int64_t i = 0;
+    const __m512 rt = _mm512_set1_ps(row_thr);
+    const __m512i sign = _mm512_set1_epi32(absolute ? 0x7fffffff : -1);
+    for (; i + 16 <= n; i += 16) {
+        const __m512 key = _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(_mm512_loadu_ps(row + i)), sign));
+        const __m512 thr = _mm512_mask_min_ps(rt, 0xffff, rt, _mm512_loadu_ps(col_thr + i));  // (the unmasked form trips a GCC 12 warning)
+        for (unsigned mask = _mm512_cmp_ps_mask(key, thr, _CMP_GT_OQ); mask; mask &= mask - 1)
+            hits[count++] = (int32_t)(i + __builtin_ctz(mask));
+    }
+    return topk_hits_from(row, col_thr, row_thr, absolute, i, n, hits, count);
+}
+
+SAE4J_VECOPS(portable, , nonzeros_portable, topk_hits_portable)
+SAE4J_VECOPS(avx2, __attribute__((target("arch=x86-64-v3"))), nonzeros_avx2, topk_hits_avx2)
+SAE4J_VECOPS(avx512, __attribute__((target("arch=x86-64-v4,prefer-vector-width=512"))), nonzeros_avx512,
+             topk_hits_avx512)
 
 const VecOps& vec_for(int isa) {
     switch (isa) {

@@ -430,6 +430,103 @@ void test_cosine(sae4j_cpu_ctx* ctx, std::mt19937_64& rng, int64_t n1, int64_t n
     report_exact(what + " block NaNs and guards", nan_bad + block.guards_changed());
 }
 
+// Top-k lists of rows and columns against the double matrix: every listed entry is what it
+// claims, lists are ordered, and nothing left out ranks above a list's last entry (beyond the
+// float rounding of a cosine); zero vectors make exact ties, which go to the smaller index.
+void test_cosine_topk(sae4j_cpu_ctx* ctx, std::mt19937_64& rng, int64_t n1, int64_t n2, int64_t d, bool a_cols,
+                      bool b_cols, bool absolute, int64_t k_row, int64_t k_col) {
+    auto a = randn(rng, n1 * d, 1), b = randn(rng, n2 * d, 1);  // logical rows (n, d)
+    const bool ties = n1 > 2 && n2 > 2;
+    if (ties) {
+        std::fill(a.begin() + 2 * d, a.begin() + 3 * d, 0.f);  // row 2 is all zeros
+        std::fill(b.begin() + 1 * d, b.begin() + 2 * d, 0.f);  // column 1 is all zeros
+    }
+    std::vector<double> c(n1 * n2);
+    std::vector<double> na(n1), nb(n2);
+    for (int64_t i = 0; i < n1; ++i)
+        for (int64_t k = 0; k < d; ++k) na[i] += (double)a[i * d + k] * a[i * d + k];
+    for (int64_t j = 0; j < n2; ++j)
+        for (int64_t k = 0; k < d; ++k) nb[j] += (double)b[j * d + k] * b[j * d + k];
+    for (int64_t i = 0; i < n1; ++i)
+        for (int64_t j = 0; j < n2; ++j) {
+            double s = 0;
+            for (int64_t k = 0; k < d; ++k) s += (double)a[i * d + k] * b[j * d + k];
+            c[i * n2 + j] = na[i] > 0 && nb[j] > 0 ? s / std::sqrt(na[i] * nb[j]) : 0;
+        }
+    auto layout = [&](const std::vector<float>& v, int64_t n, bool cols) {
+        if (!cols) return v;
+        std::vector<float> t(n * d);
+        for (int64_t i = 0; i < n; ++i)
+            for (int64_t k = 0; k < d; ++k) t[k * n + i] = v[i * d + k];
+        return t;
+    };
+    const auto A = layout(a, n1, a_cols), Bv = layout(b, n2, b_cols);
+    Out<float> rval(n1 * k_row), cval(n2 * k_col);
+    Out<int32_t> ridx(n1 * k_row, -77), cidx(n2 * k_col, -77);
+    std::vector<float> work(sae4j_cpu_cosine_topk_workspace(ctx, n1, n2, d, k_row, k_col));
+    ok(sae4j_cpu_cosine_topk(ctx, n1, n2, d, A.data(), a_cols, Bv.data(), b_cols, absolute, k_row, rval.p(), ridx.p(),
+                             k_col, cval.p(), cidx.p(), work.data()),
+       "cosine_topk");
+    const double tol = 2e-5;
+    auto key = [&](double v) { return absolute ? std::fabs(v) : v; };
+    double worst = 0, worst_left_out = 0;
+    int64_t bad = 0, tie_bad = 0;
+    // one list: vector `v` of `n` with `other` candidates; entry(v, o) is the matrix element
+    auto check = [&](const Out<float>& val, const Out<int32_t>& idx, int64_t n, int64_t other, int64_t k,
+                     auto entry, int64_t zero_vector) {
+        std::vector<char> listed(other);
+        for (int64_t v = 0; v < n && k > 0; ++v) {
+            std::fill(listed.begin(), listed.end(), 0);
+            for (int64_t r = 0; r < k; ++r) {
+                const int32_t o = idx.v[v * k + r];
+                if (o < 0 || o >= other || listed[o]) {
+                    ++bad;
+                    continue;
+                }
+                listed[o] = 1;
+                worst = std::max(worst, std::fabs(val.v[v * k + r] - entry(v, o)));
+                if (r > 0 && key(val.v[v * k + r]) > key(val.v[v * k + r - 1])) ++bad;  // order
+            }
+            const double last = key(val.v[v * k + k - 1]);
+            for (int64_t o = 0; o < other; ++o)
+                if (!listed[o]) worst_left_out = std::max(worst_left_out, key(entry(v, o)) - last);
+            if (v == zero_vector)  // all entries 0: the first k indices
+                for (int64_t r = 0; r < k; ++r) tie_bad += idx.v[v * k + r] != r;
+        }
+    };
+    check(rval, ridx, n1, n2, k_row, [&](int64_t i, int64_t j) { return c[i * n2 + j]; }, ties ? 2 : -1);
+    check(cval, cidx, n2, n1, k_col, [&](int64_t j, int64_t i) { return c[i * n2 + j]; }, ties ? 1 : -1);
+    const std::string what = "topk " + std::to_string(n1) + "x" + std::to_string(n2) + "x" + std::to_string(d) +
+                             " k " + std::to_string(k_row) + "/" + std::to_string(k_col) + (a_cols ? " acol" : "") +
+                             (b_cols ? " bcol" : "") + (absolute ? " abs" : "");
+    report(what + " values", worst, tol);
+    report(what + " nothing left out above the last", std::max(0.0, worst_left_out), tol);
+    report_exact(what + " indices, order", bad);
+    if (ties) report_exact(what + " ties to the smaller index", tie_bad);
+    report_exact(what + " guards", rval.guards_changed() + ridx.guards_changed() + cval.guards_changed() +
+                                       cidx.guards_changed());
+}
+
+void test_cosine_topk_errors(sae4j_cpu_ctx* ctx) {
+    std::vector<float> A(12, 1.f), work(1 << 16);
+    Out<float> val(8);
+    Out<int32_t> idx(8, -77);
+    int64_t bad = 0;
+    bad += sae4j_cpu_cosine_topk_workspace(ctx, 3, 4, 3, 5, 0) != -1;  // k_row > n2
+    bad += sae4j_cpu_cosine_topk_workspace(ctx, 3, 4, 3, 0, 4) != -1;  // k_col > n1
+    bad += sae4j_cpu_cosine_topk_workspace(ctx, 3, 4, 3, 0, 0) != -1;  // nothing asked
+    bad += sae4j_cpu_cosine_topk(ctx, 3, 4, 3, A.data(), 0, A.data(), 0, 0, 5, val.p(), idx.p(), 0, nullptr, nullptr,
+                                 work.data()) != SAE4J_ERR_ARG;
+    bad += sae4j_cpu_cosine_topk(ctx, 3, 4, 3, A.data(), 0, A.data(), 0, 0, 2, nullptr, idx.p(), 0, nullptr, nullptr,
+                                 work.data()) != SAE4J_ERR_ARG;
+    bad += sae4j_cpu_cosine_topk(ctx, 3, 4, 3, A.data(), 0, A.data(), 0, 0, 0, nullptr, nullptr, 2, val.p(), nullptr,
+                                 work.data()) != SAE4J_ERR_ARG;
+    report_exact("topk bad arguments refused", bad);
+    report_exact("topk bad arguments: nothing written", val.guards_changed() + idx.guards_changed() +
+                                                            (int64_t)std::count_if(idx.v.begin(), idx.v.begin() + 8,
+                                                                                   [](int32_t x) { return x != -77; }));
+}
+
 void test_dispatch() {
     // the leaf 1 ECX, leaf 7 EBX, leaf 0x80000001 ECX bits of a full x86-64-v4 CPU
     const uint32_t l1 = (1u << 0) | (1u << 9) | (1u << 12) | (1u << 13) | (1u << 19) | (1u << 20) | (1u << 22) |
@@ -464,6 +561,14 @@ void run_all(int threads, int isa, bool full) {
     if (full)
         for (int cols = 0; cols < 4; ++cols) test_cosine(ctx, rng, 45, 83, 17, cols & 1, cols & 2, true);
     test_cosine(ctx, rng, 19, 300, 1024, false, false, false);  // several column groups of the fused path
+    test_cosine_topk(ctx, rng, 300, 1100, 24, false, false, false, 5, 7);  // 2 x 3 tiles, 2+ owners
+    test_cosine_topk(ctx, rng, 300, 1100, 24, false, false, true, 9, 3);
+    if (full) {
+        test_cosine_topk(ctx, rng, 45, 83, 17, true, true, true, 83, 0);  // whole rows
+        test_cosine_topk(ctx, rng, 45, 83, 17, false, true, false, 0, 45);
+        test_cosine_topk(ctx, rng, 1, 1, 1, false, false, false, 1, 1);
+        test_cosine_topk_errors(ctx);
+    }
     sae4j_cpu_ctx_destroy(ctx);
 }
 

@@ -118,6 +118,15 @@ public interface Backend extends AutoCloseable {
      */
     void cosineMax(VectorSet a, VectorSet b, boolean center, CosineMaxima out);
 
+    /**
+     * The out.kRow() largest cosines of every row and out.kCol() of every column of
+     * cos(a_i, b_j) (no centring), ranked by the cosine or, when absolute, by its absolute value,
+     * into out's lists (signed cosines, ties to the smaller index), without storing the matrix: the
+     * candidate edges of exact matching at any size. Every entry left out of a list ranks at most
+     * as high as the list's last entry, up to the float rounding of a cosine.
+     */
+    void cosineTopK(VectorSet a, VectorSet b, boolean absolute, CosineTopK out);
+
     /** Rows [i0, i1) of the cosine matrix into out (i1 - i0, b.count()), row-major. */
     void cosineBlock(VectorSet a, VectorSet b, boolean center, long i0, long i1, FloatBuf out);
 

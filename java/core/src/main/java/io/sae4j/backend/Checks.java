@@ -68,4 +68,11 @@ public final class Checks {
         if (a.count() > Integer.MAX_VALUE || b.count() > Integer.MAX_VALUE)
             throw new IllegalArgumentException("cosine: at most 2^31 - 1 vectors a side (indices are int32)");
     }
+
+    public static void cosineTopK(VectorSet a, VectorSet b, CosineTopK out) {
+        cosine(a, b);
+        if (out.n1() != a.count() || out.n2() != b.count())
+            throw new IllegalArgumentException("cosineTopK: lists for " + out.n1() + " x " + out.n2() + ", vectors "
+                    + a.count() + " x " + b.count());
+    }
 }

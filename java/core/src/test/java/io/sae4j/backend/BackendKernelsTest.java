@@ -641,6 +641,68 @@ class BackendKernelsTest {
         }
     }
 
+    /**
+     * Top-k lists of rows and columns: each entry is the cosine it names, lists are ordered by the
+     * key, nothing left out ranks above a list's last entry, exact ties (a zero vector) go to the
+     * smallest indices; both layouts, signed and absolute ranking, poisoned outputs.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("backends")
+    void cosineTopKListsMatchReference(TestBackends.Config cfg) {
+        Random r = new Random(30);
+        try (Backend be = cfg.open()) {
+            int n1 = 300, n2 = 1100, d = 24;
+            for (boolean absolute : new boolean[] {false, true})
+                for (boolean columns : new boolean[] {false, true}) {
+                    float[] a = randn(r, n1 * d, 1), b = randn(r, n2 * d, 1);
+                    if (!columns) Arrays.fill(a, 2 * d, 3 * d, 0f); // row 2: every cosine 0
+                    double[][] c = Reference.cosines(a, n1, columns, b, n2, false, d, false);
+                    String tag = cfg + " absolute=" + absolute + " aCols=" + columns;
+                    int kRow = 9, kCol = 5;
+                    try (FloatBuf ab = be.upload(a); FloatBuf bb = be.upload(b);
+                            CosineTopK out = new CosineTopK(be, n1, n2, kRow, kCol)) {
+                        be.fill(out.rowVal(), Float.NaN);
+                        be.fill(out.colVal(), Float.NaN);
+                        be.fill(out.rowIdx(), -77);
+                        be.fill(out.colIdx(), -77);
+                        be.cosineTopK(new VectorSet(ab, n1, d, columns), VectorSet.rows(bb, n2, d), absolute, out);
+                        CosineTopK.Lists got = out.toHost();
+                        double tol = 1e-5 * cfg.tolerance();
+                        checkLists(n1, n2, kRow, got.rowVal(), got.rowIdx(), (i, j) -> c[i][j], absolute, tol, "rows " + tag);
+                        checkLists(n2, n1, kCol, got.colVal(), got.colIdx(), (j, i) -> c[i][j], absolute, tol, "cols " + tag);
+                        if (!columns)
+                            for (int q = 0; q < kRow; q++) assertEquals(q, got.rowIdx()[2 * kRow + q], "zero row ties " + tag);
+                    }
+                }
+        }
+    }
+
+    private static void checkLists(int n, int other, int k, float[] val, int[] idx, Entry entry, boolean absolute,
+            double tol, String tag) {
+        for (int v = 0; v < n; v++) {
+            boolean[] listed = new boolean[other];
+            for (int q = 0; q < k; q++) {
+                int o = idx[v * k + q];
+                assertTrue(o >= 0 && o < other && !listed[o], tag + ": list " + v + " entry " + q + " index " + o);
+                listed[o] = true;
+                assertEquals(entry.at(v, o), val[v * k + q], tol, tag + ": value of list " + v + " entry " + q);
+                if (q > 0) assertTrue(key(val[v * k + q], absolute) <= key(val[v * k + q - 1], absolute), tag + ": order " + v);
+            }
+            double last = key(val[v * k + k - 1], absolute);
+            for (int o = 0; o < other; o++)
+                if (!listed[o])
+                    assertTrue(key(entry.at(v, o), absolute) <= last + tol, tag + ": list " + v + " left out " + o);
+        }
+    }
+
+    private interface Entry {
+        double at(int v, int o);
+    }
+
+    private static double key(double x, boolean absolute) {
+        return absolute ? Math.abs(x) : x;
+    }
+
     @ParameterizedTest(name = "{0}")
     @MethodSource("backends")
     void misuseIsRefusedBeforeNativeCode(TestBackends.Config cfg) {

@@ -8,6 +8,7 @@ import io.sae4j.backend.Backend;
 import io.sae4j.backend.BackendException;
 import io.sae4j.backend.Checks;
 import io.sae4j.backend.CosineMaxima;
+import io.sae4j.backend.CosineTopK;
 import io.sae4j.backend.FloatBuf;
 import io.sae4j.backend.IntBuf;
 import io.sae4j.backend.Matrix;
@@ -336,6 +337,28 @@ public final class CpuBackend implements Backend {
                         out.rowArg().pointer(this, n1, "cosineMax rowArg"), out.colMax().pointer(this, n2, "cosineMax colMax"),
                         out.colArg().pointer(this, n2, "cosineMax colArg"), scratch(ws, "cosineMax")),
                         "sae4j_cpu_cosine_max");
+            } finally {
+                releaseLargeScratch();
+            }
+        }
+    }
+
+    @Override
+    public void cosineTopK(VectorSet a, VectorSet b, boolean absolute, CosineTopK out) {
+        Checks.cosineTopK(a, b, out);
+        long n1 = a.count(), n2 = b.count(), d = a.dim();
+        int kRow = out.kRow(), kCol = out.kCol();
+        long ws = NativeCpu.cosineTopkWorkspace(live(), n1, n2, d, kRow, kCol);
+        if (ws < 0) throw new IllegalArgumentException("cosineTopK: invalid sizes " + n1 + ", " + n2 + ", " + d);
+        synchronized (scratchLock) {
+            try {
+                check(NativeCpu.cosineTopk(live(), n1, n2, d, a.data().pointer(this, n1 * d, "cosineTopK a"),
+                        a.columns() ? 1 : 0, b.data().pointer(this, n2 * d, "cosineTopK b"), b.columns() ? 1 : 0,
+                        absolute ? 1 : 0, kRow, kRow > 0 ? out.rowVal().pointer(this, n1 * kRow, "cosineTopK rowVal") : null,
+                        kRow > 0 ? out.rowIdx().pointer(this, n1 * kRow, "cosineTopK rowIdx") : null, kCol,
+                        kCol > 0 ? out.colVal().pointer(this, n2 * kCol, "cosineTopK colVal") : null,
+                        kCol > 0 ? out.colIdx().pointer(this, n2 * kCol, "cosineTopK colIdx") : null,
+                        scratch(ws, "cosineTopK")), "sae4j_cpu_cosine_topk");
             } finally {
                 releaseLargeScratch();
             }

@@ -97,6 +97,15 @@ public final class NativeCpu {
             @Const FloatPointer B, int bColumns, int center, FloatPointer rowMax, @Cast("int32_t*") IntPointer rowArg,
             FloatPointer colMax, @Cast("int32_t*") IntPointer colArg, FloatPointer work);
 
+    @Name("sae4j_cpu_cosine_topk_workspace")
+    public static native long cosineTopkWorkspace(@Const Ctx ctx, long n1, long n2, long d, long kRow, long kCol);
+
+    @Name("sae4j_cpu_cosine_topk")
+    public static native int cosineTopk(Ctx ctx, long n1, long n2, long d, @Const FloatPointer A, int aColumns,
+            @Const FloatPointer B, int bColumns, int absolute, long kRow, FloatPointer rowVal,
+            @Cast("int32_t*") IntPointer rowIdx, long kCol, FloatPointer colVal, @Cast("int32_t*") IntPointer colIdx,
+            FloatPointer work);
+
     @Name("sae4j_cpu_cosine_block")
     public static native int cosineBlock(Ctx ctx, long n1, long n2, long d, @Const FloatPointer A, int aColumns,
             @Const FloatPointer B, int bColumns, int center, long i0, long i1, FloatPointer C, FloatPointer work);

@@ -9,6 +9,7 @@ import io.sae4j.backend.BackendException;
 import io.sae4j.backend.Buf;
 import io.sae4j.backend.Checks;
 import io.sae4j.backend.CosineMaxima;
+import io.sae4j.backend.CosineTopK;
 import io.sae4j.backend.FloatBuf;
 import io.sae4j.backend.IntBuf;
 import io.sae4j.backend.Matrix;
@@ -390,6 +391,56 @@ public final class CudaBackend implements Backend {
         } finally {
             NativeCuda.free(ctx, work); // cudaFree waits for the kernels that use it
         }
+    }
+
+    /**
+     * Blocks of the cosine matrix by cuBLAS in FP32 whatever the TF32 setting (the lists bound
+     * every entry left out, which exact matching relies on), folded into the lists block by block.
+     */
+    @Override
+    public void cosineTopK(VectorSet a, VectorSet b, boolean absolute, CosineTopK out) {
+        Checks.cosineTopK(a, b, out);
+        long n1 = a.count(), n2 = b.count(), d = a.dim();
+        int kRow = out.kRow(), kCol = out.kCol();
+        if (Math.max(kRow, kCol) > NativeCuda.TOPK_MAX)
+            throw new IllegalArgumentException("cosineTopK: the CUDA backend keeps at most " + NativeCuda.TOPK_MAX
+                    + " entries a list, got " + Math.max(kRow, kCol));
+        long rowsPerBlock = Math.max(1, Math.min(n1, TOPK_BLOCK_FLOATS / n2));
+        try (FloatBuf an = allocate(n1 * d); FloatBuf bn = allocate(n2 * d); FloatBuf block = allocate(rowsPerBlock * n2)) {
+            check(NativeCuda.normalise(live(), n1, d, a.data().pointer(this, n1 * d, "cosineTopK a"), a.columns() ? 1 : 0,
+                    0, an.pointer(this, n1 * d, "normalised a")), "sae4j_cuda_normalise");
+            check(NativeCuda.normalise(live(), n2, d, b.data().pointer(this, n2 * d, "cosineTopK b"), b.columns() ? 1 : 0,
+                    0, bn.pointer(this, n2 * d, "normalised b")), "sae4j_cuda_normalise");
+            if (tf32) setMathMode(cublas.CUBLAS_DEFAULT_MATH);
+            try {
+                for (long i0 = 0; i0 < n1; i0 += rowsPerBlock) {
+                    long rows = Math.min(rowsPerBlock, n1 - i0);
+                    FloatBuf c = block.slice(0, rows * n2);
+                    gemm(1f, Matrix.of(an.slice(i0 * d, rows * d), rows, d), Matrix.of(bn, n2, d).t(), 0f,
+                            Matrix.of(c, rows, n2));
+                    FloatPointer cp = c.pointer(this, rows * n2, "cosineTopK block");
+                    if (kRow > 0)
+                        check(NativeCuda.topkRows(live(), rows, n2, cp, absolute ? 1 : 0, kRow,
+                                out.rowVal().slice(i0 * kRow, rows * kRow).pointer(this, rows * kRow, "cosineTopK rowVal"),
+                                out.rowIdx().slice(i0 * kRow, rows * kRow).pointer(this, rows * kRow, "cosineTopK rowIdx")),
+                                "sae4j_cuda_topk_rows");
+                    if (kCol > 0)
+                        check(NativeCuda.topkCols(live(), rows, n2, cp, i0, absolute ? 1 : 0, kCol,
+                                out.colVal().pointer(this, n2 * kCol, "cosineTopK colVal"),
+                                out.colIdx().pointer(this, n2 * kCol, "cosineTopK colIdx")), "sae4j_cuda_topk_cols");
+                }
+            } finally {
+                if (tf32) setMathMode(cublas.CUBLAS_TF32_TENSOR_OP_MATH);
+            }
+            sync(); // the normalised copies and the block are freed on return
+        }
+    }
+
+    /** Largest block of the cosine matrix cosineTopK makes at once (1 GiB). */
+    private static final long TOPK_BLOCK_FLOATS = 1L << 28;
+
+    private void setMathMode(int mode) {
+        checkBlas(cublas.cublasSetMathMode(handle, mode), "cublasSetMathMode");
     }
 
     @Override

@@ -117,6 +117,13 @@ public final class NativeCuda {
     public static native int cosineMax(Ctx ctx, long n1, long n2, long d, @Const FloatPointer A, int aColumns,
             @Const FloatPointer B, int bColumns, int center, int precision, FloatPointer rowMax,
             @Cast("int32_t*") IntPointer rowArg, FloatPointer colMax, @Cast("int32_t*") IntPointer colArg, Pointer work);
+    public static final int TOPK_MAX = 64; // SAE4J_CUDA_TOPK_MAX
+    @Name("sae4j_cuda_topk_rows")
+    public static native int topkRows(Ctx ctx, long rows, long n2, @Const FloatPointer block, int absolute, long k,
+            FloatPointer rowVal, @Cast("int32_t*") IntPointer rowIdx);
+    @Name("sae4j_cuda_topk_cols")
+    public static native int topkCols(Ctx ctx, long rows, long n2, @Const FloatPointer block, long row0, int absolute,
+            long k, FloatPointer colVal, @Cast("int32_t*") IntPointer colIdx);
     @Name("sae4j_cuda_normalise")
     public static native int normalise(Ctx ctx, long n, long d, @Const FloatPointer src, int columns, int center,
             FloatPointer out);
