@@ -3,15 +3,18 @@ package io.sae4j.cli;
 import com.google.gson.GsonBuilder;
 import io.sae4j.backend.FloatBuf;
 import io.sae4j.backend.Backend;
+import io.sae4j.backend.VectorSet;
 import io.sae4j.io.NpyReader;
 import io.sae4j.io.SaeLensFormat;
 import io.sae4j.metrics.ActivationCorrelation;
 import io.sae4j.metrics.DecoderSimilarity;
 import io.sae4j.metrics.FeatureActivity;
-import io.sae4j.metrics.Hungarian;
+import io.sae4j.metrics.LatentMatching;
 import io.sae4j.sae.SparseAutoencoder;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -20,23 +23,25 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /**
- * Compares two SAE directories: decoder MMCS both ways, Hungarian matching and, given activations,
- * activation correlation, dead latents, L0 and FVU of each. Prints a table; --json writes exactly
- * the keys mmcs_ab, mmcs_ba, hungarian_mean, shared_frac, threshold (and with --acts corr_ab,
- * corr_ba, dead_a, dead_b, l0_a, l0_b, fvu_a, fvu_b).
+ * Compares SAE directories. Two: decoder MMCS both ways, exact one-to-one matching at any size
+ * (signed: hungarian_mean, shared_frac; |cos|: pw_mcc; decoder and encoder: shared_frac_encdec;
+ * hungarian_certified, hungarian_gap; threshold_curve) and, given activations, MMCS over live
+ * latents, activation correlation, dead latents, L0 and FVU of each. Prints a table; --json writes
+ * those keys (mmcs_ab, mmcs_ba, hungarian_mean, shared_frac, threshold, pw_mcc, shared_frac_encdec,
+ * hungarian_certified, hungarian_gap, threshold_curve; with --acts mmcs_ab_live, mmcs_ba_live,
+ * corr_ab, corr_ba, dead_a, dead_b, l0_a, l0_b, fvu_a, fvu_b). Three or more: the same keys for
+ * every pair ("pairs") and the fraction of the first SAE's latents whose decoder match reaches the
+ * threshold in every other SAE ("matched_in_all_frac").
  */
-@Command(name = "compare", mixinStandardHelpOptions = true, description = "Compare two SAEs (SAELens directories).")
+@Command(name = "compare", mixinStandardHelpOptions = true, description = "Compare two or more SAEs (SAELens directories).")
 final class CompareCommand implements Callable<Integer> {
     @picocli.CommandLine.Mixin
     DeviceOption device = new DeviceOption();
 
-    @Parameters(index = "0", description = "SAE directory A.")
-    Path a;
+    @Parameters(arity = "2..*", description = "SAE directories (two or more).")
+    List<Path> dirs;
 
-    @Parameters(index = "1", description = "SAE directory B.")
-    Path b;
-
-    @Option(names = "--acts", description = "Activations .npy for correlation, L0, FVU and dead latents.")
+    @Option(names = "--acts", description = "Activations .npy for live-latent MMCS, correlation, L0, FVU and dead latents.")
     Path acts;
 
     @Option(names = "--tokens", defaultValue = "8192", description = "Tokens of --acts to use, from its start (default ${DEFAULT-VALUE}).")
@@ -52,45 +57,100 @@ final class CompareCommand implements Callable<Integer> {
             + "each SAE's recovery (MMCS from the true features to its decoder rows); not part of the JSON.")
     Path truth;
 
-    private Double recoveryA, recoveryB; // set by --truth
+    private Double recoveryA, recoveryB; // set by --truth (two SAEs)
 
     @Override
     public Integer call() throws Exception {
         if (!(threshold >= -1 && threshold <= 1)) throw new IllegalArgumentException("--threshold must be in [-1, 1], got " + threshold);
-        SaeLensFormat.SaeFile fa = SaeLensFormat.read(a), fb = SaeLensFormat.read(b);
-        if (fa.dIn() != fb.dIn())
-            throw new IllegalArgumentException(a + " has d_in " + fa.dIn() + " but " + b + " has d_in " + fb.dIn());
-        int d = fa.dIn();
+        List<SaeLensFormat.SaeFile> files = new ArrayList<>();
+        for (Path dir : dirs) {
+            SaeLensFormat.SaeFile f = SaeLensFormat.read(dir);
+            if (!files.isEmpty() && f.dIn() != files.get(0).dIn())
+                throw new IllegalArgumentException(dir + " has d_in " + f.dIn() + " but " + dirs.get(0) + " has d_in "
+                        + files.get(0).dIn());
+            files.add(f);
+        }
+        if (truth != null && files.size() != 2) throw new IllegalArgumentException("--truth needs exactly two SAEs, got " + files.size());
+        int d = files.get(0).dIn();
         Map<String, Object> res = new LinkedHashMap<>();
-        try (Backend be = device.open(); FloatBuf wa = be.upload(fa.wDec()); FloatBuf wb = be.upload(fb.wDec())) {
-            DecoderSimilarity.Mmcs m = DecoderSimilarity.mmcs(be, wa, fa.dSae(), wb, fb.dSae(), d);
-            res.put("mmcs_ab", m.ab());
-            res.put("mmcs_ba", m.ba());
-            if (Math.max(fa.dSae(), fb.dSae()) <= DecoderSimilarity.HUNGARIAN_MAX) {
-                Hungarian.Result h = DecoderSimilarity.hungarian(be, wa, fa.dSae(), wb, fb.dSae(), d, threshold);
-                res.put("hungarian_mean", h.meanMatched());
-                res.put("shared_frac", h.fractionAtLeast());
-            } else {
-                System.err.println("sae4j compare: Hungarian matching skipped: more than " + DecoderSimilarity.HUNGARIAN_MAX
-                        + " latents a side (null in JSON)");
-                res.put("hungarian_mean", null);
-                res.put("shared_frac", null);
+        try (Backend be = device.open(); Resources live = new Resources()) {
+            List<FloatBuf> dec = new ArrayList<>(), enc = new ArrayList<>();
+            for (SaeLensFormat.SaeFile f : files) {
+                dec.add(live.add(be.upload(f.wDec())));
+                enc.add(live.add(be.upload(f.wEnc())));
             }
-            res.put("threshold", threshold);
-            if (acts != null) activations(be, fa, fb, d, res);
-            if (truth != null) recovery(be, wa, fa.dSae(), wb, fb.dSae(), d);
+            List<FeatureActivity> activity = acts == null ? null : activities(be, files, d, live);
+            List<Map<String, Object>> pairs = new ArrayList<>();
+            double[] bestInOthers = null; // per latent of the first SAE: the lowest matched cosine over the others
+            for (int x = 0; x < files.size(); x++)
+                for (int y = x + 1; y < files.size(); y++) {
+                    Map<String, Object> pair = new LinkedHashMap<>();
+                    if (files.size() > 2) {
+                        pair.put("a", dirs.get(x).toString());
+                        pair.put("b", dirs.get(y).toString());
+                    }
+                    LatentMatching match = pair(be, files.get(x), dec.get(x), enc.get(x), files.get(y), dec.get(y), enc.get(y),
+                            d, pair);
+                    if (activity != null) activations(be, files.get(x), files.get(y), activity.get(x), activity.get(y), d, pair);
+                    pairs.add(pair);
+                    if (x == 0) bestInOthers = lowest(bestInOthers, match.decoderMatch().cosine());
+                }
+            if (files.size() == 2) {
+                res.putAll(pairs.get(0));
+                if (truth != null) recovery(be, dec.get(0), files.get(0).dSae(), dec.get(1), files.get(1).dSae(), d);
+            } else {
+                res.put("saes", dirs.stream().map(Path::toString).toList());
+                res.put("threshold", threshold);
+                int hits = 0;
+                for (double c : bestInOthers) if (c >= threshold) hits++;
+                res.put("matched_in_all_frac", (double) hits / bestInOthers.length);
+                res.put("pairs", pairs);
+            }
         }
         print(res);
         if (json != null) {
             // strict JSON: an undefined number (e.g. correlation with every feature dead) is null
-            res.replaceAll((k, v) -> v instanceof Double dv && !Double.isFinite(dv) ? null : v);
-            SaeLensFormat.writeAtomically(json, new GsonBuilder().setPrettyPrinting().serializeNulls().create().toJson(res) + "\n");
+            SaeLensFormat.writeAtomically(json, new GsonBuilder().setPrettyPrinting().serializeNulls().create()
+                    .toJson(strict(res)) + "\n");
         }
         return 0;
     }
 
-    private void activations(Backend be, SaeLensFormat.SaeFile fa, SaeLensFormat.SaeFile fb, int d,
-                             Map<String, Object> res) throws Exception {
+    /** Decoder MMCS and the exact matchings of one pair into out; returns the matching. */
+    private LatentMatching pair(Backend be, SaeLensFormat.SaeFile fa, FloatBuf decA, FloatBuf encA, SaeLensFormat.SaeFile fb,
+            FloatBuf decB, FloatBuf encB, int d, Map<String, Object> out) {
+        DecoderSimilarity.Mmcs m = DecoderSimilarity.mmcs(be, decA, fa.dSae(), decB, fb.dSae(), d);
+        out.put("mmcs_ab", m.ab());
+        out.put("mmcs_ba", m.ba());
+        // W_enc is (d_in, d_sae): each latent's encoder direction is a column
+        LatentMatching h = LatentMatching.of(be, VectorSet.rows(decA, fa.dSae(), d), VectorSet.rows(decB, fb.dSae(), d),
+                VectorSet.columns(encA, fa.dSae(), d), VectorSet.columns(encB, fb.dSae(), d), threshold);
+        out.put("hungarian_mean", h.hungarianMean());
+        out.put("shared_frac", h.sharedFrac());
+        out.put("threshold", threshold);
+        out.put("pw_mcc", h.pwMcc());
+        out.put("shared_frac_encdec", h.sharedFracEncdec());
+        out.put("hungarian_certified", h.certified());
+        out.put("hungarian_gap", h.gap());
+        Map<String, Object> curve = new LinkedHashMap<>();
+        curve.put("thresholds", h.curveThresholds());
+        curve.put("decoder", h.curveDecoder());
+        curve.put("shared_encdec", h.curveShared());
+        out.put("threshold_curve", curve);
+        return h;
+    }
+
+    /** Element-wise minimum of the matched cosines (NaN, unmatched, counts as not reaching anything). */
+    private static double[] lowest(double[] so_far, float[] cosine) {
+        double[] out = so_far == null ? new double[cosine.length] : so_far;
+        for (int i = 0; i < cosine.length; i++) {
+            double c = Float.isNaN(cosine[i]) ? Double.NEGATIVE_INFINITY : cosine[i];
+            out[i] = so_far == null ? c : Math.min(out[i], c);
+        }
+        return out;
+    }
+
+    private List<FeatureActivity> activities(Backend be, List<SaeLensFormat.SaeFile> files, int d, Resources live) throws Exception {
         float[] x;
         int n;
         try (NpyReader r = NpyReader.open(acts)) {
@@ -102,18 +162,59 @@ final class CompareCommand implements Callable<Integer> {
             x = new float[n * d];
             r.read(0, n, x, 0);
         }
-        try (SparseAutoencoder sa = fa.toModel(be); SparseAutoencoder sb = fb.toModel(be);
-             FeatureActivity ta = FeatureActivity.measure(sa, x, n, acts.toString());
-             FeatureActivity tb = FeatureActivity.measure(sb, x, n, acts.toString())) {
-            ActivationCorrelation c = ActivationCorrelation.of(ta, tb);
-            res.put("corr_ab", c.corrAB());
-            res.put("corr_ba", c.corrBA());
-            res.put("dead_a", c.deadA());
-            res.put("dead_b", c.deadB());
-            res.put("l0_a", ta.l0());
-            res.put("l0_b", tb.l0());
-            res.put("fvu_a", ta.fvu());
-            res.put("fvu_b", tb.fvu());
+        List<FeatureActivity> out = new ArrayList<>();
+        for (SaeLensFormat.SaeFile f : files) {
+            SparseAutoencoder sae = live.add(f.toModel(be));
+            out.add(live.add(FeatureActivity.measure(sae, x, n, acts.toString())));
+        }
+        return out;
+    }
+
+    private static void activations(Backend be, SaeLensFormat.SaeFile fa, SaeLensFormat.SaeFile fb, FeatureActivity ta,
+            FeatureActivity tb, int d, Map<String, Object> res) {
+        DecoderSimilarity.Mmcs m = DecoderSimilarity.mmcsLive(be, fa.wDec(), fa.dSae(), ta.live(), fb.wDec(), fb.dSae(), tb.live(), d);
+        res.put("mmcs_ab_live", m.ab());
+        res.put("mmcs_ba_live", m.ba());
+        ActivationCorrelation c = ActivationCorrelation.of(ta, tb);
+        res.put("corr_ab", c.corrAB());
+        res.put("corr_ba", c.corrBA());
+        res.put("dead_a", c.deadA());
+        res.put("dead_b", c.deadB());
+        res.put("l0_a", ta.l0());
+        res.put("l0_b", tb.l0());
+        res.put("fvu_a", ta.fvu());
+        res.put("fvu_b", tb.fvu());
+    }
+
+    /** The result with non-finite numbers (also inside arrays, maps and lists) as null. */
+    private static Object strict(Object v) {
+        if (v instanceof Double dv) return Double.isFinite(dv) ? dv : null;
+        if (v instanceof double[] arr) {
+            List<Object> out = new ArrayList<>();
+            for (double x : arr) out.add(strict(x));
+            return out;
+        }
+        if (v instanceof Map<?, ?> map) {
+            Map<Object, Object> out = new LinkedHashMap<>();
+            map.forEach((k, x) -> out.put(k, strict(x)));
+            return out;
+        }
+        if (v instanceof List<?> list) return list.stream().map(CompareCommand::strict).toList();
+        return v;
+    }
+
+    /** Closes what was added, last first. */
+    private static final class Resources implements AutoCloseable {
+        private final List<AutoCloseable> open = new ArrayList<>();
+
+        <T extends AutoCloseable> T add(T r) {
+            open.add(r);
+            return r;
+        }
+
+        @Override
+        public void close() throws Exception {
+            for (int i = open.size() - 1; i >= 0; i--) open.get(i).close();
         }
     }
 
@@ -130,14 +231,41 @@ final class CompareCommand implements Callable<Integer> {
     }
 
     private void print(Map<String, Object> res) {
-        System.out.println("A: " + a);
-        System.out.println("B: " + b);
-        for (Map.Entry<String, Object> e : res.entrySet()) {
-            Object v = e.getValue();
-            String s = v instanceof Double dv ? String.format(Locale.ROOT, "%.4f", dv) : String.valueOf(v);
-            System.out.printf("  %-16s %s%n", e.getKey(), s);
+        if (res.containsKey("pairs")) {
+            for (int i = 0; i < dirs.size(); i++) System.out.println((char) ('A' + Math.min(i, 25)) + ": " + dirs.get(i));
+            System.out.printf(Locale.ROOT, "  latents of A matched at >= %.2f in every other SAE: %.4f%n", threshold,
+                    (Double) res.get("matched_in_all_frac"));
+            for (Object p : (List<?>) res.get("pairs")) {
+                Map<?, ?> pair = (Map<?, ?>) p;
+                System.out.println("pair " + pair.get("a") + " / " + pair.get("b") + ":");
+                printKeys(pair);
+            }
+            return;
         }
+        System.out.println("A: " + dirs.get(0));
+        System.out.println("B: " + dirs.get(1));
+        printKeys(res);
         if (recoveryA != null)
             System.out.printf(Locale.ROOT, "  ground-truth recovery (MMCS truth -> SAE): A %.4f, B %.4f%n", recoveryA, recoveryB);
+    }
+
+    private static void printKeys(Map<?, ?> res) {
+        for (Map.Entry<?, ?> e : res.entrySet()) {
+            Object v = e.getValue();
+            if (e.getKey().equals("a") || e.getKey().equals("b")) continue;
+            String s;
+            if (v instanceof Double dv) s = String.format(Locale.ROOT, "%.4f", dv);
+            else if (v instanceof Map<?, ?> curve) { // threshold_curve: one line per series
+                double[] t = (double[]) curve.get("thresholds");
+                StringBuilder b = new StringBuilder("at");
+                for (double x : t) b.append(String.format(Locale.ROOT, " %.2f", x));
+                for (String series : new String[] {"decoder", "shared_encdec"}) {
+                    b.append(String.format(Locale.ROOT, "%n  %-16s %s", "  " + series, ""));
+                    for (double x : (double[]) curve.get(series)) b.append(String.format(Locale.ROOT, " %.2f", x));
+                }
+                s = b.toString();
+            } else s = String.valueOf(v);
+            System.out.printf("  %-20s %s%n", e.getKey(), s);
+        }
     }
 }

@@ -8,7 +8,7 @@ import io.sae4j.harvest.TransformerModel;
 import io.sae4j.metrics.ActivationCorrelation;
 import io.sae4j.metrics.DecoderSimilarity;
 import io.sae4j.metrics.FeatureActivity;
-import io.sae4j.metrics.Hungarian;
+import io.sae4j.metrics.LatentMatching;
 import io.sae4j.sae.SparseAutoencoder;
 import io.sae4j.sae.TrainingRun;
 import java.io.IOException;
@@ -186,20 +186,37 @@ final class Evaluation {
         DecoderSimilarity.Mmcs m = DecoderSimilarity.mmcs(a, b);
         num(o, "mmcs_ab", m.ab());
         num(o, "mmcs_ba", m.ba());
-        if (Math.max(a.dSae(), b.dSae()) <= DecoderSimilarity.HUNGARIAN_MAX) {
-            Hungarian.Result h = DecoderSimilarity.hungarian(a, b, THRESHOLD);
-            num(o, "hungarian_mean", h.meanMatched());
-            num(o, "shared_frac", h.fractionAtLeast());
-        } else {
-            o.add("hungarian_mean", JsonNull.INSTANCE);
-            o.add("shared_frac", JsonNull.INSTANCE);
-        }
+        DecoderSimilarity.Mmcs live = DecoderSimilarity.mmcsLive(a.backend(), a.decoderWeights(), a.dSae(), fa.live(),
+                b.decoderWeights(), b.dSae(), fb.live(), a.dIn());
+        num(o, "mmcs_ab_live", live.ab());
+        num(o, "mmcs_ba_live", live.ba());
+        LatentMatching h = LatentMatching.of(a, b, THRESHOLD);
+        num(o, "hungarian_mean", h.hungarianMean());
+        num(o, "shared_frac", h.sharedFrac());
+        num(o, "pw_mcc", h.pwMcc());
+        num(o, "shared_frac_encdec", h.sharedFracEncdec());
+        o.addProperty("hungarian_certified", h.certified());
+        num(o, "hungarian_gap", h.gap());
+        JsonObject curve = new JsonObject();
+        curve.add("thresholds", array(h.curveThresholds()));
+        curve.add("decoder", array(h.curveDecoder()));
+        curve.add("shared_encdec", array(h.curveShared()));
+        o.add("threshold_curve", curve);
         ActivationCorrelation c = ActivationCorrelation.of(fa, fb);
         num(o, "corr_ab", c.corrAB());
         num(o, "corr_ba", c.corrBA());
         o.addProperty("dead_a", c.deadA());
         o.addProperty("dead_b", c.deadB());
         return o;
+    }
+
+    private static JsonArray array(double[] v) {
+        JsonArray a = new JsonArray();
+        for (double x : v) {
+            if (Double.isFinite(x)) a.add(x);
+            else a.add(JsonNull.INSTANCE);
+        }
+        return a;
     }
 
     static void num(JsonObject o, String key, double v) {

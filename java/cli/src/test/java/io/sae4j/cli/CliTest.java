@@ -394,9 +394,16 @@ class CliTest {
 
     // ---------------------------------------------------------------- compare
 
-    private static final Set<String> DECODER_KEYS = Set.of("mmcs_ab", "mmcs_ba", "hungarian_mean", "shared_frac", "threshold");
-    private static final Set<String> ALL_KEYS = Set.of("mmcs_ab", "mmcs_ba", "hungarian_mean", "shared_frac", "threshold",
-            "corr_ab", "corr_ba", "dead_a", "dead_b", "l0_a", "l0_b", "fvu_a", "fvu_b");
+    private static final Set<String> DECODER_KEYS = Set.of("mmcs_ab", "mmcs_ba", "hungarian_mean", "shared_frac", "threshold",
+            "pw_mcc", "shared_frac_encdec", "hungarian_certified", "hungarian_gap", "threshold_curve");
+    private static final Set<String> ALL_KEYS = union(DECODER_KEYS, Set.of("mmcs_ab_live", "mmcs_ba_live", "corr_ab", "corr_ba",
+            "dead_a", "dead_b", "l0_a", "l0_b", "fvu_a", "fvu_b"));
+
+    private static Set<String> union(Set<String> a, Set<String> b) {
+        Set<String> u = new java.util.HashSet<>(a);
+        u.addAll(b);
+        return u;
+    }
 
     @Test
     void compareWithActivationsWritesExactlyTheKeys() throws IOException {
@@ -407,9 +414,23 @@ class CliTest {
         assertEquals(0, r.code(), r.toString());
         JsonObject j = json(f);
         assertEquals(ALL_KEYS, j.keySet(), "JSON keys with --acts");
-        for (String k : List.of("mmcs_ab", "mmcs_ba", "hungarian_mean", "corr_ab", "corr_ba")) {
+        for (String k : List.of("mmcs_ab", "mmcs_ba", "mmcs_ab_live", "mmcs_ba_live", "hungarian_mean", "pw_mcc", "corr_ab",
+                "corr_ba")) {
             double v = j.get(k).getAsDouble();
             assertTrue(v >= -1 - 1e-6 && v <= 1 + 1e-6, k + " is a cosine / correlation: " + v);
+        }
+        assertTrue(j.get("pw_mcc").getAsDouble() >= j.get("hungarian_mean").getAsDouble() - 1e-6,
+                "the |cos| optimum is at least the signed one");
+        assertTrue(j.get("hungarian_certified").getAsBoolean(), "matching certified");
+        assertEquals(0, j.get("hungarian_gap").getAsDouble(), 0);
+        JsonObject curve = j.getAsJsonObject("threshold_curve");
+        assertEquals(19, curve.getAsJsonArray("thresholds").size());
+        double before = 1;
+        for (int i = 0; i < 19; i++) { // fractions fall as the threshold rises; enc+dec never above decoder alone
+            double dec = curve.getAsJsonArray("decoder").get(i).getAsDouble();
+            double both = curve.getAsJsonArray("shared_encdec").get(i).getAsDouble();
+            assertTrue(dec <= before + 1e-12 && both <= dec + 1e-12, "curve at " + i + ": " + dec + ", " + both);
+            before = dec;
         }
         double shared = j.get("shared_frac").getAsDouble();
         assertTrue(shared >= 0 && shared <= 1, "shared_frac in [0, 1]: " + shared);
@@ -437,7 +458,31 @@ class CliTest {
         assertEquals(1.0, s.get("mmcs_ab").getAsDouble(), 1e-5, "an SAE against itself: MMCS 1");
         assertEquals(1.0, s.get("hungarian_mean").getAsDouble(), 1e-5, "an SAE against itself: Hungarian mean 1");
         assertEquals(1.0, s.get("shared_frac").getAsDouble(), 0, "an SAE against itself: all shared");
+        assertEquals(1.0, s.get("pw_mcc").getAsDouble(), 1e-5, "an SAE against itself: PW-MCC 1");
+        assertEquals(1.0, s.get("shared_frac_encdec").getAsDouble(), 0, "an SAE against itself: encoders shared too");
         assertNotEquals(1.0, j.get("mmcs_ab").getAsDouble(), "ratio 1 vs 2 is not the identity");
+    }
+
+    @Test
+    void compareThreeSaesGivesEveryPairAndTheLatentsMatchedInAll() throws IOException {
+        assertEquals(0, firstTrain.code(), "train: " + firstTrain);
+        Path f = tmp.resolve("three.json");
+        Result r = sae4j("compare", run.resolve("ratio-1"), run.resolve("ratio-2"), run.resolve("ratio-1"), "--json", f);
+        assertEquals(0, r.code(), r.toString());
+        JsonObject j = json(f);
+        assertEquals(Set.of("saes", "threshold", "matched_in_all_frac", "pairs"), j.keySet());
+        assertEquals(3, j.getAsJsonArray("pairs").size(), "pairs AB, AC, BC");
+        for (var p : j.getAsJsonArray("pairs")) {
+            Set<String> keys = new java.util.HashSet<>(DECODER_KEYS);
+            keys.addAll(Set.of("a", "b"));
+            assertEquals(keys, p.getAsJsonObject().keySet());
+        }
+        JsonObject ac = j.getAsJsonArray("pairs").get(1).getAsJsonObject(); // ratio-1 against itself
+        assertEquals(1.0, ac.get("shared_frac").getAsDouble(), 0);
+        JsonObject ab = j.getAsJsonArray("pairs").get(0).getAsJsonObject();
+        // matched in all = matched in B (C is A itself), so it equals the pair AB's shared fraction
+        assertEquals(ab.get("shared_frac").getAsDouble(), j.get("matched_in_all_frac").getAsDouble(), 1e-12);
+        assertTrue(r.allOut().contains("every other SAE"), r.toString());
     }
 
     @Test

@@ -11,12 +11,10 @@ import io.sae4j.sae.SparseAutoencoder;
  * Agreement of two dictionaries through the cosines of their decoder rows, C[i][j] =
  * cos(W_dec^A_i, W_dec^B_j) (DESIGN.md, Metrics):
  * MMCS(A->B) = mean_i max_j C[i][j] and MMCS(B->A) = mean_j max_i C[i][j] (not symmetric), from the
- * backend's blockwise kernel that never forms C; and exact Hungarian matching on C.
+ * backend's blockwise kernel that never forms C, over all latents or over live ones. One-to-one
+ * matching: {@link LatentMatching}.
  */
 public final class DecoderSimilarity {
-    /** Largest side for {@link #hungarian}: the full matrix is formed and the algorithm is O(n^3). */
-    public static final int HUNGARIAN_MAX = 8192;
-
     private DecoderSimilarity() {}
 
     public record Mmcs(double ab, double ba, CosineMax maxima) {}
@@ -63,21 +61,29 @@ public final class DecoderSimilarity {
         return SparseAutoencoder.initialize(sae.config().withSeed(seed), sae.backend());
     }
 
-    /** Exact one-to-one matching of decoder rows maximising total cosine; see {@link Hungarian}. */
-    public static Hungarian.Result hungarian(SparseAutoencoder a, SparseAutoencoder b, double threshold) {
-        check(a, b);
-        return hungarian(a.backend(), a.wDecBuf(), a.dSae(), b.wDecBuf(), b.dSae(), a.dIn(), threshold);
+    /**
+     * MMCS over live latents only (DESIGN.md, Metrics: live latents): the mean over A's live rows of
+     * the best cosine with any of B's live rows, and the other way. NaN both ways when either side
+     * has no live latent.
+     */
+    public static Mmcs mmcsLive(Backend be, float[] A, int n1, boolean[] liveA, float[] B, int n2, boolean[] liveB, int d) {
+        check(A, n1, d, "A");
+        check(B, n2, d, "B");
+        float[] a = liveRows(A, liveA, d), b = liveRows(B, liveB, d);
+        if (a.length == 0 || b.length == 0) return new Mmcs(Double.NaN, Double.NaN, null);
+        return mmcs(be, a, a.length / d, b, b.length / d, d);
     }
 
-    /** Hungarian matching of row sets A (n1, d) and B (n2, d) on the backend; sides up to {@link #HUNGARIAN_MAX}. */
-    public static Hungarian.Result hungarian(Backend be, FloatBuf A, int n1, FloatBuf B, int n2, int d, double threshold) {
-        if (Math.max(n1, n2) > HUNGARIAN_MAX)
-            throw new IllegalArgumentException("Hungarian matching handles up to " + HUNGARIAN_MAX + " latents a side, got "
-                    + n1 + " x " + n2);
-        return Hungarian.match(cosineMatrix(be, VectorSet.rows(A, n1, d), VectorSet.rows(B, n2, d)), n1, n2, threshold);
+    private static float[] liveRows(float[] m, boolean[] live, int d) {
+        int count = 0;
+        for (boolean l : live) if (l) count++;
+        float[] out = new float[Math.multiplyExact(count, d)];
+        for (int i = 0, k = 0; i < live.length; i++)
+            if (live[i]) System.arraycopy(m, i * d, out, d * k++, d);
+        return out;
     }
 
-    /** The (n1, n2) cosine matrix on the host, made block by block (Hungarian needs it whole). */
+    /** The (n1, n2) cosine matrix on the host, made block by block (for dense references in tests). */
     static float[] cosineMatrix(Backend be, VectorSet a, VectorSet b) {
         int n1 = (int) a.count(), n2 = (int) b.count();
         float[] c = new float[Math.multiplyExact(n1, n2)];

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.sae4j.backend.FloatBuf;
+import io.sae4j.backend.VectorSet;
 import io.sae4j.backend.cpu.CpuBackend;
 import io.sae4j.sae.SaeConfig;
 import io.sae4j.sae.SparseAutoencoder;
@@ -156,11 +157,14 @@ class MetricsTest {
         for (int j = 0; j < n; j++) assertEquals(perm[j], m.maxima().colArg()[j], "B row " + j + " finds its source");
 
         try (SparseAutoencoder sa = saeWithDecoder(a, n); SparseAutoencoder sb = saeWithDecoder(b, n)) {
-            Hungarian.Result h = DecoderSimilarity.hungarian(sa, sb, 0.7);
-            assertEquals(1.0, h.meanMatched(), 1e-5, "Hungarian mean matched cosine");
-            assertEquals(1.0, h.fractionAtLeast(), 0, "shared fraction at 0.7");
+            LatentMatching h = LatentMatching.of(sa, sb, 0.7);
+            assertEquals(1.0, h.hungarianMean(), 1e-5, "Hungarian mean matched cosine");
+            assertEquals(1.0, h.sharedFrac(), 0, "shared fraction at 0.7");
+            assertEquals(1.0, h.pwMcc(), 1e-5, "PW-MCC");
             assertEquals(0.7, h.threshold(), 0);
-            for (int j = 0; j < n; j++) assertEquals(j, h.rowToCol()[perm[j]], "A row " + perm[j] + " matched to B row " + j);
+            assertTrue(h.certified());
+            for (int j = 0; j < n; j++)
+                assertEquals(j, h.decoderMatch().rowToCol()[perm[j]], "A row " + perm[j] + " matched to B row " + j);
         }
     }
 
@@ -181,12 +185,14 @@ class MetricsTest {
         assertTrue(m.ab() < 0.6, "most A rows have no partner in B: MMCS(A->B) " + m.ab());
         try (FloatBuf ba = backend.upload(a); FloatBuf bb = backend.upload(b)) {
             for (boolean aFirst : new boolean[] {true, false}) {
-                Hungarian.Result h = aFirst ? DecoderSimilarity.hungarian(backend, ba, n1, bb, n2, D, 0.7)
-                        : DecoderSimilarity.hungarian(backend, bb, n2, ba, n1, D, 0.7);
-                assertEquals(1.0, h.meanMatched(), 1e-5, "Hungarian matches the 37 copies (A first: " + aFirst + ")");
-                assertEquals(1.0, h.fractionAtLeast(), 0, "all 37 pairs shared (A first: " + aFirst + ")");
+                VectorSet A = VectorSet.rows(ba, n1, D), B = VectorSet.rows(bb, n2, D);
+                LatentMatching h = aFirst ? LatentMatching.of(backend, A, B, null, null, 0.7)
+                        : LatentMatching.of(backend, B, A, null, null, 0.7);
+                assertEquals(1.0, h.hungarianMean(), 1e-5, "Hungarian matches the 37 copies (A first: " + aFirst + ")");
+                assertEquals(1.0, h.sharedFrac(), 0, "all 37 pairs shared (A first: " + aFirst + ")");
+                int[] rowToCol = h.decoderMatch().rowToCol();
                 for (int j = 0; j < n2; j++)
-                    assertEquals(aFirst ? j : perm[j], aFirst ? h.rowToCol()[perm[j]] : h.rowToCol()[j], "pair of B row " + j);
+                    assertEquals(aFirst ? j : perm[j], aFirst ? rowToCol[perm[j]] : rowToCol[j], "pair of B row " + j);
             }
         }
     }
@@ -204,17 +210,10 @@ class MetricsTest {
         assertTrue(m.ba() > 0.15 && m.ba() < 0.5, "MMCS(B->A) of independent dictionaries: " + m.ba());
         assertTrue(m.ba() > m.ab(), "the max over 150 rows exceeds the max over 37: " + m.ba() + " vs " + m.ab());
         try (FloatBuf ba = backend.upload(a); FloatBuf bb = backend.upload(b)) {
-            Hungarian.Result h = DecoderSimilarity.hungarian(backend, ba, n1, bb, n2, D, 0.7);
-            assertTrue(h.meanMatched() < 0.5, "Hungarian mean of independent dictionaries: " + h.meanMatched());
-            assertEquals(0.0, h.fractionAtLeast(), 0, "no pair of independent directions reaches cosine 0.7");
-        }
-    }
-
-    @Test
-    void hungarianRefusesTooLargeSides() {
-        try (FloatBuf a = backend.allocate((long) (DecoderSimilarity.HUNGARIAN_MAX + 1) * 2); FloatBuf b = backend.allocate(2)) {
-            assertThrows(IllegalArgumentException.class,
-                    () -> DecoderSimilarity.hungarian(backend, a, DecoderSimilarity.HUNGARIAN_MAX + 1, b, 1, 2, 0.7));
+            LatentMatching h = LatentMatching.of(backend, VectorSet.rows(ba, n1, D), VectorSet.rows(bb, n2, D), null, null, 0.7);
+            assertTrue(h.hungarianMean() < 0.5, "Hungarian mean of independent dictionaries: " + h.hungarianMean());
+            assertEquals(0.0, h.sharedFrac(), 0, "no pair of independent directions reaches cosine 0.7");
+            assertTrue(Double.isNaN(h.sharedFracEncdec()), "no encoders given");
         }
     }
 
@@ -227,6 +226,69 @@ class MetricsTest {
             p[j] = t;
         }
         return p;
+    }
+
+    /** Live MMCS: the maxima over live latents only, both ways, against the dense reference. */
+    @Test
+    void mmcsOverLiveLatents() {
+        Random r = new Random(8);
+        int n1 = 40, n2 = 55;
+        float[] a = gaussian(r, n1 * D, 0, 1), b = gaussian(r, n2 * D, 0, 1);
+        System.arraycopy(a, 3 * D, b, 9 * D, D); // a_3 == b_9, but b_9 is dead: a_3 must not see it
+        boolean[] liveA = new boolean[n1], liveB = new boolean[n2];
+        for (int i = 0; i < n1; i++) liveA[i] = i % 3 != 0 || i == 3;
+        for (int j = 0; j < n2; j++) liveB[j] = j % 4 != 1;
+        double[][] c = cosines(a, n1, b, n2, D);
+        double ab = 0, ba = 0;
+        int na = 0, nb = 0;
+        for (int i = 0; i < n1; i++) {
+            if (!liveA[i]) continue;
+            double best = -2;
+            for (int j = 0; j < n2; j++) if (liveB[j]) best = Math.max(best, c[i][j]);
+            ab += best;
+            na++;
+        }
+        for (int j = 0; j < n2; j++) {
+            if (!liveB[j]) continue;
+            double best = -2;
+            for (int i = 0; i < n1; i++) if (liveA[i]) best = Math.max(best, c[i][j]);
+            ba += best;
+            nb++;
+        }
+        DecoderSimilarity.Mmcs m = DecoderSimilarity.mmcsLive(backend, a, n1, liveA, b, n2, liveB, D);
+        assertEquals(ab / na, m.ab(), 1e-6, "live MMCS a->b");
+        assertEquals(ba / nb, m.ba(), 1e-6, "live MMCS b->a");
+        assertTrue(m.ab() < 0.9, "a_3's copy is dead: " + m.ab());
+        DecoderSimilarity.Mmcs none = DecoderSimilarity.mmcsLive(backend, a, n1, new boolean[n1], b, n2, liveB, D);
+        assertTrue(Double.isNaN(none.ab()) && Double.isNaN(none.ba()), "no live latent on one side: undefined");
+    }
+
+    /**
+     * Enc+dec shared fraction: both SAEs have the same decoder (all decoder matches are 1), and the
+     * same encoder directions except for a third of the latents, whose encoders are orthogonal
+     * noise in B: those are not shared.
+     */
+    @Test
+    void sharedFractionNeedsBothDecoderAndEncoderMatches() {
+        Random r = new Random(9);
+        int m = 60;
+        float[] dec = gaussian(r, m * D, 0, 1), encA = gaussian(r, D * m, 0, 1), encB = encA.clone(); // W_enc (D, m)
+        for (int i = 0; i < m; i += 3) for (int k = 0; k < D; k++) encB[k * m + i] = (float) r.nextGaussian();
+        try (SparseAutoencoder sa = sae(D, m, encA, new float[m], dec, new float[D]);
+             SparseAutoencoder sb = sae(D, m, encB, new float[m], dec.clone(), new float[D])) {
+            LatentMatching h = LatentMatching.of(sa, sb, 0.7);
+            assertEquals(1.0, h.sharedFrac(), 0, "decoders identical");
+            assertEquals(2.0 / 3.0, h.sharedFracEncdec(), 1e-12, "a third of the encoders replaced by noise");
+            assertTrue(h.certified());
+            double[] t = h.curveThresholds();
+            assertEquals(19, t.length);
+            assertEquals(0.05, t[0], 0);
+            assertEquals(0.95, t[18], 0);
+            for (int i = 0; i < t.length; i++) {
+                assertEquals(1.0, h.curveDecoder()[i], 0, "decoder curve at " + t[i]);
+                assertTrue(h.curveShared()[i] <= 1.0 && h.curveShared()[i] >= 2.0 / 3.0 - 1e-12, "shared curve at " + t[i]);
+            }
+        }
     }
 
     private static SparseAutoencoder saeWithDecoder(float[] wDec, int m) {
