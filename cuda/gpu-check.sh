@@ -5,6 +5,8 @@
 #   bash cuda/gpu-check.sh BUNDLE_DIR OUT_DIR
 # Writes OUT_DIR/results.md (one line per check, then the benchmark table beside PyTorch),
 # OUT_DIR/logs/ and the raw benchmark JSON. Exit status: the number of failed checks.
+# SAE4J_GPU_CHECKS (space-separated groups, default all) picks what runs: kernels sanitizers junit
+# cli matching jmh torch.
 set -uo pipefail
 if [ $# -ne 2 ]; then
     echo "usage: $0 BUNDLE_DIR OUT_DIR" >&2
@@ -28,6 +30,9 @@ echo "|---|---|---|" >>"$RES"
 # must fit in a session's 15): each check's timeout is cut to what is left, and a check that no
 # longer fits is reported as not run (and counted as failed). Checks run most important first.
 BUDGET="${SAE4J_GPU_CHECK_BUDGET:-470}"
+
+GROUPS_WANTED="${SAE4J_GPU_CHECKS:-kernels sanitizers junit cli matching jmh torch}"
+want() { case " $GROUPS_WANTED " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 
 # check NAME TIMEOUT_S COMMAND...: runs it with its output in logs/NAME.txt, records PASS/FAIL.
 check() {
@@ -80,8 +85,10 @@ chmod +x "$W/bin/sae4j" "$W/bin/jmh"
 export PATH="$W/bin:$PATH"
 
 # ---- native kernels against host double references, then under the sanitizers ----
-check kernel_test 120 "$B/bin/sae4j_cuda_test"
-if command -v compute-sanitizer >/dev/null; then
+want kernels && check kernel_test 120 "$B/bin/sae4j_cuda_test"
+if ! want sanitizers; then
+    :
+elif command -v compute-sanitizer >/dev/null; then
     check memcheck 150 compute-sanitizer --tool memcheck --error-exitcode 1 "$B/bin/sae4j_cuda_test" --quick
     check racecheck 150 compute-sanitizer --tool racecheck --error-exitcode 1 "$B/bin/sae4j_cuda_test" --quick
 else
@@ -90,39 +97,53 @@ fi
 
 # ---- the JVM side: backend selection, the kernel suite with CUDA required ----
 check env 60 sae4j env
-check junit_kernels 240 env SAE4J_REQUIRE_CUDA=1 "$JAVA" "${JOPTS[@]}" -jar "$B"/lib/junit-platform-console-standalone-*.jar \
+want junit && check junit_kernels 240 env SAE4J_REQUIRE_CUDA=1 "$JAVA" "${JOPTS[@]}" -jar "$B"/lib/junit-platform-console-standalone-*.jar \
     execute --class-path "$B/test-classes:$(ls "$B"/lib/*.jar | grep -v console-standalone | tr '\n' ':')" \
     --select-class io.sae4j.backend.BackendKernelsTest --select-class io.sae4j.metrics.MetricsTest \
-    --details=summary --disable-banner --fail-if-no-tests
+    --select-class io.sae4j.metrics.ExactMatchingTest --details=summary --disable-banner --fail-if-no-tests
+
+# ---- certified matching at scale: CUDA, and the CPU of this machine on the same pair ----
+if want matching; then
+    check matching_16384_cuda 120 "$JAVA" "${JOPTS[@]}" -Dsae4j.device=cuda -cp "$CP" io.sae4j.bench.LargeMatching 16384 512 \
+        "$OUT/matching-16384-cuda.json"
+    check matching_16384_cpu 150 env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$JAVA" "${JOPTS[@]}" -Dsae4j.device=cpu \
+        -cp "$CP" io.sae4j.bench.LargeMatching 16384 512 "$OUT/matching-16384-cpu.json"
+    check matching_131072_cuda 240 "$JAVA" -Xmx24g -Dorg.bytedeco.javacpp.maxBytes=0 -Dorg.bytedeco.javacpp.maxPhysicalBytes=0 \
+        -Dsae4j.device=cuda -cp "$CP" io.sae4j.bench.LargeMatching 131072 512 "$OUT/matching-131072-cuda.json"
+fi
 
 # ---- train and compare on CUDA against the CPU, same data, same seeds ----
-check synth 60 sae4j synth --d 64 --features 256 --tokens 200000 --out "$W/synth"
-for dev in cpu cuda; do
-    check "train_$dev" 120 sae4j train --device "$dev" --acts "$W/synth/acts.npy" --ratios 2,8 --steps 1500 --batch 1024 \
-        --lr 3e-3 --out "$W/run-$dev"
-done
-for r in 2 8; do
-    check "compare_cpu_r$r" 60 sae4j compare --device cpu "$W/run-cpu/ratio-$r" "$W/run-cuda/ratio-$r" \
-        --acts "$W/synth/acts.npy" --truth "$W/synth/truth.npy" --json "$W/cmp-cpu-$r.json"
-    check "compare_cuda_r$r" 60 sae4j compare --device cuda "$W/run-cpu/ratio-$r" "$W/run-cuda/ratio-$r" \
-        --acts "$W/synth/acts.npy" --truth "$W/synth/truth.npy" --json "$W/cmp-cuda-$r.json"
-done
-check cuda_matches_cpu 30 python3 "$ROOT/cuda/gpu_compare.py" "$W"
-cp "$W"/cmp-*.json "$LOGS/" 2>/dev/null
-for f in "$W"/run-*/train_log.csv; do cp "$f" "$LOGS/$(basename "$(dirname "$f")")-train_log.csv"; done
+if want cli; then
+    check synth 60 sae4j synth --d 64 --features 256 --tokens 200000 --out "$W/synth"
+    for dev in cpu cuda; do
+        check "train_$dev" 120 sae4j train --device "$dev" --acts "$W/synth/acts.npy" --ratios 2,8 --steps 1500 --batch 1024 \
+            --lr 3e-3 --out "$W/run-$dev"
+    done
+    for r in 2 8; do
+        check "compare_cpu_r$r" 60 sae4j compare --device cpu "$W/run-cpu/ratio-$r" "$W/run-cuda/ratio-$r" \
+            --acts "$W/synth/acts.npy" --truth "$W/synth/truth.npy" --json "$W/cmp-cpu-$r.json"
+        check "compare_cuda_r$r" 60 sae4j compare --device cuda "$W/run-cpu/ratio-$r" "$W/run-cuda/ratio-$r" \
+            --acts "$W/synth/acts.npy" --truth "$W/synth/truth.npy" --json "$W/cmp-cuda-$r.json"
+    done
+    check cuda_matches_cpu 30 python3 "$ROOT/cuda/gpu_compare.py" "$W"
+    cp "$W"/cmp-*.json "$LOGS/" 2>/dev/null
+    for f in "$W"/run-*/train_log.csv; do cp "$f" "$LOGS/$(basename "$(dirname "$f")")-train_log.csv"; done
+fi
 
 # ---- benchmarks: sae4j (JMH) and PyTorch on the same GPU ----
-check jmh_train 180 jmh TrainStepBenchmark -p device=cuda -p dIn=512,2048 -p ratio=8,32 -p density=init,0.01 \
-    -rf json -rff "$OUT/jmh-train.json"
-check jmh_train_tf32 90 jmh TrainStepBenchmark -p device=cuda -p dIn=2048 -p ratio=32 -p density=init,0.01 \
-    -jvmArgsPrepend -Dsae4j.cuda.tf32=true -rf json -rff "$OUT/jmh-train-tf32.json"
-check jmh_cosine_tf32 60 jmh CosineMatchBenchmark -p device=cuda -p m1=16384 -p m2=16384 -p d=512 \
-    -jvmArgsPrepend -Dsae4j.cuda.tf32=true -rf json -rff "$OUT/jmh-cosine-tf32.json"
-check jmh_cosine_fp32 60 jmh CosineMatchBenchmark -p device=cuda -p m1=16384 -p m2=16384 -p d=512 \
-    -rf json -rff "$OUT/jmh-cosine-fp32.json"
-check cosine_131072 120 "$JAVA" "${JOPTS[@]}" -Dsae4j.device=cuda -Dsae4j.cuda.tf32=true -cp "$CP" \
-    io.sae4j.bench.LargeCosine 131072 2048 "$OUT/large-cosine.json"
-check torch_peer 240 python3 "$ROOT/benchmarks/peer/torch_gpu_peer.py" "$OUT/torch.json"
+if want jmh; then
+    check jmh_train 180 jmh TrainStepBenchmark -p device=cuda -p dIn=512,2048 -p ratio=8,32 -p density=init,0.01 \
+        -rf json -rff "$OUT/jmh-train.json"
+    check jmh_train_tf32 90 jmh TrainStepBenchmark -p device=cuda -p dIn=2048 -p ratio=32 -p density=init,0.01 \
+        -jvmArgsPrepend -Dsae4j.cuda.tf32=true -rf json -rff "$OUT/jmh-train-tf32.json"
+    check jmh_cosine_tf32 60 jmh CosineMatchBenchmark -p device=cuda -p m1=16384 -p m2=16384 -p d=512 \
+        -jvmArgsPrepend -Dsae4j.cuda.tf32=true -rf json -rff "$OUT/jmh-cosine-tf32.json"
+    check jmh_cosine_fp32 60 jmh CosineMatchBenchmark -p device=cuda -p m1=16384 -p m2=16384 -p d=512 \
+        -rf json -rff "$OUT/jmh-cosine-fp32.json"
+    check cosine_131072 120 "$JAVA" "${JOPTS[@]}" -Dsae4j.device=cuda -Dsae4j.cuda.tf32=true -cp "$CP" \
+        io.sae4j.bench.LargeCosine 131072 2048 "$OUT/large-cosine.json"
+fi
+want torch && check torch_peer 240 python3 "$ROOT/benchmarks/peer/torch_gpu_peer.py" "$OUT/torch.json"
 python3 "$ROOT/cuda/gpu_report.py" "$OUT" >>"$RES" 2>"$LOGS/report.txt" || cat "$LOGS/report.txt" >&2
 
 echo >>"$RES"

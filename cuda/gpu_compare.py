@@ -36,6 +36,9 @@ def main(work):
                 print(f"ratio {r} {key}: cpu {v:.6g} cuda {w} {'ok' if ok else 'DIFFERS'}")
                 if not ok:
                     bad.append(f"ratio {r} {key}")
+        for key in ("hungarian_certified",):
+            if cpu.get(key) is not True or gpu.get(key) is not True:
+                bad.append(f"ratio {r} {key}: cpu {cpu.get(key)} cuda {gpu.get(key)}")
         for key in ("mmcs_ab", "mmcs_ba"):
             if cpu[key] < 0.9:
                 bad.append(f"ratio {r} {key} {cpu[key]:.3f} < 0.9 between the CPU- and CUDA-trained SAEs")

@@ -71,6 +71,19 @@ def main(out):
               f"{L['n'] ** 2 * 4 / 2 ** 30:.0f} GiB; never formed): cosineMax {L['cosine_max_s']:.3f} s "
               f"({L['cosine_tflops']:.0f} TFLOP/s) against {L['gemm_same_product_s']:.3f} s for the GEMM of the same "
               f"product in 16384-column blocks ({L['gemm_tflops']:.0f} TFLOP/s): {L['rate_vs_gemm']:.0%} of its rate.")
+    runs = sorted(out.glob("matching-*.json"))
+    if runs:
+        print("\n## Certified one-to-one matching (LargeMatching: SAE-like pair, signed then |cos| on one candidate set)\n")
+        print("| backend | n | d | sgemm of the product s | candidates s | signed s (solver / certificate) | |cos| s | "
+              "total s | signed mean | |cos| mean | certified | full rows | edges | heap MB | native MB |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+        for f in runs:
+            M = json.load(open(f))
+            print(f"| {M['backend']} | {M['n']} | {M['d']} | {M['gemm_same_product_s']:.2f} | {M['candidates_s']:.2f} | "
+                  f"{M['signed_s']:.2f} ({M['signed_solver_s']:.2f} / {M['signed_certificate_s']:.2f}) | {M['abs_s']:.2f} | "
+                  f"{M['total_s']:.2f} | {M['signed_mean']:.6f} | {M['abs_mean']:.6f} | "
+                  f"{M['signed_certified'] and M['abs_certified']} | {M['full_rows']} | {M['edges']} | "
+                  f"{M['heap_used_mb']} | {M['native_physical_mb']} |")
 
 
 if __name__ == "__main__":
