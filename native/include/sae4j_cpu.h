@@ -169,6 +169,29 @@ int sae4j_cpu_cosine_topk(sae4j_cpu_ctx* ctx, int64_t n1, int64_t n2, int64_t d,
                           int64_t k_row, float* row_val, int32_t* row_idx, int64_t k_col,
                           float* col_val, int32_t* col_idx, float* work);
 
+/* ---- exact activation correlation (coactivation.cpp) ----
+ * An accumulator of the sums behind the exact Pearson correlation of two SAEs' latents over any
+ * number of tokens: S (m1, m2) = sum_t f_i(t) g_j(t) (co-active pairs only: B L0_a L0_b work per
+ * batch), and per latent the sums of f and f^2, in double; S takes 8 m1 m2 bytes (in transparent
+ * huge pages where the system allows). Results do not depend on the thread count.
+ * create: *status SAE4J_ERR_ARG or SAE4J_ERR_NOMEM on failure (NULL).
+ * add: the last encode of the same B rows in batch a (m1 latents) and b (m2), both held sparse
+ *   (SAE4J_LATENTS_SPARSE, or AUTO that chose sparse); ERR_ARG otherwise.
+ * sums: sum_a (m1), sum_b (m2) (=) each latent's activation sum so far (0: never fired).
+ * maxima: row_max (m1) (=) max_j r_ij with row_arg its j, col_max (m2), col_arg likewise over i;
+ *   r_ij = (S_ij / N - mu_i mu_j) / (s_i s_j) with population moments over the N rows added,
+ *   clamped to [-1, 1]. A latent with no variance (never fired, or one value on every row) takes
+ *   part in no maximum: its own is -inf with index -1. Ties pick the smaller index. */
+typedef struct sae4j_cpu_coact sae4j_cpu_coact;
+sae4j_cpu_coact* sae4j_cpu_coact_create(int64_t m1, int64_t m2, int* status);
+void sae4j_cpu_coact_destroy(sae4j_cpu_coact* acc);
+int sae4j_cpu_coact_add(sae4j_cpu_ctx* ctx, sae4j_cpu_coact* acc, const sae4j_cpu_batch* a,
+                        const sae4j_cpu_batch* b, int64_t B);
+int64_t sae4j_cpu_coact_tokens(const sae4j_cpu_coact* acc); /* rows added so far */
+int sae4j_cpu_coact_sums(sae4j_cpu_ctx* ctx, sae4j_cpu_coact* acc, double* sum_a, double* sum_b);
+int sae4j_cpu_coact_maxima(sae4j_cpu_ctx* ctx, sae4j_cpu_coact* acc, float* row_max,
+                           int32_t* row_arg, float* col_max, int32_t* col_arg);
+
 #ifdef __cplusplus
 }
 #endif

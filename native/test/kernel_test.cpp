@@ -527,6 +527,130 @@ void test_cosine_topk_errors(sae4j_cpu_ctx* ctx) {
                                                                                    [](int32_t x) { return x != -77; }));
 }
 
+// Exact correlation from sparse latents, accumulated over two encodes of one batch (37 + 20 rows),
+// against Pearson r of double reference latents over all 57 rows: latents that never fire, one of
+// a single value on every row (both excluded: -inf / -1), one that fires on every row with varying
+// values, and many pairs never co-active.
+void test_coactivation(sae4j_cpu_ctx* ctx, std::mt19937_64& rng) {
+    const int64_t d = 12, m1 = 40, m2 = 29, rows[2] = {37, 20}, N = 57;
+    Sae sa = make_sae(rng, d, m1, -1.2), sb = make_sae(rng, d, m2, -1.0);
+    auto set_bias = [](Sae& s, int64_t i, float v) { s.flat[s.m * s.d + i] = v; };
+    set_bias(sa, 0, -100.f);                                                  // A0 never fires
+    std::fill(sa.flat.begin() + 1 * d, sa.flat.begin() + 2 * d, 0.f);          // A1: W_enc column 0 ...
+    set_bias(sa, 1, 0.7f);                                                    // ... so f = 0.7 on every row
+    set_bias(sa, 2, 100.f);                                                   // A2 fires on every row
+    set_bias(sb, 4, -100.f);                                                  // B4 never fires
+    const auto x = randn(rng, N * d, 1);
+    auto ref_latents = [&](const Sae& s) {
+        std::vector<double> f(N * s.m);
+        for (int64_t r = 0; r < N; ++r)
+            for (int64_t i = 0; i < s.m; ++i) {
+                double pre = s.b_enc()[i];
+                for (int64_t k = 0; k < d; ++k) pre += (x[r * d + k] - (double)s.b_dec()[k]) * s.W_encT()[i * d + k];
+                f[r * s.m + i] = std::max(0.0, pre);
+            }
+        return f;
+    };
+    const auto fa = ref_latents(sa), fb = ref_latents(sb);
+    int st = 0;
+    sae4j_cpu_batch* ba = sae4j_cpu_batch_create(ctx, 40, d, m1, SAE4J_LATENTS_SPARSE, 1.0, 0, &st);
+    sae4j_cpu_batch* bb = sae4j_cpu_batch_create(ctx, 40, d, m2, SAE4J_LATENTS_SPARSE, 1.0, 0, &st);
+    if (!ba || !bb) return ok(st ? st : SAE4J_ERR_NOMEM, "batch_create (coactivation)");
+    sae4j_cpu_coact* acc = sae4j_cpu_coact_create(m1, m2, &st);
+    if (!acc) return ok(st, "coact_create");
+    int32_t nnz;
+    for (int64_t part = 0, r0 = 0; part < 2; r0 += rows[part++]) {
+        std::copy(x.begin() + r0 * d, x.begin() + (r0 + rows[part]) * d, sae4j_cpu_batch_x(ba));
+        std::copy(x.begin() + r0 * d, x.begin() + (r0 + rows[part]) * d, sae4j_cpu_batch_x(bb));
+        ok(sae4j_cpu_sae_encode(ctx, ba, rows[part], m1, sa.flat.data(), SAE4J_ACT_RELU, 0, nullptr, &nnz, nullptr),
+           "encode a");
+        ok(sae4j_cpu_sae_encode(ctx, bb, rows[part], m2, sb.flat.data(), SAE4J_ACT_RELU, 0, nullptr, &nnz, nullptr),
+           "encode b");
+        ok(sae4j_cpu_coact_add(ctx, acc, ba, bb, rows[part]), "coact_add");
+    }
+    report_exact("coact: rows counted", sae4j_cpu_coact_tokens(acc) != N);
+    Out<float> rmax(m1), cmax(m2);
+    Out<int32_t> rarg(m1, -77), carg(m2, -77);
+    ok(sae4j_cpu_coact_maxima(ctx, acc, rmax.p(), rarg.p(), cmax.p(), carg.p()), "coact_maxima");
+    std::vector<double> suma(m1), sumb(m2);
+    ok(sae4j_cpu_coact_sums(ctx, acc, suma.data(), sumb.data()), "coact_sums");
+    double worst_sum = 0;
+    for (int64_t i = 0; i < m1; ++i) {
+        double ref = 0;
+        for (int64_t r = 0; r < N; ++r) ref += fa[r * m1 + i];
+        worst_sum = std::max(worst_sum, std::fabs(suma[i] - ref) / std::max(1.0, ref));
+    }
+    report("coact sums of a", worst_sum, 1e-6);
+    // reference Pearson r in double over all rows; NaN where a latent has no variance
+    auto column = [&](const std::vector<double>& f, int64_t m, int64_t i) {
+        std::vector<double> c(N);
+        for (int64_t r = 0; r < N; ++r) c[r] = f[r * m + i];
+        return c;
+    };
+    auto pearson = [&](const std::vector<double>& u, const std::vector<double>& v) {
+        double mu = 0, mv = 0, suv = 0, suu = 0, svv = 0;
+        for (int64_t r = 0; r < N; ++r) mu += u[r], mv += v[r];
+        mu /= N, mv /= N;
+        for (int64_t r = 0; r < N; ++r) {
+            suv += (u[r] - mu) * (v[r] - mv);
+            suu += (u[r] - mu) * (u[r] - mu);
+            svv += (v[r] - mv) * (v[r] - mv);
+        }
+        return suu > 1e-20 && svv > 1e-20 ? suv / std::sqrt(suu * svv) : NAN;
+    };
+    std::vector<double> R(m1 * m2);
+    int64_t never_coactive = 0;
+    for (int64_t i = 0; i < m1; ++i)
+        for (int64_t j = 0; j < m2; ++j) {
+            const auto u = column(fa, m1, i), v = column(fb, m2, j);
+            R[i * m2 + j] = pearson(u, v);
+            bool co = false;
+            for (int64_t r = 0; r < N; ++r) co |= u[r] > 0 && v[r] > 0;
+            never_coactive += !co && !std::isnan(R[i * m2 + j]);
+        }
+    double worst = 0;
+    int64_t bad = 0;
+    for (int side = 0; side < 2; ++side) {
+        const int64_t n = side ? m2 : m1, other = side ? m1 : m2;
+        for (int64_t v = 0; v < n; ++v) {
+            double best = -INFINITY;
+            for (int64_t o = 0; o < other; ++o) {
+                const double r = side ? R[o * m2 + v] : R[v * m2 + o];
+                if (!std::isnan(r)) best = std::max(best, r);
+            }
+            const float got = side ? cmax[v] : rmax[v];
+            const int32_t arg = side ? carg[v] : rarg[v];
+            if (std::isinf(best)) {
+                bad += !(got == -INFINITY && arg == -1);
+                continue;
+            }
+            worst = std::max(worst, std::fabs(got - best));
+            const double at = arg < 0 || arg >= other ? NAN : side ? R[arg * m2 + v] : R[v * m2 + arg];
+            bad += !(std::fabs(at - best) <= 2e-6) || std::fabs(got) > 1.f;
+        }
+    }
+    bad += rarg[0] != -1 || rarg[1] != -1 || rarg[2] < 0 || carg[4] != -1;
+    report("correlation maxima over 2 batches (57 rows)", worst, 1e-6);
+    report_exact("correlation argmax, exclusions, [-1, 1]", bad);
+    report_exact("correlation: some pairs are never co-active", never_coactive == 0);
+    report_exact("correlation guards", rmax.guards_changed() + cmax.guards_changed() + rarg.guards_changed() +
+                                           carg.guards_changed());
+    // a dense encode is refused: the sums need the sparse latents; so are other shapes and sizes
+    sae4j_cpu_batch* dense = sae4j_cpu_batch_create(ctx, 40, d, m1, SAE4J_LATENTS_DENSE, 1.0, 0, &st);
+    ok(sae4j_cpu_sae_encode(ctx, dense, 10, m1, sa.flat.data(), SAE4J_ACT_RELU, 0, nullptr, &nnz, nullptr), "encode");
+    int status = 0;
+    report_exact("coactivation of a dense encode, of other shapes, bad sizes: ERR_ARG",
+                 (sae4j_cpu_coact_add(ctx, acc, dense, bb, 10) != SAE4J_ERR_ARG) +
+                     (sae4j_cpu_coact_add(ctx, acc, ba, bb, 19) != SAE4J_ERR_ARG) +
+                     (sae4j_cpu_coact_create(0, 5, &status) != nullptr || status != SAE4J_ERR_ARG) +
+                     (sae4j_cpu_coact_maxima(ctx, acc, nullptr, rarg.p(), cmax.p(), carg.p()) != SAE4J_ERR_ARG) +
+                     (sae4j_cpu_coact_tokens(acc) != N));
+    sae4j_cpu_batch_destroy(dense);
+    sae4j_cpu_coact_destroy(acc);
+    sae4j_cpu_batch_destroy(ba);
+    sae4j_cpu_batch_destroy(bb);
+}
+
 void test_dispatch() {
     // the leaf 1 ECX, leaf 7 EBX, leaf 0x80000001 ECX bits of a full x86-64-v4 CPU
     const uint32_t l1 = (1u << 0) | (1u << 9) | (1u << 12) | (1u << 13) | (1u << 19) | (1u << 20) | (1u << 22) |
@@ -569,6 +693,7 @@ void run_all(int threads, int isa, bool full) {
         test_cosine_topk(ctx, rng, 1, 1, 1, false, false, false, 1, 1);
         test_cosine_topk_errors(ctx);
     }
+    test_coactivation(ctx, rng);
     sae4j_cpu_ctx_destroy(ctx);
 }
 

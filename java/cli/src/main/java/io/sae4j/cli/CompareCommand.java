@@ -3,12 +3,12 @@ package io.sae4j.cli;
 import com.google.gson.GsonBuilder;
 import io.sae4j.backend.FloatBuf;
 import io.sae4j.backend.Backend;
+import io.sae4j.backend.Backends;
 import io.sae4j.backend.VectorSet;
 import io.sae4j.io.NpyReader;
 import io.sae4j.io.SaeLensFormat;
-import io.sae4j.metrics.ActivationCorrelation;
 import io.sae4j.metrics.DecoderSimilarity;
-import io.sae4j.metrics.FeatureActivity;
+import io.sae4j.metrics.ActivationPass;
 import io.sae4j.metrics.LatentMatching;
 import io.sae4j.sae.SparseAutoencoder;
 import java.nio.file.Path;
@@ -29,7 +29,9 @@ import picocli.CommandLine.Parameters;
  * latents, activation correlation, dead latents, L0 and FVU of each. Prints a table; --json writes
  * those keys (mmcs_ab, mmcs_ba, hungarian_mean, shared_frac, threshold, pw_mcc, shared_frac_encdec,
  * hungarian_certified, hungarian_gap, threshold_curve; with --acts mmcs_ab_live, mmcs_ba_live,
- * corr_ab, corr_ba, dead_a, dead_b, l0_a, l0_b, fvu_a, fvu_b). Three or more: the same keys for
+ * corr_ab, corr_ba, dead_a, dead_b, l0_a, l0_b, fvu_a, fvu_b, tokens). The activation metrics come
+ * from one streamed pass over the tokens (exact correlation from the sparse latents), so memory
+ * does not grow with --tokens. Three or more: the same keys for
  * every pair ("pairs") and the fraction of the first SAE's latents whose decoder match reaches the
  * threshold in every other SAE ("matched_in_all_frac").
  */
@@ -44,8 +46,9 @@ final class CompareCommand implements Callable<Integer> {
     @Option(names = "--acts", description = "Activations .npy for live-latent MMCS, correlation, L0, FVU and dead latents.")
     Path acts;
 
-    @Option(names = "--tokens", defaultValue = "8192", description = "Tokens of --acts to use, from its start (default ${DEFAULT-VALUE}).")
-    int tokens;
+    @Option(names = "--tokens", defaultValue = "65536", description = "Tokens of --acts to use, from its start, or 'all' "
+            + "(default ${DEFAULT-VALUE}); streamed, so memory does not grow with it.")
+    String tokens;
 
     @Option(names = "--threshold", defaultValue = "0.7", description = "Cosine at which a matched pair counts as shared (default ${DEFAULT-VALUE}).")
     double threshold;
@@ -79,7 +82,6 @@ final class CompareCommand implements Callable<Integer> {
                 dec.add(live.add(be.upload(f.wDec())));
                 enc.add(live.add(be.upload(f.wEnc())));
             }
-            List<FeatureActivity> activity = acts == null ? null : activities(be, files, d, live);
             List<Map<String, Object>> pairs = new ArrayList<>();
             double[] bestInOthers = null; // per latent of the first SAE: the lowest matched cosine over the others
             for (int x = 0; x < files.size(); x++)
@@ -91,7 +93,7 @@ final class CompareCommand implements Callable<Integer> {
                     }
                     LatentMatching match = pair(be, files.get(x), dec.get(x), enc.get(x), files.get(y), dec.get(y), enc.get(y),
                             d, pair);
-                    if (activity != null) activations(be, files.get(x), files.get(y), activity.get(x), activity.get(y), d, pair);
+                    if (acts != null) activations(be, files.get(x), files.get(y), d, pair);
                     pairs.add(pair);
                     if (x == 0) bestInOthers = lowest(bestInOthers, match.decoderMatch().cosine());
                 }
@@ -150,40 +152,54 @@ final class CompareCommand implements Callable<Integer> {
         return out;
     }
 
-    private List<FeatureActivity> activities(Backend be, List<SaeLensFormat.SaeFile> files, int d, Resources live) throws Exception {
-        float[] x;
-        int n;
-        try (NpyReader r = NpyReader.open(acts)) {
-            if (r.cols() != d) throw new IllegalArgumentException(acts + ": rows have width " + r.cols() + ", the SAEs d_in " + d);
-            if (tokens < 2) throw new IllegalArgumentException("--tokens must be >= 2, got " + tokens);
-            n = (int) Math.min(tokens, r.rows());
-            if ((long) n * d > Integer.MAX_VALUE - 8)
-                throw new IllegalArgumentException("--tokens " + n + " x d_in " + d + " exceeds one Java array; use fewer tokens");
-            x = new float[n * d];
-            r.read(0, n, x, 0);
+    /** The --tokens count for an activations file of `available` rows. */
+    private long tokenCount(long available) {
+        long n;
+        if (tokens.equalsIgnoreCase("all")) n = available;
+        else {
+            try {
+                n = Long.parseLong(tokens.trim());
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("--tokens must be a whole number or 'all', got '" + tokens + "'");
+            }
+            if (n < 2) throw new IllegalArgumentException("--tokens must be >= 2 (or 'all'), got " + n);
         }
-        List<FeatureActivity> out = new ArrayList<>();
-        for (SaeLensFormat.SaeFile f : files) {
-            SparseAutoencoder sae = live.add(f.toModel(be));
-            out.add(live.add(FeatureActivity.measure(sae, x, n, acts.toString())));
-        }
-        return out;
+        return Math.min(n, available);
     }
 
-    private static void activations(Backend be, SaeLensFormat.SaeFile fa, SaeLensFormat.SaeFile fb, FeatureActivity ta,
-            FeatureActivity tb, int d, Map<String, Object> res) {
-        DecoderSimilarity.Mmcs m = DecoderSimilarity.mmcsLive(be, fa.wDec(), fa.dSae(), ta.live(), fb.wDec(), fb.dSae(), tb.live(), d);
-        res.put("mmcs_ab_live", m.ab());
-        res.put("mmcs_ba_live", m.ba());
-        ActivationCorrelation c = ActivationCorrelation.of(ta, tb);
-        res.put("corr_ab", c.corrAB());
-        res.put("corr_ba", c.corrBA());
-        res.put("dead_a", c.deadA());
-        res.put("dead_b", c.deadB());
-        res.put("l0_a", ta.l0());
-        res.put("l0_b", tb.l0());
-        res.put("fvu_a", ta.fvu());
-        res.put("fvu_b", tb.fvu());
+    /**
+     * Activation metrics of one pair over the tokens, in one streamed pass: live-latent MMCS, exact
+     * correlation both ways, dead latents, L0 and FVU. On a backend without the exact correlation the
+     * pass runs on the CPU backend.
+     */
+    private void activations(Backend be, SaeLensFormat.SaeFile fa, SaeLensFormat.SaeFile fb, int d, Map<String, Object> res)
+            throws Exception {
+        try (NpyReader r = NpyReader.open(acts)) {
+            if (r.cols() != d) throw new IllegalArgumentException(acts + ": rows have width " + r.cols() + ", the SAEs d_in " + d);
+            long n = tokenCount(r.rows());
+            if (n < 2) throw new IllegalArgumentException(acts + ": needs at least 2 rows, has " + r.rows());
+            Backend on = be.supportsCoactivation() ? be : null;
+            if (on == null) System.err.println("sae4j compare: " + be.describe() + " has no exact correlation; the activation pass runs on the CPU");
+            try (Backend cpu = on == null ? Backends.select("cpu").backend() : null;
+                 SparseAutoencoder sa = fa.toModel(on != null ? on : cpu); SparseAutoencoder sb = fb.toModel(on != null ? on : cpu);
+                 Progress bar = new Progress("activations", n, "tokens")) {
+                ActivationPass p = ActivationPass.run(sa, sb, (start, count, into) -> r.read(start, count, into, 0), n,
+                        acts.toString(), bar::update);
+                DecoderSimilarity.Mmcs m = DecoderSimilarity.mmcsLive(be, fa.wDec(), fa.dSae(), p.a().live(), fb.wDec(), fb.dSae(),
+                        p.b().live(), d);
+                res.put("mmcs_ab_live", m.ab());
+                res.put("mmcs_ba_live", m.ba());
+                res.put("corr_ab", p.correlation().corrAB());
+                res.put("corr_ba", p.correlation().corrBA());
+                res.put("dead_a", p.a().dead());
+                res.put("dead_b", p.b().dead());
+                res.put("l0_a", p.a().l0());
+                res.put("l0_b", p.b().l0());
+                res.put("fvu_a", p.a().fvu());
+                res.put("fvu_b", p.b().fvu());
+                res.put("tokens", n);
+            }
+        }
     }
 
     /** The result with non-finite numbers (also inside arrays, maps and lists) as null. */

@@ -22,7 +22,8 @@ import java.util.List;
  */
 final class Csv {
     static final String SAES = "name,model,layer,site,ratio,seed,dataset,d_in,d_sae,mse,fvu,l0,dead_fraction,median_log10_freq,l0_over_d_sae";
-    static final String COMPARISONS = "kind,a,b,mmcs_ab,mmcs_ba,hungarian_mean,shared_frac,corr_ab,corr_ba,dead_a,dead_b";
+    static final String COMPARISONS = "kind,a,b,mmcs_ab,mmcs_ba,hungarian_mean,shared_frac,corr_ab,corr_ba,dead_a,dead_b,"
+            + "mmcs_ab_live,mmcs_ba_live,pw_mcc,shared_frac_encdec";
     static final String TRAINING = "sae,step,tokens,loss,mse,l0,fvu,dead_fraction";
     static final String FREQUENCIES = "sae,bin,log10_freq_lo,log10_freq_hi,count";
     static final String TOP_FEATURES = "sae,feature,frequency,max_activation,rank,token,activation,context";
@@ -39,7 +40,8 @@ final class Csv {
         }
         try (Writer w = open(dir.resolve("comparisons.csv"), COMPARISONS)) {
             for (Comparison c : r.comparisons)
-                line(w, c.kind(), c.a(), c.b(), c.mmcsAb(), c.mmcsBa(), c.hungarianMean(), c.sharedFrac(), c.corrAb(), c.corrBa(), c.deadA(), c.deadB());
+                line(w, c.kind(), c.a(), c.b(), c.mmcsAb(), c.mmcsBa(), c.hungarianMean(), c.sharedFrac(), c.corrAb(), c.corrBa(), c.deadA(), c.deadB(),
+                        c.mmcsAbLive(), c.mmcsBaLive(), c.pwMcc(), c.sharedFracEncdec());
         }
         try (Writer w = open(dir.resolve("training.csv"), TRAINING)) {
             for (Sae s : r.saes) for (TrainPoint t : s.training())

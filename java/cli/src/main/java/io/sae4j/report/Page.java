@@ -197,12 +197,15 @@ final class Page {
         StringBuilder b = new StringBuilder();
         if (cs.isEmpty()) b.append(Html.notRun(null, "no seed, dataset, layer, model or baseline comparisons in the results."));
         else {
-            Table sum = new Table("kind", "pairs", "MMCS a\u2192b", "MMCS b\u2192a", "Hungarian mean", "shared fraction", "corr a\u2192b", "corr b\u2192a");
+            Table sum = new Table("kind", "pairs", "MMCS a\u2192b", "MMCS b\u2192a", "live MMCS a\u2192b", "live MMCS b\u2192a",
+                    "Hungarian mean", "PW-MCC", "shared fraction", "enc+dec shared", "corr a\u2192b", "corr b\u2192a");
             for (String k : CROSS_KINDS) {
                 List<Comparison> ks = cs.stream().filter(c -> k.equals(c.kind())).toList();
-                if (ks.isEmpty()) sum.row(k, new Raw("not run"), null, null, null, null, null, null);
+                if (ks.isEmpty()) sum.row(k, new Raw("not run"), null, null, null, null, null, null, null, null, null, null);
                 else sum.row(k, ks.size(), Analysis.mean(ks, Comparison::mmcsAb).mean(), Analysis.mean(ks, Comparison::mmcsBa).mean(),
-                        Analysis.mean(ks, Comparison::hungarianMean).mean(), Analysis.mean(ks, Comparison::sharedFrac).mean(),
+                        Analysis.mean(ks, Comparison::mmcsAbLive).mean(), Analysis.mean(ks, Comparison::mmcsBaLive).mean(),
+                        Analysis.mean(ks, Comparison::hungarianMean).mean(), Analysis.mean(ks, Comparison::pwMcc).mean(),
+                        Analysis.mean(ks, Comparison::sharedFrac).mean(), Analysis.mean(ks, Comparison::sharedFracEncdec).mean(),
                         Analysis.mean(ks, Comparison::corrAb).mean(), Analysis.mean(ks, Comparison::corrBa).mean());
             }
             b.append("<h3>Means per kind</h3>\n").append(sum.html()).append("<h3>Every comparison</h3>\n").append(comparisonTable(cs));
@@ -210,14 +213,20 @@ final class Page {
         List<Comparison> ratio = r.ofKind("ratio");
         if (!ratio.isEmpty())
             b.append("<details><summary>The ").append(ratio.size()).append(" \"ratio\" comparisons</summary>\n").append(comparisonTable(ratio)).append("</details>\n");
-        return Html.p("Shared fraction: share of Hungarian-matched pairs with decoder cosine at or above the threshold (0.7 by default). "
+        return Html.p("Live MMCS: over the latents that fired on the evaluation tokens only (dead decoder rows keep their random "
+                + "initial directions and pull all-latent MMCS towards the random baseline). Hungarian mean: the one-to-one matching "
+                + "of decoder directions with the largest summed cosine (exact and certified); PW-MCC: the same with |cos|. "
+                + "Shared fraction: share of matched pairs with decoder cosine at or above the threshold (0.7 by default); "
+                + "enc+dec shared: share of latents whose decoder match and encoder match both reach it. "
                 + "Dead: features of each SAE that never fired on the correlation sample and were left out of the correlation.") + b;
     }
 
     private static String comparisonTable(List<Comparison> cs) {
-        Table t = new Table("kind", "a", "b", "MMCS a\u2192b", "MMCS b\u2192a", "Hungarian mean", "shared fraction", "corr a\u2192b", "corr b\u2192a", "dead a", "dead b");
+        Table t = new Table("kind", "a", "b", "MMCS a\u2192b", "MMCS b\u2192a", "live MMCS a\u2192b", "live MMCS b\u2192a",
+                "Hungarian mean", "PW-MCC", "shared fraction", "enc+dec shared", "corr a\u2192b", "corr b\u2192a", "dead a", "dead b");
         for (Comparison c : cs)
-            t.row(c.kind(), c.a(), c.b(), c.mmcsAb(), c.mmcsBa(), c.hungarianMean(), c.sharedFrac(), c.corrAb(), c.corrBa(), c.deadA(), c.deadB());
+            t.row(c.kind(), c.a(), c.b(), c.mmcsAb(), c.mmcsBa(), c.mmcsAbLive(), c.mmcsBaLive(), c.hungarianMean(), c.pwMcc(),
+                    c.sharedFrac(), c.sharedFracEncdec(), c.corrAb(), c.corrBa(), c.deadA(), c.deadB());
         return t.html();
     }
 

@@ -397,7 +397,7 @@ class CliTest {
     private static final Set<String> DECODER_KEYS = Set.of("mmcs_ab", "mmcs_ba", "hungarian_mean", "shared_frac", "threshold",
             "pw_mcc", "shared_frac_encdec", "hungarian_certified", "hungarian_gap", "threshold_curve");
     private static final Set<String> ALL_KEYS = union(DECODER_KEYS, Set.of("mmcs_ab_live", "mmcs_ba_live", "corr_ab", "corr_ba",
-            "dead_a", "dead_b", "l0_a", "l0_b", "fvu_a", "fvu_b"));
+            "dead_a", "dead_b", "l0_a", "l0_b", "fvu_a", "fvu_b", "tokens"));
 
     private static Set<String> union(Set<String> a, Set<String> b) {
         Set<String> u = new java.util.HashSet<>(a);
@@ -440,6 +440,12 @@ class CliTest {
         assertTrue(j.get("l0_a").getAsDouble() >= 0 && j.get("l0_b").getAsDouble() >= 0, "L0 >= 0");
         assertTrue(j.get("fvu_a").getAsDouble() > 0 && j.get("fvu_b").getAsDouble() > 0, "FVU > 0");
         assertTrue(r.allOut().contains("mmcs_ab"), "the table is printed too: " + r);
+        assertEquals(3000, j.get("tokens").getAsInt(), "tokens used");
+
+        Path all = tmp.resolve("all.json");
+        Result ra = sae4j("compare", run.resolve("ratio-1"), run.resolve("ratio-2"), "--acts", acts, "--tokens", "all", "--json", all);
+        assertEquals(0, ra.code(), ra.toString());
+        assertTrue(json(all).get("tokens").getAsLong() > 3000, "'all' uses every row of --acts: " + json(all).get("tokens"));
     }
 
     @Test
@@ -502,6 +508,10 @@ class CliTest {
         Result t = sae4j("compare", run.resolve("ratio-1"), run.resolve("ratio-2"), "--threshold", 1.5);
         assertEquals(1, t.code(), t.toString());
         assertOneLineError(t, "--threshold");
+
+        Result k = sae4j("compare", run.resolve("ratio-1"), run.resolve("ratio-2"), "--acts", acts, "--tokens", "many");
+        assertEquals(1, k.code(), k.toString());
+        assertOneLineError(k, "--tokens", "'all'");
 
         Path broken = Files.createDirectories(tmp.resolve("broken"));
         Files.copy(run.resolve("ratio-1").resolve(SaeLensFormat.WEIGHTS), broken.resolve(SaeLensFormat.WEIGHTS));

@@ -130,6 +130,38 @@ public interface Backend extends AutoCloseable {
     /** Rows [i0, i1) of the cosine matrix into out (i1 - i0, b.count()), row-major. */
     void cosineBlock(VectorSet a, VectorSet b, boolean center, long i0, long i1, FloatBuf out);
 
+    // ---- exact activation correlation ----
+
+    /** Whether this backend runs {@link #coactivation} and its companions (else they throw UnsupportedOperationException). */
+    default boolean supportsCoactivation() {
+        return false;
+    }
+
+    /**
+     * Zeroed sums for the exact correlation of an m1-latent SAE with an m2-latent one: S alone takes
+     * 8 m1 m2 bytes.
+     */
+    default Coactivation coactivation(long m1, long m2) {
+        throw new UnsupportedOperationException(describe() + ": no exact activation correlation on this backend");
+    }
+
+    /**
+     * Adds the last encodes of the same rows in a (acc.m1() latents) and b (acc.m2()) to acc. Both
+     * workspaces must hold their latents sparse ({@link LatentStorage#SPARSE}).
+     */
+    default void coactivate(Coactivation acc, Workspace a, Workspace b, long rows) {
+        throw new UnsupportedOperationException(describe() + ": no exact activation correlation on this backend");
+    }
+
+    /**
+     * Pearson r maxima both ways from acc's sums into out (row i: max over j, column j: max over i),
+     * clamped to [-1, 1], ties to the smaller index; a latent without variance (dead, or one value on
+     * every row) takes part in no maximum: -inf and index -1.
+     */
+    default void correlationMaxima(Coactivation acc, CosineMaxima out) {
+        throw new UnsupportedOperationException(describe() + ": no exact activation correlation on this backend");
+    }
+
     /** Frees everything this backend allocated that is still open, then its context. */
     @Override
     void close();

@@ -29,8 +29,8 @@ import java.util.function.IntToDoubleFunction;
  * 8192x8192 6 s, 16384x16384 19 s. Rectangular is much cheaper: 4096x8192 0.3 s, 8192x4096 0.6 s
  * (uniform). The adversarial {@code score[i][j] = i*j} hits the O(n^3) worst case: 1024x1024 0.6 s,
  * 2048x2048 5.7 s (so about 45 s at 4096). The algorithm itself runs to about 16384x16384, where
- * the 1 GiB float input, not the time, is the limit; sae4j's callers cap it at
- * {@link DecoderSimilarity#HUNGARIAN_MAX} = 8192 a side so that a comparison stays within seconds.
+ * the 1 GiB float input, not the time, is the limit. sae4j's metrics use {@link ExactMatching}
+ * (sparse candidates and a certificate, any size); this dense solver is its reference in tests.
  */
 public final class Hungarian {
 

@@ -7,10 +7,12 @@ import io.sae4j.backend.Allocations;
 import io.sae4j.backend.Backend;
 import io.sae4j.backend.BackendException;
 import io.sae4j.backend.Checks;
+import io.sae4j.backend.Coactivation;
 import io.sae4j.backend.CosineMaxima;
 import io.sae4j.backend.CosineTopK;
 import io.sae4j.backend.FloatBuf;
 import io.sae4j.backend.IntBuf;
+import io.sae4j.backend.LatentStorage;
 import io.sae4j.backend.Matrix;
 import io.sae4j.backend.SaeTensors;
 import io.sae4j.backend.StepStats;
@@ -147,7 +149,7 @@ public final class CpuBackend implements Backend {
         return ctx;
     }
 
-    private static void check(int status, String fn) {
+    static void check(int status, String fn) {
         switch (status) {
             case NativeCpu.OK -> {}
             case NativeCpu.ERR_ARG -> throw new IllegalArgumentException(fn + ": invalid size or argument");
@@ -363,6 +365,51 @@ public final class CpuBackend implements Backend {
                 releaseLargeScratch();
             }
         }
+    }
+
+    @Override
+    public boolean supportsCoactivation() {
+        return true;
+    }
+
+    @Override
+    public Coactivation coactivation(long m1, long m2) {
+        live();
+        return new CpuCoactivation(this, m1, m2);
+    }
+
+    @Override
+    public void coactivate(Coactivation acc, Workspace a, Workspace b, long rows) {
+        CpuCoactivation c = sums(acc);
+        CpuWorkspace wa = cpu(a), wb = cpu(b);
+        for (CpuWorkspace w : new CpuWorkspace[] {wa, wb})
+            if (w.spec().storage() != LatentStorage.SPARSE)
+                throw new IllegalArgumentException("coactivate: workspaces must hold sparse latents (LatentStorage.SPARSE), got "
+                        + w.spec().storage());
+        if (rows < 1 || rows > Math.min(wa.spec().rows(), wb.spec().rows()))
+            throw new IllegalArgumentException("coactivate: rows must be in 1.." + Math.min(wa.spec().rows(), wb.spec().rows())
+                    + ", got " + rows);
+        int status = NativeCpu.coactAdd(live(), c.handle(), wa.handle(), wb.handle(), rows);
+        if (status == NativeCpu.ERR_ARG)
+            throw new IllegalArgumentException("coactivate: the workspaces do not hold encodes of " + rows + " rows through "
+                    + c.m1 + " and " + c.m2 + " latents");
+        check(status, "sae4j_cpu_coact_add");
+    }
+
+    @Override
+    public void correlationMaxima(Coactivation acc, CosineMaxima out) {
+        CpuCoactivation c = sums(acc);
+        if (c.tokens() < 1) throw new IllegalStateException("correlationMaxima: no rows accumulated");
+        check(NativeCpu.coactMaxima(live(), c.handle(),
+                out.rowMax().pointer(this, c.m1, "correlation rowMax"), out.rowArg().pointer(this, c.m1, "correlation rowArg"),
+                out.colMax().pointer(this, c.m2, "correlation colMax"), out.colArg().pointer(this, c.m2, "correlation colArg")),
+                "sae4j_cpu_coact_maxima");
+    }
+
+    private CpuCoactivation sums(Coactivation acc) {
+        if (!(acc instanceof CpuCoactivation c)) throw new IllegalArgumentException("coactivation sums of another backend");
+        c.handle();
+        return c;
     }
 
     /** At least n floats of scratch; the caller holds scratchLock. */

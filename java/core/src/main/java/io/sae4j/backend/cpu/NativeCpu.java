@@ -1,6 +1,7 @@
 package io.sae4j.backend.cpu;
 
 import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.javacpp.DoublePointer;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.IntPointer;
 import org.bytedeco.javacpp.Loader;
@@ -48,6 +49,11 @@ public final class NativeCpu {
     @Opaque @Name("sae4j_cpu_batch")
     public static final class Batch extends Pointer {
         public Batch() { super((Pointer) null); }
+    }
+
+    @Opaque @Name("sae4j_cpu_coact")
+    public static final class Coact extends Pointer {
+        public Coact() { super((Pointer) null); }
     }
 
     @Name("sae4j_cpu_cpu_supports") public static native int cpuSupports(int isa);
@@ -105,6 +111,25 @@ public final class NativeCpu {
             @Const FloatPointer B, int bColumns, int absolute, long kRow, FloatPointer rowVal,
             @Cast("int32_t*") IntPointer rowIdx, long kCol, FloatPointer colVal, @Cast("int32_t*") IntPointer colIdx,
             FloatPointer work);
+
+    @Name("sae4j_cpu_coact_create")
+    public static native Coact coactCreate(long m1, long m2, IntPointer status);
+
+    @Name("sae4j_cpu_coact_destroy")
+    public static native void coactDestroy(Coact acc);
+
+    @Name("sae4j_cpu_coact_add")
+    public static native int coactAdd(Ctx ctx, Coact acc, @Const Batch a, @Const Batch b, long B);
+
+    @Name("sae4j_cpu_coact_tokens")
+    public static native long coactTokens(@Const Coact acc);
+
+    @Name("sae4j_cpu_coact_sums")
+    public static native int coactSums(Ctx ctx, Coact acc, DoublePointer sumA, DoublePointer sumB);
+
+    @Name("sae4j_cpu_coact_maxima")
+    public static native int coactMaxima(Ctx ctx, Coact acc, FloatPointer rowMax, @Cast("int32_t*") IntPointer rowArg,
+            FloatPointer colMax, @Cast("int32_t*") IntPointer colArg);
 
     @Name("sae4j_cpu_cosine_block")
     public static native int cosineBlock(Ctx ctx, long n1, long n2, long d, @Const FloatPointer A, int aColumns,

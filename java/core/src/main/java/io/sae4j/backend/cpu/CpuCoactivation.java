@@ -1,0 +1,70 @@
+package io.sae4j.backend.cpu;
+
+import io.sae4j.backend.Allocation;
+import io.sae4j.backend.Coactivation;
+import org.bytedeco.javacpp.DoublePointer;
+import org.bytedeco.javacpp.IntPointer;
+
+/** The CPU backend's {@link Coactivation}: a native accumulator (native/src/coactivation.cpp). */
+final class CpuCoactivation implements Coactivation {
+    private final CpuBackend backend;
+    final long m1, m2;
+    private final NativeCpu.Coact handle;
+    private final Allocation allocation;
+
+    CpuCoactivation(CpuBackend backend, long m1, long m2) {
+        this.backend = backend;
+        this.m1 = m1;
+        this.m2 = m2;
+        NativeCpu.Coact h;
+        try (IntPointer status = new IntPointer(1)) {
+            h = NativeCpu.coactCreate(m1, m2, status);
+            if (h == null || h.isNull()) {
+                if (status.get() == NativeCpu.ERR_NOMEM)
+                    throw new OutOfMemoryError("coactivation sums: could not allocate S (" + m1 + " x " + m2 + " doubles, "
+                            + (m1 * m2 * 8 >> 20) + " MiB)");
+                throw new IllegalArgumentException("coactivation: invalid sizes " + m1 + " x " + m2);
+            }
+        }
+        handle = h;
+        allocation = backend.allocations().register(() -> NativeCpu.coactDestroy(handle));
+    }
+
+    NativeCpu.Coact handle() {
+        if (allocation.closed()) throw new IllegalStateException("coactivation sums used after close");
+        return handle;
+    }
+
+    @Override public long m1() { return m1; }
+    @Override public long m2() { return m2; }
+
+    @Override
+    public long tokens() {
+        return NativeCpu.coactTokens(handle());
+    }
+
+    @Override
+    public double[] sumA() {
+        return sums()[0];
+    }
+
+    @Override
+    public double[] sumB() {
+        return sums()[1];
+    }
+
+    private double[][] sums() {
+        try (DoublePointer a = new DoublePointer(m1); DoublePointer b = new DoublePointer(m2)) {
+            backend.check(NativeCpu.coactSums(backend.context(), handle(), a, b), "sae4j_cpu_coact_sums");
+            double[] sa = new double[Math.toIntExact(m1)], sb = new double[Math.toIntExact(m2)];
+            a.get(sa);
+            b.get(sb);
+            return new double[][] {sa, sb};
+        }
+    }
+
+    @Override
+    public void close() {
+        allocation.close();
+    }
+}

@@ -1,0 +1,151 @@
+package io.sae4j.metrics;
+
+import io.sae4j.backend.Backend;
+import io.sae4j.backend.Coactivation;
+import io.sae4j.backend.CosineMax;
+import io.sae4j.backend.CosineMaxima;
+import io.sae4j.backend.LatentStorage;
+import io.sae4j.backend.NonFiniteInputException;
+import io.sae4j.backend.StepStats;
+import io.sae4j.backend.Workspace;
+import io.sae4j.backend.WorkspaceSpec;
+import io.sae4j.sae.SparseAutoencoder;
+import java.io.IOException;
+import java.util.function.LongConsumer;
+
+/**
+ * Two SAEs over the same tokens in one streamed pass, with memory independent of the token count:
+ * each SAE's feature frequencies, dead latents, L0, MSE and FVU, and their exact activation
+ * correlation from the sparse latents ({@link Backend#coactivate}: co-active pairs only, then every
+ * Pearson r read off the sums; DESIGN.md, Metrics). Tokens are read in blocks of
+ * {@link #BLOCK_ROWS}; a million tokens never sit in memory at once.
+ *
+ * @param tokens rows passed through both SAEs
+ * @param a, b each SAE's statistics over those rows
+ * @param correlation mean over live latents of the best Pearson r with the other SAE, both ways
+ */
+public record ActivationPass(long tokens, Side a, Side b, ActivationCorrelation correlation) {
+    /** Tokens per block: the encoders' GEMMs stay large, the sparse workspaces small. */
+    public static final int BLOCK_ROWS = 2048;
+
+    /**
+     * One SAE's statistics over the pass.
+     *
+     * @param frequency fraction of tokens on which each latent fired
+     * @param dead latents that never fired
+     * @param l0 mean number of nonzero latents per token
+     * @param mse mean over tokens of ||x - xhat||^2
+     * @param fvu sum ||x - xhat||^2 / sum ||x - mean x||^2
+     */
+    public record Side(double[] frequency, int dead, double l0, double mse, double fvu) {
+        /** Which latents fired at least once. */
+        public boolean[] live() {
+            boolean[] live = new boolean[frequency.length];
+            for (int i = 0; i < live.length; i++) live[i] = frequency[i] > 0;
+            return live;
+        }
+    }
+
+    /** Reads rows [start, start + count) of the activations (count, d) into the front of into. */
+    @FunctionalInterface
+    public interface Rows {
+        void read(long start, int count, float[] into) throws IOException;
+    }
+
+    /**
+     * Runs the first {@code tokens} rows of {@code rows} through a and b (one backend, which must
+     * {@link Backend#supportsCoactivation}); progress (may be null) receives the rows done after each block.
+     */
+    public static ActivationPass run(SparseAutoencoder a, SparseAutoencoder b, Rows rows, long tokens, String what,
+            LongConsumer progress) throws IOException {
+        Backend be = a.backend();
+        if (b.backend() != be) throw new IllegalArgumentException("SAEs must share one backend");
+        if (a.dIn() != b.dIn()) throw new IllegalArgumentException("SAEs have different d_in: " + a.dIn() + " vs " + b.dIn());
+        if (tokens < 2) throw new IllegalArgumentException(what + ": need at least 2 tokens, got " + tokens);
+        if (!be.supportsCoactivation())
+            throw new UnsupportedOperationException(be.describe() + ": no exact activation correlation on this backend");
+        int d = a.dIn(), ma = a.dSae(), mb = b.dSae(), block = (int) Math.min(BLOCK_ROWS, tokens);
+        float[] x = new float[block * d], xhat = new float[block * d];
+        double[] colSum = new double[d], colSq = new double[d];
+        Accumulator sa = new Accumulator(ma), sb = new Accumulator(mb);
+        try (Workspace wa = be.workspace(new WorkspaceSpec(block, d, ma, LatentStorage.SPARSE, false));
+             Workspace wb = be.workspace(new WorkspaceSpec(block, d, mb, LatentStorage.SPARSE, false));
+             StepStats stA = new StepStats(be, 1, ma); StepStats stB = new StepStats(be, 1, mb);
+             Coactivation acc = be.coactivation(ma, mb)) {
+            for (long start = 0; start < tokens; start += block) {
+                int n = (int) Math.min(block, tokens - start);
+                rows.read(start, n, x);
+                NonFiniteInputException.requireFinite(x, n, d, what + " rows " + start + ".." + (start + n));
+                for (int r = 0; r < n; r++)
+                    for (int k = 0; k < d; k++) {
+                        double v = x[r * d + k];
+                        colSum[k] += v;
+                        colSq[k] += v * v;
+                    }
+                sa.add(be, a, wa, stA, x, xhat, n);
+                sb.add(be, b, wb, stB, x, xhat, n);
+                be.coactivate(acc, wa, wb, n);
+                if (progress != null) progress.accept(start + n);
+            }
+            double variance = 0; // sum over tokens of ||x - mean x||^2
+            for (int k = 0; k < d; k++) variance += colSq[k] - colSum[k] * colSum[k] / tokens;
+            CosineMax max;
+            try (CosineMaxima out = new CosineMaxima(be, ma, mb)) {
+                be.correlationMaxima(acc, out);
+                max = out.toHost();
+            }
+            Side A = sa.side(tokens, variance), B = sb.side(tokens, variance);
+            return new ActivationPass(tokens, A, B, new ActivationCorrelation(liveMean(max.rowMax()), liveMean(max.colMax()),
+                    A.dead(), B.dead()));
+        }
+    }
+
+    /** Mean of the finite maxima (latents without variance have -inf). */
+    private static double liveMean(float[] max) {
+        double s = 0;
+        int k = 0;
+        for (float v : max)
+            if (Float.isFinite(v)) {
+                s += v;
+                k++;
+            }
+        return k > 0 ? s / k : Double.NaN;
+    }
+
+    /** One SAE's running counts over the blocks. */
+    private static final class Accumulator {
+        final long[] fired;
+        long nonzeros;
+        double squaredError;
+
+        Accumulator(int m) {
+            fired = new long[m];
+        }
+
+        void add(Backend be, SparseAutoencoder sae, Workspace ws, StepStats stats, float[] x, float[] xhat, int n) {
+            int d = sae.dIn();
+            be.upload(x, 0, ws.input(), 0, n * d);
+            be.encode(sae.tensors(), sae.activation(), ws, n, stats.at(0));
+            sae.decode(ws, n);
+            be.download(ws.reconstruction(), 0, xhat, 0, n * d);
+            StepStats.Snapshot s = stats.drain(1);
+            nonzeros += s.nonzeros()[0];
+            for (int i = 0; i < fired.length; i++) fired[i] += s.firing()[i];
+            for (int q = 0; q < n * d; q++) {
+                double e = xhat[q] - x[q];
+                squaredError += e * e;
+            }
+        }
+
+        Side side(long tokens, double variance) {
+            double[] freq = new double[fired.length];
+            int dead = 0;
+            for (int i = 0; i < fired.length; i++) {
+                freq[i] = (double) fired[i] / tokens;
+                if (fired[i] == 0) dead++;
+            }
+            return new Side(freq, dead, (double) nonzeros / tokens, squaredError / tokens,
+                    variance > 0 ? squaredError / variance : Double.NaN);
+        }
+    }
+}
