@@ -179,6 +179,11 @@ final class Page {
 
     private String frequencies() {
         StringBuilder b = new StringBuilder();
+        double n = r.config == null ? Double.NaN : Json.num(r.config, "heldoutTokens");
+        if (Double.isFinite(n) && n > 0)
+            b.append(Html.p(String.format(java.util.Locale.ROOT, "Frequencies are counted on %,.0f held-out tokens: the "
+                    + "smallest nonzero frequency is 1/N = %.1e (log10 %.2f), so the leftmost occupied bin is a floor, not a "
+                    + "measurement of rarer features.", n, 1 / n, -Math.log10(n))));
         b.append(figure(Figures.FREQ_RATIO, "no SAE of the ratio sweep has a frequency histogram."));
         b.append(figure(Figures.FREQ_LAYER, "no SAE of the layer comparisons has a frequency histogram."));
         b.append(figure(Figures.SPARSITY, "no SAE with a ratio and L0 or a frequency histogram."));

@@ -5,7 +5,9 @@ import com.google.gson.JsonNull;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import io.sae4j.harvest.TransformerModel;
+import io.sae4j.io.NpyReader;
 import io.sae4j.metrics.ActivationCorrelation;
+import io.sae4j.metrics.ActivationPass;
 import io.sae4j.metrics.DecoderSimilarity;
 import io.sae4j.metrics.FeatureActivity;
 import io.sae4j.metrics.LatentMatching;
@@ -27,12 +29,18 @@ import java.util.Map;
  * The study's measurements: every SAE on the held-out tokens of its model and layer (half A), then
  * the comparisons (ratio sweep pairs, seeds, datasets, models, cross-layer and random-init
  * baselines), top-activating examples and matched pairs, as the results object the report reads.
+ * Statistics and correlations stream over all held-out tokens ({@link ActivationPass}); examples
+ * come from the first {@link #EXAMPLE_TOKENS} of them.
  */
 final class Evaluation {
     static final double THRESHOLD = 0.7;
+    /** Held-out tokens whose dense latents are kept for the top-activating examples. */
+    static final int EXAMPLE_TOKENS = 8192;
     private final Study study;
     private final Map<String, SparseAutoencoder> models = new LinkedHashMap<>();
-    private final Map<String, FeatureActivity> acts = new LinkedHashMap<>();
+    private final Map<String, FeatureActivity> acts = new LinkedHashMap<>(); // examples' tokens
+    private final Map<String, ActivationPass.Side> stats = new LinkedHashMap<>(); // all held-out tokens
+    private final Map<String, NpyReader> readers = new LinkedHashMap<>(); // held-out activations per model/layer
 
     Evaluation(Study study) {
         this.study = study;
@@ -44,14 +52,16 @@ final class Evaluation {
         JsonArray saes = new JsonArray(), comparisons = new JsonArray();
         try {
             study.log("evaluate " + study.saes().size() + " SAEs on " + c.heldoutTokens() + " held-out tokens");
+            int exampleTokens = Math.min(EXAMPLE_TOKENS, c.heldoutTokens());
             for (Study.Sae s : study.saes().values()) {
                 String key = s.model().key + "/" + s.layer();
-                float[] x = heldout.containsKey(key) ? heldout.get(key) : study.heldout(s.model(), s.layer());
+                float[] x = heldout.containsKey(key) ? heldout.get(key) : study.heldout(s.model(), s.layer(), exampleTokens);
                 heldout.put(key, x);
                 study.log("evaluate " + (models.size() + 1) + "/" + study.saes().size() + ": " + s.name());
                 SparseAutoencoder m = study.load(s);
                 models.put(s.name(), m);
-                acts.put(s.name(), FeatureActivity.measure(m, x, c.heldoutTokens(), "held-out " + key));
+                acts.put(s.name(), FeatureActivity.measure(m, x, exampleTokens, "held-out " + key));
+                stats.put(s.name(), ActivationPass.measure(input(s, m), c.heldoutTokens(), "held-out " + key));
                 saes.add(saeEntry(s));
             }
             Study.Sae ref = find(main, c.layer(), c.ratio(), s0, "A");
@@ -78,7 +88,7 @@ final class Evaluation {
                 }
             }
             study.log("compare: " + comparisons.size() + " pairs done; random-init baselines next");
-            for (Study.Sae s : sweep) comparisons.add(randomBaseline(s, heldout.get(s.model().key + "/" + s.layer())));
+            for (Study.Sae s : sweep) comparisons.add(randomBaseline(s));
 
             JsonObject results = new JsonObject();
             results.addProperty("title", "sae4j universality study");
@@ -99,7 +109,21 @@ final class Evaluation {
         } finally {
             acts.values().forEach(FeatureActivity::close);
             models.values().forEach(SparseAutoencoder::close);
+            for (NpyReader r : readers.values()) r.close();
         }
+    }
+
+    /** An SAE with its held-out activations, read in blocks from the harvest (opened once per model and layer). */
+    private ActivationPass.Input input(Study.Sae s, SparseAutoencoder m) throws IOException {
+        String key = s.model().key + "/" + s.layer();
+        NpyReader r = readers.get(key);
+        if (r == null) {
+            r = study.heldoutReader(s.model(), s.layer());
+            readers.put(key, r);
+        }
+        NpyReader reader = r;
+        long start = study.heldoutStart(s.model());
+        return new ActivationPass.Input(m, (first, count, into) -> reader.read(start + first, count, into, 0));
     }
 
     private boolean sameTokens(TransformerModel a, TransformerModel b) throws IOException {
@@ -113,7 +137,7 @@ final class Evaluation {
     }
 
     private JsonObject saeEntry(Study.Sae s) throws IOException {
-        FeatureActivity a = acts.get(s.name());
+        ActivationPass.Side a = stats.get(s.name());
         SparseAutoencoder m = models.get(s.name());
         JsonObject o = new JsonObject();
         o.addProperty("name", s.name());
@@ -129,11 +153,12 @@ final class Evaluation {
         num(o, "fvu", a.fvu());
         num(o, "l0", a.l0());
         num(o, "dead_fraction", (double) a.dead() / m.dSae());
+        o.addProperty("eval_tokens", study.config().heldoutTokens());
         JsonObject hist = new JsonObject();
         hist.addProperty("lo", -6.0);
         hist.addProperty("hi", 0.0);
         JsonArray counts = new JsonArray();
-        for (int v : a.log10FrequencyHistogram(-6, 0, 24)) counts.add(v);
+        for (int v : FeatureActivity.log10Histogram(a.frequency(), -6, 0, 24)) counts.add(v);
         hist.add("counts", counts);
         o.add("log10_freq_hist", hist);
         double[] live = Arrays.stream(a.frequency()).filter(f -> f > 0).map(Math::log10).sorted().toArray();
@@ -164,21 +189,24 @@ final class Evaluation {
         return rows;
     }
 
-    private JsonObject compare(String kind, Study.Sae a, Study.Sae b) {
+    private JsonObject compare(String kind, Study.Sae a, Study.Sae b) throws IOException {
         SparseAutoencoder ma = models.get(a.name()), mb = models.get(b.name());
-        return comparison(kind, a.name(), b.name(), ma, mb, acts.get(a.name()), acts.get(b.name()));
+        return comparison(kind, a.name(), b.name(), input(a, ma), input(b, mb));
     }
 
-    private JsonObject randomBaseline(Study.Sae s, float[] x) {
+    private JsonObject randomBaseline(Study.Sae s) throws IOException {
         SparseAutoencoder m = models.get(s.name());
-        try (SparseAutoencoder r = DecoderSimilarity.randomLike(m, 999_999);
-             FeatureActivity ra = FeatureActivity.measure(r, x, study.config().heldoutTokens(), "held-out")) {
-            return comparison("random", s.name(), "random-init(" + s.name() + ")", m, r, acts.get(s.name()), ra);
+        try (SparseAutoencoder r = DecoderSimilarity.randomLike(m, 999_999)) {
+            ActivationPass.Input in = input(s, m);
+            return comparison("random", s.name(), "random-init(" + s.name() + ")", in, new ActivationPass.Input(r, in.rows()));
         }
     }
 
-    private static JsonObject comparison(String kind, String na, String nb, SparseAutoencoder a, SparseAutoencoder b,
-                                         FeatureActivity fa, FeatureActivity fb) {
+    /** Decoder agreement, and over all held-out tokens in one pass live-latent MMCS and the exact correlation. */
+    private JsonObject comparison(String kind, String na, String nb, ActivationPass.Input ia, ActivationPass.Input ib)
+            throws IOException {
+        SparseAutoencoder a = ia.sae(), b = ib.sae();
+        ActivationPass pass = ActivationPass.run(ia, ib, study.config().heldoutTokens(), "held-out tokens", null);
         JsonObject o = new JsonObject();
         o.addProperty("kind", kind);
         o.addProperty("a", na);
@@ -186,8 +214,9 @@ final class Evaluation {
         DecoderSimilarity.Mmcs m = DecoderSimilarity.mmcs(a, b);
         num(o, "mmcs_ab", m.ab());
         num(o, "mmcs_ba", m.ba());
-        DecoderSimilarity.Mmcs live = DecoderSimilarity.mmcsLive(a.backend(), a.decoderWeights(), a.dSae(), fa.live(),
-                b.decoderWeights(), b.dSae(), fb.live(), a.dIn());
+        DecoderSimilarity.Mmcs live = a.dIn() != b.dIn() ? new DecoderSimilarity.Mmcs(Double.NaN, Double.NaN, null)
+                : DecoderSimilarity.mmcsLive(a.backend(), a.decoderWeights(), a.dSae(), pass.a().live(), b.decoderWeights(),
+                        b.dSae(), pass.b().live(), a.dIn());
         num(o, "mmcs_ab_live", live.ab());
         num(o, "mmcs_ba_live", live.ba());
         LatentMatching h = LatentMatching.of(a, b, THRESHOLD);
@@ -202,7 +231,7 @@ final class Evaluation {
         curve.add("decoder", array(h.curveDecoder()));
         curve.add("shared_encdec", array(h.curveShared()));
         o.add("threshold_curve", curve);
-        ActivationCorrelation c = ActivationCorrelation.of(fa, fb);
+        ActivationCorrelation c = pass.correlation();
         num(o, "corr_ab", c.corrAB());
         num(o, "corr_ba", c.corrBA());
         o.addProperty("dead_a", c.deadA());

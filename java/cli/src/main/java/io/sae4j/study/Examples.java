@@ -39,7 +39,7 @@ final class Examples {
 
     /** Feature indices worth showing, best first. */
     private List<Integer> interesting(Study.Sae s, float[] f) {
-        int m = models.get(s.name()).dSae(), n = study.config().heldoutTokens();
+        int m = models.get(s.name()).dSae(), n = acts.get(s.name()).tokens();
         double[] freq = acts.get(s.name()).frequency();
         double[] meanWhenOn = new double[m];
         for (int t = 0; t < n; t++)
@@ -49,7 +49,7 @@ final class Examples {
     }
 
     private JsonArray examples(Study.Sae s, float[] f, int feature) {
-        int m = models.get(s.name()).dSae(), n = study.config().heldoutTokens();
+        int m = models.get(s.name()).dSae(), n = acts.get(s.name()).tokens();
         TokenTable tt;
         long start;
         try {

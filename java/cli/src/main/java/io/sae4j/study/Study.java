@@ -199,14 +199,18 @@ public final class Study {
         return r;
     }
 
-    /** Held-out rows of a (model, layer) stream of half A: heldout tokens from {@link #heldoutStart}. */
-    float[] heldout(TransformerModel m, int layer) throws IOException {
-        try (NpyReader r = NpyReader.open(Manifest.layerFile(acts(m, "A"), layer))) {
-            int n = c.heldoutTokens(), d = r.cols();
-            float[] x = new float[n * d];
+    /** The first n held-out rows of a (model, layer) stream of half A (from {@link #heldoutStart}). */
+    float[] heldout(TransformerModel m, int layer, int n) throws IOException {
+        try (NpyReader r = heldoutReader(m, layer)) {
+            float[] x = new float[Math.multiplyExact(n, r.cols())];
             r.read(heldoutStart(m), n, x, 0);
             return x;
         }
+    }
+
+    /** The half-A activations of a model's layer, for reading held-out rows in blocks; the caller closes it. */
+    NpyReader heldoutReader(TransformerModel m, int layer) throws IOException {
+        return NpyReader.open(Manifest.layerFile(acts(m, "A"), layer));
     }
 
     private final Map<TransformerModel, TokenTable> tokenTables = new java.util.EnumMap<>(TransformerModel.class);

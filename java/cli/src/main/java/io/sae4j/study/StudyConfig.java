@@ -38,7 +38,7 @@ public record StudyConfig(String model, String site, int layer, List<Integer> la
 
     public static StudyConfig defaults() {
         return new StudyConfig("minilm", "mlp_out", 3, List.of(0, 1, 2, 3), List.of(1, 2, 4, 8, 16, 32), 8,
-                List.of(42L, 43L), List.of("minilm-q", "bge-small"), 100_000, 8192, 300, 2048, 2.5, 2e-3, false);
+                List.of(42L, 43L), List.of("minilm-q", "bge-small"), 100_000, 65_536, 300, 2048, 2.5, 2e-3, false);
     }
 
     /** More tokens, steps and seeds: hours, not minutes. */

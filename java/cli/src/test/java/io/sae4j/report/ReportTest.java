@@ -72,7 +72,7 @@ class ReportTest {
         assertCsv(dir.resolve("csv/saes.csv"),
                 "name,model,layer,site,ratio,seed,dataset,d_in,d_sae,mse,fvu,l0,dead_fraction,median_log10_freq,l0_over_d_sae", n);
         assertCsv(dir.resolve("csv/comparisons.csv"),
-                "kind,a,b,mmcs_ab,mmcs_ba,hungarian_mean,shared_frac,corr_ab,corr_ba,dead_a,dead_b", syn.comparisons);
+                "kind,a,b,mmcs_ab,mmcs_ba,hungarian_mean,shared_frac,corr_ab,corr_ba,dead_a,dead_b,mmcs_ab_live,mmcs_ba_live,pw_mcc,shared_frac_encdec", syn.comparisons);
         assertCsv(dir.resolve("csv/training.csv"), "sae,step,tokens,loss,mse,l0,fvu,dead_fraction", n * SyntheticResults.CURVE_POINTS);
         assertCsv(dir.resolve("csv/frequencies.csv"), "sae,bin,log10_freq_lo,log10_freq_hi,count", n * SyntheticResults.BINS);
         int r = SyntheticResults.RATIOS.length;

@@ -17,12 +17,14 @@ import java.util.function.LongConsumer;
  * Two SAEs over the same tokens in one streamed pass, with memory independent of the token count:
  * each SAE's feature frequencies, dead latents, L0, MSE and FVU, and their exact activation
  * correlation from the sparse latents ({@link Backend#coactivate}: co-active pairs only, then every
- * Pearson r read off the sums; DESIGN.md, Metrics). Tokens are read in blocks of
- * {@link #BLOCK_ROWS}; a million tokens never sit in memory at once.
+ * Pearson r read off the sums; DESIGN.md, Metrics). Each SAE reads its own activations of those
+ * tokens (the same file, or two layers or models of the same token stream). Tokens are read in
+ * blocks of {@link #BLOCK_ROWS}; a million tokens never sit in memory at once.
  *
  * @param tokens rows passed through both SAEs
- * @param a, b each SAE's statistics over those rows
+ * @param a, b each SAE's statistics over those rows (b null for a pass over one SAE)
  * @param correlation mean over live latents of the best Pearson r with the other SAE, both ways
+ *     (null for one SAE)
  */
 public record ActivationPass(long tokens, Side a, Side b, ActivationCorrelation correlation) {
     /** Tokens per block: the encoders' GEMMs stay large, the sparse workspaces small. */
@@ -52,49 +54,57 @@ public record ActivationPass(long tokens, Side a, Side b, ActivationCorrelation 
         void read(long start, int count, float[] into) throws IOException;
     }
 
+    /** An SAE and its activations (rows of width d_in) for the tokens of a pass. */
+    public record Input(SparseAutoencoder sae, Rows rows) {}
+
     /**
-     * Runs the first {@code tokens} rows of {@code rows} through a and b (one backend, which must
-     * {@link Backend#supportsCoactivation}); progress (may be null) receives the rows done after each block.
+     * Runs the first {@code tokens} rows of a's and b's activations through each (one backend, which
+     * must {@link Backend#supportsCoactivation}); progress (may be null) receives the rows done
+     * after each block.
      */
-    public static ActivationPass run(SparseAutoencoder a, SparseAutoencoder b, Rows rows, long tokens, String what,
-            LongConsumer progress) throws IOException {
-        Backend be = a.backend();
-        if (b.backend() != be) throw new IllegalArgumentException("SAEs must share one backend");
-        if (a.dIn() != b.dIn()) throw new IllegalArgumentException("SAEs have different d_in: " + a.dIn() + " vs " + b.dIn());
-        if (tokens < 2) throw new IllegalArgumentException(what + ": need at least 2 tokens, got " + tokens);
+    public static ActivationPass run(Input a, Input b, long tokens, String what, LongConsumer progress) throws IOException {
+        Backend be = a.sae().backend();
+        if (b.sae().backend() != be) throw new IllegalArgumentException("SAEs must share one backend");
         if (!be.supportsCoactivation())
             throw new UnsupportedOperationException(be.describe() + ": no exact activation correlation on this backend");
-        int d = a.dIn(), ma = a.dSae(), mb = b.dSae(), block = (int) Math.min(BLOCK_ROWS, tokens);
-        float[] x = new float[block * d], xhat = new float[block * d];
-        double[] colSum = new double[d], colSq = new double[d];
-        Accumulator sa = new Accumulator(ma), sb = new Accumulator(mb);
-        try (Workspace wa = be.workspace(new WorkspaceSpec(block, d, ma, LatentStorage.SPARSE, false));
-             Workspace wb = be.workspace(new WorkspaceSpec(block, d, mb, LatentStorage.SPARSE, false));
-             StepStats stA = new StepStats(be, 1, ma); StepStats stB = new StepStats(be, 1, mb);
-             Coactivation acc = be.coactivation(ma, mb)) {
+        return pass(a, b, tokens, what, progress);
+    }
+
+    /** The same SAEs on the same activations (one file of rows). */
+    public static ActivationPass run(SparseAutoencoder a, SparseAutoencoder b, Rows rows, long tokens, String what,
+            LongConsumer progress) throws IOException {
+        if (a.dIn() != b.dIn()) throw new IllegalArgumentException("SAEs have different d_in: " + a.dIn() + " vs " + b.dIn());
+        return run(new Input(a, rows), new Input(b, rows), tokens, what, progress);
+    }
+
+    /** One SAE's statistics over the first {@code tokens} rows of its activations (no correlation). */
+    public static Side measure(Input a, long tokens, String what) throws IOException {
+        return pass(a, null, tokens, what, null).a();
+    }
+
+    private static ActivationPass pass(Input a, Input b, long tokens, String what, LongConsumer progress) throws IOException {
+        if (tokens < 2) throw new IllegalArgumentException(what + ": need at least 2 tokens, got " + tokens);
+        Backend be = a.sae().backend();
+        int block = (int) Math.min(BLOCK_ROWS, tokens);
+        try (Stream sa = new Stream(a, block, what); Stream sb = b == null ? null : new Stream(b, block, what);
+             Coactivation acc = b == null ? null : be.coactivation(a.sae().dSae(), b.sae().dSae())) {
             for (long start = 0; start < tokens; start += block) {
                 int n = (int) Math.min(block, tokens - start);
-                rows.read(start, n, x);
-                NonFiniteInputException.requireFinite(x, n, d, what + " rows " + start + ".." + (start + n));
-                for (int r = 0; r < n; r++)
-                    for (int k = 0; k < d; k++) {
-                        double v = x[r * d + k];
-                        colSum[k] += v;
-                        colSq[k] += v * v;
-                    }
-                sa.add(be, a, wa, stA, x, xhat, n);
-                sb.add(be, b, wb, stB, x, xhat, n);
-                be.coactivate(acc, wa, wb, n);
+                sa.add(start, n);
+                if (sb != null) {
+                    sb.add(start, n);
+                    be.coactivate(acc, sa.workspace, sb.workspace, n);
+                }
                 if (progress != null) progress.accept(start + n);
             }
-            double variance = 0; // sum over tokens of ||x - mean x||^2
-            for (int k = 0; k < d; k++) variance += colSq[k] - colSum[k] * colSum[k] / tokens;
+            Side A = sa.side(tokens);
+            if (b == null) return new ActivationPass(tokens, A, null, null);
+            Side B = sb.side(tokens);
             CosineMax max;
-            try (CosineMaxima out = new CosineMaxima(be, ma, mb)) {
+            try (CosineMaxima out = new CosineMaxima(be, a.sae().dSae(), b.sae().dSae())) {
                 be.correlationMaxima(acc, out);
                 max = out.toHost();
             }
-            Side A = sa.side(tokens, variance), B = sb.side(tokens, variance);
             return new ActivationPass(tokens, A, B, new ActivationCorrelation(liveMean(max.rowMax()), liveMean(max.colMax()),
                     A.dead(), B.dead()));
         }
@@ -112,22 +122,49 @@ public record ActivationPass(long tokens, Side a, Side b, ActivationCorrelation 
         return k > 0 ? s / k : Double.NaN;
     }
 
-    /** One SAE's running counts over the blocks. */
-    private static final class Accumulator {
+    /** One SAE's side of a pass: its workspace (sparse latents) and running counts over the blocks. */
+    private static final class Stream implements AutoCloseable {
+        final SparseAutoencoder sae;
+        final Rows rows;
+        final String what;
+        final Workspace workspace;
+        final StepStats stats;
+        final float[] x, xhat;
         final long[] fired;
+        final double[] colSum, colSq;
         long nonzeros;
         double squaredError;
 
-        Accumulator(int m) {
+        Stream(Input in, int block, String what) {
+            sae = in.sae();
+            rows = in.rows();
+            this.what = what;
+            int d = sae.dIn(), m = sae.dSae();
+            Backend be = sae.backend();
+            x = new float[block * d];
+            xhat = new float[block * d];
             fired = new long[m];
+            colSum = new double[d];
+            colSq = new double[d];
+            workspace = be.workspace(new WorkspaceSpec(block, d, m, LatentStorage.SPARSE, false));
+            stats = new StepStats(be, 1, m);
         }
 
-        void add(Backend be, SparseAutoencoder sae, Workspace ws, StepStats stats, float[] x, float[] xhat, int n) {
+        void add(long start, int n) throws IOException {
+            Backend be = sae.backend();
             int d = sae.dIn();
-            be.upload(x, 0, ws.input(), 0, n * d);
-            be.encode(sae.tensors(), sae.activation(), ws, n, stats.at(0));
-            sae.decode(ws, n);
-            be.download(ws.reconstruction(), 0, xhat, 0, n * d);
+            rows.read(start, n, x);
+            NonFiniteInputException.requireFinite(x, n, d, what + " rows " + start + ".." + (start + n));
+            for (int r = 0; r < n; r++)
+                for (int k = 0; k < d; k++) {
+                    double v = x[r * d + k];
+                    colSum[k] += v;
+                    colSq[k] += v * v;
+                }
+            be.upload(x, 0, workspace.input(), 0, n * d);
+            be.encode(sae.tensors(), sae.activation(), workspace, n, stats.at(0));
+            sae.decode(workspace, n);
+            be.download(workspace.reconstruction(), 0, xhat, 0, n * d);
             StepStats.Snapshot s = stats.drain(1);
             nonzeros += s.nonzeros()[0];
             for (int i = 0; i < fired.length; i++) fired[i] += s.firing()[i];
@@ -137,7 +174,9 @@ public record ActivationPass(long tokens, Side a, Side b, ActivationCorrelation 
             }
         }
 
-        Side side(long tokens, double variance) {
+        Side side(long tokens) {
+            double variance = 0; // sum over tokens of ||x - mean x||^2
+            for (int k = 0; k < colSum.length; k++) variance += colSq[k] - colSum[k] * colSum[k] / tokens;
             double[] freq = new double[fired.length];
             int dead = 0;
             for (int i = 0; i < fired.length; i++) {
@@ -146,6 +185,12 @@ public record ActivationPass(long tokens, Side a, Side b, ActivationCorrelation 
             }
             return new Side(freq, dead, (double) nonzeros / tokens, squaredError / tokens,
                     variance > 0 ? squaredError / variance : Double.NaN);
+        }
+
+        @Override
+        public void close() {
+            stats.close();
+            workspace.close();
         }
     }
 }

@@ -97,6 +97,11 @@ public final class FeatureActivity implements AutoCloseable {
      * [lo, hi] (e.g. -6..0); values outside are clamped into the end bins.
      */
     public int[] log10FrequencyHistogram(double lo, double hi, int bins) {
+        return log10Histogram(frequency, lo, hi, bins);
+    }
+
+    /** Histogram of log10 of the nonzero frequencies over [lo, hi) in equal bins, ends clamped. */
+    public static int[] log10Histogram(double[] frequency, double lo, double hi, int bins) {
         if (!(hi > lo) || bins < 1) throw new IllegalArgumentException("need lo < hi and bins >= 1");
         int[] h = new int[bins];
         for (double f : frequency) {
