@@ -33,7 +33,8 @@ final class Figures {
 
     static final String HEATMAP = "fig-mmcs-heatmap", MMCS_VS_RATIO = "fig-mmcs-vs-ratio", CORR_VS_RATIO = "fig-corr-vs-ratio",
             FREQ_RATIO = "fig-freq-ratio", FREQ_LAYER = "fig-freq-layer", SPARSITY = "fig-sparsity",
-            TRAIN_LOSS = "fig-train-loss", TRAIN_L0 = "fig-train-l0", TRAIN_FVU = "fig-train-fvu";
+            TRAIN_LOSS = "fig-train-loss", TRAIN_L0 = "fig-train-l0", TRAIN_FVU = "fig-train-fvu",
+            THRESHOLD_CURVE = "fig-threshold-curve";
 
     private Figures() {}
 
@@ -57,6 +58,7 @@ final class Figures {
         put(out, failures, FREQ_LAYER, () -> frequencies(FREQ_LAYER, "Feature frequency per layer", Analysis.saesIn(r, "layer"),
                 s -> "layer " + Html.num(s.layer()), "the SAEs of the layer comparisons, one line per layer"));
         put(out, failures, SPARSITY, () -> sparsity(r));
+        put(out, failures, THRESHOLD_CURVE, () -> thresholdCurve(r));
         put(out, failures, TRAIN_LOSS, () -> training(r, TRAIN_LOSS, "Training loss", "loss", TrainPoint::loss, true));
         put(out, failures, TRAIN_L0, () -> training(r, TRAIN_L0, "Training L0", "L0 (mean active latents per token)", TrainPoint::l0, false));
         put(out, failures, TRAIN_FVU, () -> training(r, TRAIN_FVU, "Training FVU", "FVU (fraction of variance unexplained)", TrainPoint::fvu, false));
@@ -97,6 +99,47 @@ final class Figures {
                         + "feature of B, averaged over the \"ratio\" comparisons that give it. Each pair fills both directions; "
                         + "right of the diagonal is small \u2192 large, left of it large \u2192 small. Same-ratio pairs are not "
                         + "\"ratio\" comparisons, so the diagonal is empty.", Charts.png(c), Charts.WIDTH, Charts.HEIGHT);
+    }
+
+    /** Shared fraction against the threshold, one line per kind of comparison (mean over its pairs). */
+    static Figure thresholdCurve(StudyResults r) throws IOException {
+        XYChart c = Charts.xy("Matched pairs above a threshold", "decoder cosine threshold",
+                "fraction of matched pairs at or above it", Page.CROSS_KINDS.size() + 1);
+        int series = 0;
+        for (String kind : List.of("ratio", "seed", "dataset", "layer", "model", "random")) {
+            List<double[]> curves = new ArrayList<>();
+            double[] t = null;
+            for (StudyResults.Comparison cmp : r.ofKind(kind))
+                if (cmp.curveThresholds().length > 0 && cmp.curveThresholds().length == cmp.curveDecoder().length) {
+                    t = cmp.curveThresholds();
+                    curves.add(cmp.curveDecoder());
+                }
+            if (curves.isEmpty()) continue;
+            List<Double> x = new ArrayList<>(), y = new ArrayList<>();
+            for (int i = 0; i < t.length; i++) {
+                double sum = 0;
+                int n = 0;
+                for (double[] cv : curves)
+                    if (i < cv.length && Double.isFinite(cv[i])) {
+                        sum += cv[i];
+                        n++;
+                    }
+                if (n > 0) {
+                    x.add(t[i]);
+                    y.add(sum / n);
+                }
+            }
+            if (!x.isEmpty()) Charts.styleSeries(c.addSeries(kind + " (" + curves.size() + ")", x, y), series++, true);
+        }
+        if (series == 0) return null;
+        c.getStyler().setYAxisMin(0.0).setYAxisMax(1.0).setXAxisMin(0.0).setXAxisMax(1.0);
+        c.getStyler().setLegendPosition(org.knowm.xchart.style.Styler.LegendPosition.OutsideS);
+        return new Figure(THRESHOLD_CURVE, "threshold_curve.png", "Matched pairs above a threshold",
+                "For each kind of comparison (pairs in brackets), the mean over its pairs of the fraction of one-to-one "
+                        + "matched decoder pairs (exact matching, signed cosine) whose cosine is at or above the threshold; "
+                        + "0.7 is the threshold of the shared fraction in the tables. A kind whose curve stays above the "
+                        + "random-init line to high thresholds shares features beyond chance.", Charts.png(c), Charts.WIDTH,
+                Charts.HEIGHT);
     }
 
     /** MMCS (or activation correlation) of consecutive-ratio pairs against the larger ratio, with baselines. */

@@ -215,6 +215,7 @@ final class Page {
             }
             b.append("<h3>Means per kind</h3>\n").append(sum.html()).append("<h3>Every comparison</h3>\n").append(comparisonTable(cs));
         }
+        b.append(figure(Figures.THRESHOLD_CURVE, "no comparison has a threshold curve."));
         List<Comparison> ratio = r.ofKind("ratio");
         if (!ratio.isEmpty())
             b.append("<details><summary>The ").append(ratio.size()).append(" \"ratio\" comparisons</summary>\n").append(comparisonTable(ratio)).append("</details>\n");

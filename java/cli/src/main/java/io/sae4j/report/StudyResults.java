@@ -52,7 +52,8 @@ final class StudyResults {
 
     record Comparison(String kind, String a, String b, double mmcsAb, double mmcsBa, double hungarianMean,
                       double sharedFrac, double corrAb, double corrBa, double deadA, double deadB, double mmcsAbLive,
-                      double mmcsBaLive, double pwMcc, double sharedFracEncdec) {
+                      double mmcsBaLive, double pwMcc, double sharedFracEncdec, double[] curveThresholds,
+                      double[] curveDecoder) {
         double mmcsMean() { return mean2(mmcsAb, mmcsBa); }
         double corrMean() { return mean2(corrAb, corrBa); }
     }
@@ -88,7 +89,8 @@ final class StudyResults {
             comparisons.add(new Comparison(Json.str(c, "kind"), Json.str(c, "a"), Json.str(c, "b"),
                     Json.num(c, "mmcs_ab"), Json.num(c, "mmcs_ba"), Json.num(c, "hungarian_mean"), Json.num(c, "shared_frac"),
                     Json.num(c, "corr_ab"), Json.num(c, "corr_ba"), Json.num(c, "dead_a"), Json.num(c, "dead_b"),
-                    Json.num(c, "mmcs_ab_live"), Json.num(c, "mmcs_ba_live"), Json.num(c, "pw_mcc"), Json.num(c, "shared_frac_encdec")));
+                    Json.num(c, "mmcs_ab_live"), Json.num(c, "mmcs_ba_live"), Json.num(c, "pw_mcc"), Json.num(c, "shared_frac_encdec"),
+                    Json.nums(Json.obj(c, "threshold_curve"), "thresholds"), Json.nums(Json.obj(c, "threshold_curve"), "decoder")));
         }
         for (JsonObject f : Json.objects(r, "top_features")) {
             topFeatures.add(new TopFeature(Json.str(f, "sae"), Json.num(f, "feature"), Json.num(f, "frequency"),

@@ -29,7 +29,7 @@ class ReportTest {
     static final List<String> SECTION_ANCHORS = List.of("findings", "saes", "mmcs-heatmap", "vs-ratio", "frequencies", "comparisons",
             "training", "features", "config");
     static final List<String> FIGURE_ANCHORS = List.of(Figures.HEATMAP, Figures.MMCS_VS_RATIO, Figures.CORR_VS_RATIO, Figures.FREQ_RATIO,
-            Figures.FREQ_LAYER, Figures.SPARSITY, Figures.TRAIN_LOSS, Figures.TRAIN_L0, Figures.TRAIN_FVU);
+            Figures.FREQ_LAYER, Figures.SPARSITY, Figures.TRAIN_LOSS, Figures.TRAIN_L0, Figures.TRAIN_FVU, Figures.THRESHOLD_CURVE);
 
     @Test
     void fullReportHasEverySectionFigureAndCsv(@TempDir Path dir) throws IOException {
@@ -221,6 +221,13 @@ class ReportTest {
             c.addProperty("mmcs_ba", 0.5);
             c.addProperty("corr_ab", 0.6);
             c.addProperty("corr_ba", 0.6);
+            JsonObject curve = new JsonObject(); // a single point is enough to draw
+            JsonArray t = new JsonArray(), dec = new JsonArray();
+            t.add(0.7);
+            dec.add(0.4);
+            curve.add("thresholds", t);
+            curve.add("decoder", dec);
+            c.add("threshold_curve", curve);
             comps.add(c);
         }
         r.add("comparisons", comps);

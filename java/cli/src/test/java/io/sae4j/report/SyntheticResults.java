@@ -145,6 +145,19 @@ final class SyntheticResults {
         if (Double.isNaN(cba)) c.add("corr_ba", JsonNull.INSTANCE); else c.addProperty("corr_ba", cba);
         c.addProperty("dead_a", rnd.nextInt(6));
         c.addProperty("dead_b", rnd.nextInt(6));
+        c.addProperty("mmcs_ab_live", Math.min(1, mab + 0.05));
+        c.addProperty("mmcs_ba_live", Math.min(1, mba + 0.05));
+        c.addProperty("pw_mcc", (mab + mba) / 2 - 0.08);
+        c.addProperty("shared_frac_encdec", Math.max(0, mab - 0.35));
+        JsonObject curve = new JsonObject();
+        com.google.gson.JsonArray t = new com.google.gson.JsonArray(), dec = new com.google.gson.JsonArray();
+        for (int i = 1; i <= 19; i++) { // a falling fraction, lower for lower MMCS
+            t.add(i * 0.05);
+            dec.add(Math.max(0, Math.min(1, 1.5 * mab - i * 0.05)));
+        }
+        curve.add("thresholds", t);
+        curve.add("decoder", dec);
+        c.add("threshold_curve", curve);
         comps.add(c);
         comparisons++;
     }
