@@ -158,7 +158,8 @@ int sae4j_cpu_cosine_block(sae4j_cpu_ctx* ctx, int64_t n1, int64_t n2, int64_t d
  * Outputs (=): row_val, row_idx (n1, k_row): row i's k_row entries of largest key, by key
  * descending, ties to the smaller j; col_val, col_idx (n2, k_col) likewise for column j over i.
  * 0 <= k_row <= n2, 0 <= k_col <= n1, at least one of them >= 1; a side with k 0 is not computed
- * and its pointers may be NULL. Every entry outside row i's list has key <= that of its last entry
+ * and its pointers may be NULL. A NaN cosine (NaN input) enters no list; a list short of k comparable
+ * entries ends in -inf / -1. Every entry outside row i's list has key <= that of its last entry
  * (up to float rounding of the cosines, about sqrt(d) ulps). The matrix is never stored: each pool
  * thread makes tiles of it by sgemm in `work`, which holds
  * sae4j_cpu_cosine_topk_workspace(ctx, n1, n2, d, k_row, k_col) floats (-1 for invalid sizes). */

@@ -98,7 +98,12 @@ void merge_rows(sae4j_cpu_ctx* ctx, int64_t n1, int64_t k, int64_t T, bool absol
                         best_key = kv;
                     }
                 }
-                const int64_t at = (best * n1 + i) * k + head[best]++;  // k <= n2: never empty
+                if (best < 0) {  // fewer than k comparable cosines: NaN input (NaN enters no list)
+                    row_val[i * k + out] = NEG_INF;
+                    row_idx[i * k + out] = -1;
+                    continue;
+                }
+                const int64_t at = (best * n1 + i) * k + head[best]++;
                 row_val[i * k + out] = part_val[at];
                 row_idx[i * k + out] = part_idx[at];
             }

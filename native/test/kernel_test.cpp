@@ -522,6 +522,19 @@ void test_cosine_topk_errors(sae4j_cpu_ctx* ctx) {
     bad += sae4j_cpu_cosine_topk(ctx, 3, 4, 3, A.data(), 0, A.data(), 0, 0, 0, nullptr, nullptr, 2, val.p(), nullptr,
                                  work.data()) != SAE4J_ERR_ARG;
     report_exact("topk bad arguments refused", bad);
+    // a NaN vector: its cosines enter no list; its own list is all -inf / -1 (2 owners: the merge path)
+    {
+        const int64_t n1 = 3, n2 = 1100, d = 2;
+        std::vector<float> a(n1 * d, 1.f), b(n2 * d, 0.5f), w(sae4j_cpu_cosine_topk_workspace(ctx, n1, n2, d, 2, 2));
+        a[1 * d] = std::numeric_limits<float>::quiet_NaN();
+        Out<float> rv(n1 * 2), cv(n2 * 2);
+        Out<int32_t> ri(n1 * 2, -77), ci(n2 * 2, -77);
+        ok(sae4j_cpu_cosine_topk(ctx, n1, n2, d, a.data(), 0, b.data(), 0, 0, 2, rv.p(), ri.p(), 2, cv.p(), ci.p(), w.data()),
+           "cosine_topk (NaN)");
+        int64_t nan_bad = (ri[2] != -1) + (ri[3] != -1) + !(rv[2] == -INFINITY) + (ri[0] < 0) + (ri[4] < 0);
+        for (int64_t j = 0; j < n2; ++j) nan_bad += ci[j * 2] == 1 || ci[j * 2 + 1] == 1;  // row 1 in no column list
+        report_exact("topk: a NaN vector is in no list and its own is empty", nan_bad + rv.guards_changed() + ri.guards_changed());
+    }
     report_exact("topk bad arguments: nothing written", val.guards_changed() + idx.guards_changed() +
                                                             (int64_t)std::count_if(idx.v.begin(), idx.v.begin() + 8,
                                                                                    [](int32_t x) { return x != -77; }));

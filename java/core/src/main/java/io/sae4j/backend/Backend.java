@@ -26,6 +26,14 @@ public interface Backend extends AutoCloseable {
     /** Whether the encoder and backward kernels run this activation. */
     boolean supports(Activation.Kind kind);
 
+    /**
+     * Whether {@link #gemm} multiplies in float32 (CUDA with TF32 allowed does not): exact matching's
+     * certificate compares GEMM results with bounds to float32 precision.
+     */
+    default boolean exactFloat32() {
+        return true;
+    }
+
     // ---- memory ----
 
     FloatBuf allocate(long floats);

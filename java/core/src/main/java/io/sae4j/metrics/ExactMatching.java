@@ -26,7 +26,8 @@ import java.util.stream.IntStream;
  *       backend block); entries that violate the duals join the graph and the solver runs again.
  * </ol>
  * Valid duals with every entry within them prove the assignment optimal for the float32 cosine
- * matrix the backend computes: {@link Matched#certified}. When the rounds run out first,
+ * matrix the backend computes (its full rows; the lists' bounds are widened by their rounding
+ * against those): {@link Matched#certified}. A backend whose GEMMs run in TF32 is refused. When the rounds run out first,
  * {@link Matched#gap} bounds how far the mean matched value can be from the optimum.
  * One candidate set serves both objectives: signed cosines (sae_overlap's matching) and |cos|
  * (PW-MCC), because |cos| bounds both.
@@ -37,19 +38,26 @@ public final class ExactMatching {
     static final int MAX_ROUNDS = 40;
     /** Double rounding of the solver's sums, well below a float cosine's own rounding. */
     static final double SLACK = 1e-9;
+    /**
+     * The candidate lists and the full rows are two float32 computations of the same cosines
+     * (different normalisation and GEMM blocking) that may differ by a few ulps times sqrt(d): the
+     * lists' bounds are widened by this many sqrt(d) ulps before they are trusted.
+     */
+    static final double ROUNDING_ULPS = 8;
     /** Entries this close to violating the duals join the graph with the violators. */
-    static final double NEAR = 1e-3;
+    static final double NEAR = 0;
     /** Largest block of full rows computed at once (floats). */
     private static final long EXPAND_BLOCK_FLOATS = 1L << 25;
 
     private final Backend backend;
     private final VectorSet rowSet, colSet; // problem rows are the smaller side
     private final boolean transposed;        // rows are b's vectors
-    private final int n, m;
+    private final int n, m, k;
     private final int[][] edgeCol;
     private final float[][] edgeCos;
     private final float[] rowBound, colBound; // |cos| of any entry outside the lists is <= min of these
     private final int[] expansions;           // per row: how often its full row was searched
+    private final double margin;              // on the lists' bounds: their rounding against the full rows
     private float[] unitRows, unitCols;       // both sides' unit vectors (n, d), (m, d), made on first need
     private int fullRowsComputed;
     private long solveNanos, certifyNanos;    // of the current solve()
@@ -83,18 +91,25 @@ public final class ExactMatching {
         if (a.dim() != b.dim())
             throw new IllegalArgumentException("matching: vectors of length " + a.dim() + " and " + b.dim());
         if (k < 1) throw new IllegalArgumentException("matching: k must be >= 1, got " + k);
+        if (!backend.exactFloat32())
+            throw new IllegalArgumentException("exact matching needs float32 GEMMs; " + backend.describe()
+                    + " multiplies in TF32 (turn -Dsae4j.cuda.tf32 / SAE4J_CUDA_TF32 off)");
         this.backend = backend;
         transposed = a.count() > b.count();
         rowSet = transposed ? b : a;
         colSet = transposed ? a : b;
         n = Math.toIntExact(rowSet.count());
         m = Math.toIntExact(colSet.count());
+        this.k = k;
         int kRow = Math.min(k, m), kCol = Math.min(k, n);
         CosineTopK.Lists lists;
         try (CosineTopK out = new CosineTopK(backend, n, m, kRow, kCol)) {
             backend.cosineTopK(rowSet, colSet, true, out);
             lists = out.toHost();
         }
+        for (int x : lists.rowIdx()) if (x < 0) throw nonFinite();
+        for (int x : lists.colIdx()) if (x < 0) throw nonFinite();
+        margin = ROUNDING_ULPS * Math.sqrt(rowSet.dim()) * 0x1p-24;
         rowBound = new float[n];
         colBound = new float[m];
         for (int i = 0; i < n; i++) rowBound[i] = kRow == m ? Float.NEGATIVE_INFINITY : Math.abs(lists.rowVal()[i * kRow + kRow - 1]);
@@ -120,6 +135,10 @@ public final class ExactMatching {
             }
         for (int i = 0; i < n; i++) dedupe(i);
         expansions = new int[n];
+    }
+
+    private static IllegalArgumentException nonFinite() {
+        return new IllegalArgumentException("matching: some vectors hold NaN or infinite values (no cosine is defined)");
     }
 
     /** Candidate graph of a (n1) against b (n2) on the backend, k per vector and direction. */
@@ -191,7 +210,7 @@ public final class ExactMatching {
             int t = firstAtLeast(sortedBound, r); // columns [t, m) have c_j >= r_i: bound r_i
             double below = t > 0 ? prefixMax[t - 1] : Double.NEGATIVE_INFINITY;
             double above = t < m ? r - suffixMinV[t] : Double.NEGATIVE_INFINITY;
-            worst[i] = Math.max(below, above);
+            worst[i] = Math.max(below, above) + margin;
         }
         return worst;
     }
@@ -216,8 +235,7 @@ public final class ExactMatching {
     /**
      * Computes the full rows of {@code rows}: with duals (s not null), adds every entry that violates
      * them and returns whether any did; without (stuck rows), adds the row's best entries. Either
-     * way the row also gains its best 4^e k entries (e: how often it was expanded, the whole row at
-     * the third time) and its bound becomes the largest |cos| still outside the graph.
+     * way the row's bound becomes the largest |cos| still outside the graph (see {@link #widen}).
      */
     private boolean expand(int[] rows, SparseAssignment.Result s, boolean absolute) {
         java.util.concurrent.atomic.AtomicBoolean violated = new java.util.concurrent.atomic.AtomicBoolean();
@@ -294,8 +312,8 @@ public final class ExactMatching {
      * Adds entries of row i from its full row c[off .. off + m). Certifying (s not null): every entry
      * that violates the duals, and those within {@link #NEAR} of doing so (the duals move when the
      * solver resumes); returns whether any violated. A row widened for the first time also gains
-     * its best 4 deg entries by |cos|, which tightens its bound for the next rounds; a stuck row
-     * (s null) its best 4^e deg (e: times widened before; the whole row the third time). The
+     * its best 2k entries by |cos| (k: the candidates per list), which tightens its bound for the
+     * next rounds; a stuck row (s null) its best 4k, then 16k, then the whole row. The
      * row's bound becomes the largest |cos| still outside the graph. Rows are independent: widened
      * in parallel.
      */
@@ -303,7 +321,8 @@ public final class ExactMatching {
         int[] cols = edgeCol[i]; // ascending
         float cut = Float.POSITIVE_INFINITY;
         if (s == null || expansions[i] == 0) {
-            long keep = expansions[i] >= 2 ? m : Math.min(m, (long) cols.length * (expansions[i] == 0 ? 4 : 16));
+            // sized by k, not by the row's degree: a hub row (in many column lists) must not snowball
+            long keep = s != null ? 2L * k : expansions[i] >= 2 ? m : Math.min(m, (long) k * (expansions[i] == 0 ? 4 : 16));
             cut = keep >= m ? Float.NEGATIVE_INFINITY : cutForTop(c, off, m, (int) keep);
         }
         expansions[i]++;

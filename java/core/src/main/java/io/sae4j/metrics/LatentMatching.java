@@ -49,6 +49,9 @@ public record LatentMatching(double hungarianMean, double sharedFrac, double pwM
             double threshold) {
         if (!(threshold >= -1 && threshold <= 1)) throw new IllegalArgumentException("threshold must be in [-1, 1], got " + threshold);
         if ((encA == null) != (encB == null)) throw new IllegalArgumentException("encoder directions: give both or neither");
+        if (encA != null && (encA.count() != decA.count() || encB.count() != decB.count()))
+            throw new IllegalArgumentException("encoder directions: " + encA.count() + " and " + encB.count()
+                    + " vectors for " + decA.count() + " and " + decB.count() + " latents");
         ExactMatching dec = ExactMatching.of(be, decA, decB);
         ExactMatching.Matched signed = dec.solve(false), absolute = dec.solve(true);
         ExactMatching.Matched enc = encA == null ? null : ExactMatching.of(be, encA, encB).solve(false);

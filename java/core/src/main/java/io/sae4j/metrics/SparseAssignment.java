@@ -80,7 +80,7 @@ final class SparseAssignment {
             Arrays.fill(pos, -1);
         }
 
-        /** Matches free row s along a shortest augmenting path; false (nothing changed) when none exists. */
+        /** Matches free row s along a shortest augmenting path; false when none exists (only u[s] changed). */
         boolean augment(int s, int[][] cols, double[][] w, double[] u, double[] v, int[] x, int[] y) {
             int[] cs = cols[s];
             if (cs.length == 0) return false;
@@ -160,7 +160,7 @@ final class SparseAssignment {
             return top;
         }
 
-        /** Heap order: distance, then free columns before matched ones would not change optimality; index for determinism. */
+        /** Heap order: distance, then column index (deterministic results). */
         private boolean less(int a, int b) {
             return dist[a] < dist[b] || (dist[a] == dist[b] && a < b);
         }

@@ -174,4 +174,17 @@ class ExactMatchingTest {
             }
         }
     }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("backends")
+    void nonFiniteVectorsAreRefused(TestBackends.Config cfg) {
+        try (Backend be = cfg.open()) {
+            float[] a = {1, 0, Float.NaN, 1, 0, 1}, b = {1, 0, 0, 1, 1, 1};
+            try (FloatBuf ab = be.upload(a); FloatBuf bb = be.upload(b)) {
+                IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                        () -> ExactMatching.of(be, VectorSet.rows(ab, 3, 2), VectorSet.rows(bb, 3, 2), 2));
+                assertTrue(e.getMessage().contains("NaN"), e.getMessage());
+            }
+        }
+    }
 }

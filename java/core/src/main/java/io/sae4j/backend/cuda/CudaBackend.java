@@ -103,6 +103,11 @@ public final class CudaBackend implements Backend {
         return device;
     }
 
+    @Override
+    public boolean exactFloat32() {
+        return !tf32;
+    }
+
     public boolean tf32() {
         return tf32;
     }
@@ -398,7 +403,7 @@ public final class CudaBackend implements Backend {
      * every entry left out, which exact matching relies on), folded into the lists block by block.
      */
     @Override
-    public void cosineTopK(VectorSet a, VectorSet b, boolean absolute, CosineTopK out) {
+    public synchronized void cosineTopK(VectorSet a, VectorSet b, boolean absolute, CosineTopK out) { // holds the math mode
         Checks.cosineTopK(a, b, out);
         long n1 = a.count(), n2 = b.count(), d = a.dim();
         int kRow = out.kRow(), kCol = out.kCol();
