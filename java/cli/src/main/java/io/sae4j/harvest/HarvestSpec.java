@@ -15,7 +15,12 @@ public record HarvestSpec(TransformerModel model, TransformerModel.Site site, Li
         layers = List.copyOf(layers);
         if (layers.isEmpty()) throw new IllegalArgumentException("--layers: give at least one layer");
         if (layers.stream().distinct().count() != layers.size()) throw new IllegalArgumentException("--layers repeat: " + layers);
-        for (int l : layers) model.tensorName(site, l); // validates the range
+        for (int l : layers)
+            try {
+                model.tensorName(site, l); // validates the range
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("--layers: " + e.getMessage(), e);
+            }
         if (!"A".equals(dataset) && !"B".equals(dataset))
             throw new IllegalArgumentException("--dataset must be A or B, got '" + dataset + "'");
         if (tokens < 1) throw new IllegalArgumentException("--tokens must be >= 1, got " + tokens);

@@ -37,6 +37,9 @@ public final class Harvester {
     private final HarvestSpec spec;
     private final Path dir;
 
+    /** Tokens every WordNet half holds under the bundled tokenizers (about 950k each; they tokenise alike). */
+    static final long SURELY_AVAILABLE = 900_000;
+
     public Harvester(HarvestSpec spec, Path dir) {
         this.spec = spec;
         this.dir = dir;
@@ -49,6 +52,7 @@ public final class Harvester {
 
     /** Runs (or resumes, or finds finished) the harvest; progress receives tokens done. */
     public Manifest run(LongConsumer progress, int threads) throws IOException {
+        boolean created = !Files.exists(dir);
         Files.createDirectories(dir);
         Manifest m = Manifest.readOrStart(dir, spec);
         if (m.complete()) {
@@ -57,6 +61,14 @@ public final class Harvester {
         }
         List<String> texts = WordNetCorpus.half(spec.dataset());
         try (Model model = new Model(spec, threads)) {
+            // more than a half surely holds: count with the tokenizer alone (seconds) and refuse
+            // before any activation is written
+            long available = spec.tokens() <= SURELY_AVAILABLE ? spec.tokens() : model.keptTokens(texts);
+            if (spec.tokens() > available) {
+                if (created) Files.deleteIfExists(dir); // nothing of this run is left behind
+                throw new IllegalArgumentException("--tokens " + spec.tokens() + ": WordNet half " + spec.dataset()
+                        + " has at most " + available + " tokens for " + spec.model().key);
+            }
             long done = m.tokensInShards();
             int nextText = m.nextText();
             progress.accept(done);
@@ -198,6 +210,18 @@ public final class Harvester {
                 progress.accept(before + s.rows);
             }
             return s;
+        }
+
+        /** How many tokens of the texts a harvest keeps (the tokenizer alone, no model run). */
+        long keptTokens(List<String> texts) {
+            long count = 0;
+            for (int t = 0; t < texts.size(); t += WINDOW_TEXTS) {
+                for (Encoding e : tokenizer.batchEncode(texts.subList(t, Math.min(texts.size(), t + WINDOW_TEXTS)))) {
+                    long[] mask = e.getAttentionMask(), special = e.getSpecialTokenMask();
+                    for (int j = 0; j < mask.length; j++) if (kept(mask, special, j)) count++;
+                }
+            }
+            return count;
         }
 
         /** Runs the texts {@code batch} (indices into enc) and stores each one's kept-token activations. */

@@ -111,10 +111,21 @@ class HarvestTest {
     void badSpecsAreNamed() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new HarvestSpec(TransformerModel.MINILM,
                 TransformerModel.Site.MLP_OUT, List.of(6), "A", 10, false, 64));
-        assertTrue(e.getMessage().contains("layers 0..5"), e.getMessage());
+        assertTrue(e.getMessage().contains("layers 0..5") && e.getMessage().startsWith("--layers: "), e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> TransformerModel.of("gpt2"));
         assertThrows(IllegalArgumentException.class, () -> TransformerModel.Site.of("attn"));
         assertEquals("last_hidden_state", TransformerModel.BGE_SMALL.tensorName(TransformerModel.Site.RESID, 11));
+    }
+
+    /** More tokens than the half holds: refused before any activation is written, nothing left behind. */
+    @Test
+    void tooManyTokensAreRefusedBeforeHarvesting() {
+        HarvestSpec spec = new HarvestSpec(TransformerModel.MINILM, TransformerModel.Site.MLP_OUT, List.of(0), "B", 5_000_000,
+                false, 4096);
+        Path dir = tmp.resolve("too-many");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new Harvester(spec, dir).run(d -> {}, 2));
+        assertTrue(e.getMessage().startsWith("--tokens 5000000: WordNet half B has at most "), e.getMessage());
+        assertTrue(!Files.exists(dir), "the output directory this run created is removed");
     }
 
     /** A row of a batched harvest equals the same token run through the model alone (alignment, padding). */
