@@ -330,6 +330,15 @@ void test_sae_errors(sae4j_cpu_ctx* ctx, std::mt19937_64& rng) {
 }
 
 // ---- cosine matching ----
+// The kernels' layout of n logical vectors v (n, d): rows as they are, or columns (d, n).
+std::vector<float> layout(const std::vector<float>& v, int64_t n, int64_t d, bool columns) {
+    if (!columns) return v;
+    std::vector<float> t(n * d);
+    for (int64_t i = 0; i < n; ++i)
+        for (int64_t k = 0; k < d; ++k) t[k * n + i] = v[i * d + k];
+    return t;
+}
+
 // Ties: duplicated vectors give bitwise-equal cosines in the fused AVX-512 kernel (every lane runs
 // the same code), so the smaller index must win there; an sgemm may round two equal products
 // differently by an ulp (seen with OpenBLAS's Haswell kernels), so elsewhere any maximum is right.
@@ -355,13 +364,6 @@ void test_cosine(sae4j_cpu_ctx* ctx, std::mt19937_64& rng, int64_t n1, int64_t n
         }
         return u;
     };
-    auto layout = [&](const std::vector<float>& v, int64_t n, bool cols) {
-        if (!cols) return v;
-        std::vector<float> t(n * d);
-        for (int64_t i = 0; i < n; ++i)
-            for (int64_t k = 0; k < d; ++k) t[k * n + i] = v[i * d + k];
-        return t;
-    };
     const auto ua = unit(a, n1), ub = unit(b, n2);
     std::vector<double> c(n1 * n2);
     for (int64_t i = 0; i < n1; ++i)
@@ -370,7 +372,7 @@ void test_cosine(sae4j_cpu_ctx* ctx, std::mt19937_64& rng, int64_t n1, int64_t n
             for (int64_t k = 0; k < d; ++k) s += ua[i * d + k] * ub[j * d + k];
             c[i * n2 + j] = s;
         }
-    const auto A = layout(a, n1, a_cols), Bv = layout(b, n2, b_cols);
+    const auto A = layout(a, n1, d, a_cols), Bv = layout(b, n2, d, b_cols);
     Out<float> rmax(n1), cmax(n2);
     Out<int32_t> rarg(n1, -77), carg(n2, -77);
     std::vector<float> work(sae4j_cpu_cosine_max_workspace(ctx, n1, n2, d));
@@ -453,14 +455,7 @@ void test_cosine_topk(sae4j_cpu_ctx* ctx, std::mt19937_64& rng, int64_t n1, int6
             for (int64_t k = 0; k < d; ++k) s += (double)a[i * d + k] * b[j * d + k];
             c[i * n2 + j] = na[i] > 0 && nb[j] > 0 ? s / std::sqrt(na[i] * nb[j]) : 0;
         }
-    auto layout = [&](const std::vector<float>& v, int64_t n, bool cols) {
-        if (!cols) return v;
-        std::vector<float> t(n * d);
-        for (int64_t i = 0; i < n; ++i)
-            for (int64_t k = 0; k < d; ++k) t[k * n + i] = v[i * d + k];
-        return t;
-    };
-    const auto A = layout(a, n1, a_cols), Bv = layout(b, n2, b_cols);
+    const auto A = layout(a, n1, d, a_cols), Bv = layout(b, n2, d, b_cols);
     Out<float> rval(n1 * k_row), cval(n2 * k_col);
     Out<int32_t> ridx(n1 * k_row, -77), cidx(n2 * k_col, -77);
     std::vector<float> work(sae4j_cpu_cosine_topk_workspace(ctx, n1, n2, d, k_row, k_col));

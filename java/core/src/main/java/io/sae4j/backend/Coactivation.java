@@ -15,12 +15,6 @@ public interface Coactivation extends AutoCloseable {
     /** Rows accumulated so far. */
     long tokens();
 
-    /** Per latent of A, the sum of its activations so far (0: it never fired). */
-    double[] sumA();
-
-    /** Per latent of B, likewise. */
-    double[] sumB();
-
     @Override
     void close();
 }

@@ -83,6 +83,31 @@ final class ChannelIo {
         return target.resolveSibling(target.getFileName() + ".tmp");
     }
 
+    /** Writes a whole file at the path it is given. */
+    @FunctionalInterface
+    interface FileBody {
+        void write(Path file) throws IOException;
+    }
+
+    /**
+     * Writes {@code target} through its temporary sibling: {@code body} writes the temporary file,
+     * which then replaces target. On any failure the temporary file is removed, and a file-system
+     * error names target (with its reason), never the .tmp.
+     */
+    static void writeAtomically(Path target, FileBody body) throws IOException {
+        Path tmp = tmpSibling(target);
+        try {
+            body.write(tmp);
+            publish(tmp, target);
+        } catch (FileSystemException e) {
+            discard(tmp, e);
+            throw naming(target, tmp, e);
+        } catch (IOException | RuntimeException e) {
+            discard(tmp, e);
+            throw e;
+        }
+    }
+
     /** Moves a finished temporary file over {@code target}, atomically where supported. */
     static void publish(Path tmp, Path target) throws IOException {
         try {

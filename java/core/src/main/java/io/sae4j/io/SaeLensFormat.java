@@ -206,16 +206,6 @@ public final class SaeLensFormat {
      */
     public static void writeAtomically(Path file, String text) throws IOException {
         if (Files.isDirectory(file)) throw new FileSystemException(file.toString(), null, "is a directory");
-        Path tmp = ChannelIo.tmpSibling(file);
-        try {
-            Files.writeString(tmp, text, StandardCharsets.UTF_8);
-            ChannelIo.publish(tmp, file);
-        } catch (FileSystemException e) {
-            ChannelIo.discard(tmp, e);
-            throw ChannelIo.naming(file, tmp, e);
-        } catch (IOException | RuntimeException e) {
-            ChannelIo.discard(tmp, e);
-            throw e;
-        }
+        ChannelIo.writeAtomically(file, tmp -> Files.writeString(tmp, text, StandardCharsets.UTF_8));
     }
 }

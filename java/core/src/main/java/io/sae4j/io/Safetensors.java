@@ -6,7 +6,6 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
-import java.nio.file.FileSystemException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
@@ -122,31 +121,20 @@ public final class Safetensors {
             offset = end;
         }
         byte[] header = SafetensorsHeader.encode(entries, metadata);
-        Path tmp = ChannelIo.tmpSibling(file);
-        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE,
-                StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
-            ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN)
-                    .putLong(0, header.length);
-            ChannelIo.writeFully(ch, len);
-            ChannelIo.writeFully(ch, ByteBuffer.wrap(header));
-            for (int k = 0; k < entries.size(); k++) {
-                float[] data = sorted.get(k).getValue().data();
-                ChannelIo.writeFloats(ch, entries.get(k).dtype().codec(), data, 0, data.length);
+        ChannelIo.writeAtomically(file, tmp -> {
+            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE,
+                    StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+                ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN)
+                        .putLong(0, header.length);
+                ChannelIo.writeFully(ch, len);
+                ChannelIo.writeFully(ch, ByteBuffer.wrap(header));
+                for (int k = 0; k < entries.size(); k++) {
+                    float[] data = sorted.get(k).getValue().data();
+                    ChannelIo.writeFloats(ch, entries.get(k).dtype().codec(), data, 0, data.length);
+                }
+                ch.force(true);
             }
-            ch.force(true);
-        } catch (FileSystemException e) {
-            ChannelIo.discard(tmp, e);
-            throw ChannelIo.naming(file, tmp, e);
-        } catch (IOException | RuntimeException e) {
-            ChannelIo.discard(tmp, e);
-            throw e;
-        }
-        try {
-            ChannelIo.publish(tmp, file);
-        } catch (FileSystemException e) {
-            ChannelIo.discard(tmp, e);
-            throw ChannelIo.naming(file, tmp, e);
-        }
+        });
     }
 
     private static Dtype storedAs(Tensor t, String dtype) {

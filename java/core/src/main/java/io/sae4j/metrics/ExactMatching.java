@@ -8,6 +8,8 @@ import io.sae4j.backend.VectorSet;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.IntStream;
 
 /**
@@ -44,8 +46,6 @@ public final class ExactMatching {
      * lists' bounds are widened by this many sqrt(d) ulps before they are trusted.
      */
     static final double ROUNDING_ULPS = 8;
-    /** Entries this close to violating the duals join the graph with the violators. */
-    static final double NEAR = 0;
     /** Largest block of full rows computed at once (floats). */
     private static final long EXPAND_BLOCK_FLOATS = 1L << 25;
 
@@ -238,7 +238,7 @@ public final class ExactMatching {
      * way the row's bound becomes the largest |cos| still outside the graph (see {@link #widen}).
      */
     private boolean expand(int[] rows, SparseAssignment.Result s, boolean absolute) {
-        java.util.concurrent.atomic.AtomicBoolean violated = new java.util.concurrent.atomic.AtomicBoolean();
+        AtomicBoolean violated = new AtomicBoolean();
         forFullRows(rows, (i, c, off) -> {
             if (widen(i, c, off, s, absolute)) violated.set(true);
         });
@@ -296,7 +296,7 @@ public final class ExactMatching {
                 double w = absolute ? Math.abs(edgeCos[i][e]) : edgeCos[i][e];
                 if (w > u[i] + v[edgeCol[i][e]] + SLACK) count++;
             }
-        java.util.concurrent.atomic.AtomicLong outside = new java.util.concurrent.atomic.AtomicLong();
+        AtomicLong outside = new AtomicLong();
         forFullRows(rowsAbove(boundViolations(s, absolute), u), (i, c, off) -> {
             boolean[] inGraph = new boolean[m];
             for (int j : edgeCol[i]) inGraph[j] = true;
@@ -310,8 +310,7 @@ public final class ExactMatching {
 
     /**
      * Adds entries of row i from its full row c[off .. off + m). Certifying (s not null): every entry
-     * that violates the duals, and those within {@link #NEAR} of doing so (the duals move when the
-     * solver resumes); returns whether any violated. A row widened for the first time also gains
+     * above the duals (w(i,j) > U_i + V_j); returns whether any exceeds them by more than SLACK. A row widened for the first time also gains
      * its best 2k entries by |cos| (k: the candidates per list), which tightens its bound for the
      * next rounds; a stuck row (s null) its best 4k, then 16k, then the whole row. The
      * row's bound becomes the largest |cos| still outside the graph. Rows are independent: widened
@@ -342,7 +341,7 @@ public final class ExactMatching {
             if (s != null) {
                 double excess = (absolute ? ax : x) - ui - v[j];
                 violated |= excess > SLACK;
-                take = excess > -NEAR || ax >= cut;
+                take = excess > 0 || ax >= cut;
             } else take = ax >= cut;
             if (take) {
                 if (added == add.length) add = Arrays.copyOf(add, 2 * added);
@@ -417,9 +416,9 @@ public final class ExactMatching {
     }
 
     private float cosineOf(int i, int j) {
-        for (int e = 0; e < edgeCol[i].length; e++)
-            if (edgeCol[i][e] == j) return edgeCos[i][e];
-        throw new IllegalStateException("matched pair (" + i + ", " + j + ") is not an edge");
+        int e = Arrays.binarySearch(edgeCol[i], j); // edges stay in ascending column order
+        if (e < 0) throw new IllegalStateException("matched pair (" + i + ", " + j + ") is not an edge");
+        return edgeCos[i][e];
     }
 
     /** The unit vectors of a set as rows (count, dim) on the host, normalised in double; zero stays zero. */

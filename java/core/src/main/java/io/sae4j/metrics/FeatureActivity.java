@@ -82,12 +82,6 @@ public final class FeatureActivity implements AutoCloseable {
     public FloatBuf latents() { return latents; }
     public double[] frequency() { return frequency.clone(); }
     public int dead() { return dead; }
-    /** Which latents fired at least once on these tokens (DESIGN.md: live latents). */
-    public boolean[] live() {
-        boolean[] live = new boolean[frequency.length];
-        for (int i = 0; i < live.length; i++) live[i] = frequency[i] > 0;
-        return live;
-    }
     public double l0() { return l0; }
     public double mse() { return mse; }
     public double fvu() { return fvu; }

@@ -2,18 +2,15 @@ package io.sae4j.backend.cpu;
 
 import io.sae4j.backend.Allocation;
 import io.sae4j.backend.Coactivation;
-import org.bytedeco.javacpp.DoublePointer;
 import org.bytedeco.javacpp.IntPointer;
 
 /** The CPU backend's {@link Coactivation}: a native accumulator (native/src/coactivation.cpp). */
 final class CpuCoactivation implements Coactivation {
-    private final CpuBackend backend;
     final long m1, m2;
     private final NativeCpu.Coact handle;
     private final Allocation allocation;
 
     CpuCoactivation(CpuBackend backend, long m1, long m2) {
-        this.backend = backend;
         this.m1 = m1;
         this.m2 = m2;
         NativeCpu.Coact h;
@@ -41,26 +38,6 @@ final class CpuCoactivation implements Coactivation {
     @Override
     public long tokens() {
         return NativeCpu.coactTokens(handle());
-    }
-
-    @Override
-    public double[] sumA() {
-        return sums()[0];
-    }
-
-    @Override
-    public double[] sumB() {
-        return sums()[1];
-    }
-
-    private double[][] sums() {
-        try (DoublePointer a = new DoublePointer(m1); DoublePointer b = new DoublePointer(m2)) {
-            backend.check(NativeCpu.coactSums(backend.context(), handle(), a, b), "sae4j_cpu_coact_sums");
-            double[] sa = new double[Math.toIntExact(m1)], sb = new double[Math.toIntExact(m2)];
-            a.get(sa);
-            b.get(sb);
-            return new double[][] {sa, sb};
-        }
     }
 
     @Override

@@ -1,7 +1,6 @@
 package io.sae4j.backend.cpu;
 
 import org.bytedeco.javacpp.BytePointer;
-import org.bytedeco.javacpp.DoublePointer;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.IntPointer;
 import org.bytedeco.javacpp.Loader;
@@ -123,9 +122,6 @@ public final class NativeCpu {
 
     @Name("sae4j_cpu_coact_tokens")
     public static native long coactTokens(@Const Coact acc);
-
-    @Name("sae4j_cpu_coact_sums")
-    public static native int coactSums(Ctx ctx, Coact acc, DoublePointer sumA, DoublePointer sumB);
 
     @Name("sae4j_cpu_coact_maxima")
     public static native int coactMaxima(Ctx ctx, Coact acc, FloatPointer rowMax, @Cast("int32_t*") IntPointer rowArg,
