@@ -6,7 +6,7 @@
 # Writes OUT_DIR/results.md (one line per check, then the benchmark table beside PyTorch),
 # OUT_DIR/logs/ and the raw benchmark JSON. Exit status: the number of failed checks.
 # SAE4J_GPU_CHECKS (space-separated groups, default all) picks what runs: kernels sanitizers junit
-# cli matching jmh torch.
+# cli matching jmh profile torch.
 set -uo pipefail
 if [ $# -ne 2 ]; then
     echo "usage: $0 BUNDLE_DIR OUT_DIR" >&2
@@ -31,7 +31,7 @@ echo "|---|---|---|" >>"$RES"
 # longer fits is reported as not run (and counted as failed). Checks run most important first.
 BUDGET="${SAE4J_GPU_CHECK_BUDGET:-470}"
 
-GROUPS_WANTED="${SAE4J_GPU_CHECKS:-kernels sanitizers junit cli matching jmh torch}"
+GROUPS_WANTED="${SAE4J_GPU_CHECKS:-kernels sanitizers junit cli matching jmh profile torch}"
 want() { case " $GROUPS_WANTED " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 
 # check NAME TIMEOUT_S COMMAND...: runs it with its output in logs/NAME.txt, records PASS/FAIL.
@@ -96,7 +96,9 @@ else
 fi
 
 # ---- the JVM side: backend selection, the kernel suite with CUDA required ----
-check env 60 sae4j env
+# env also fails on control characters in its output (the first H200 run printed the device name
+# followed by heap bytes; JSON written from it could not be parsed).
+check env 60 bash -c 'sae4j env >"$1" && cat "$1" && ! tr -d "\n\t" <"$1" | LC_ALL=C grep -qa "[[:cntrl:]]"' env "$W/env.txt"
 want junit && check junit_kernels 240 env SAE4J_REQUIRE_CUDA=1 "$JAVA" "${JOPTS[@]}" -jar "$B"/lib/junit-platform-console-standalone-*.jar \
     execute --class-path "$B/test-classes:$(ls "$B"/lib/*.jar | grep -v console-standalone | tr '\n' ':')" \
     --select-class io.sae4j.backend.BackendKernelsTest --select-class io.sae4j.metrics.MetricsTest \
@@ -132,9 +134,10 @@ fi
 
 # ---- benchmarks: sae4j (JMH) and PyTorch on the same GPU ----
 if want jmh; then
-    check jmh_train 180 jmh TrainStepBenchmark -p device=cuda -p dIn=512,2048 -p ratio=8,32 -p density=init,0.01 \
+    # A trained SAE's density only: the first H200 run's full grid (init and 0.01) outran 180 s.
+    check jmh_train 120 jmh TrainStepBenchmark -p device=cuda -p dIn=512,2048 -p ratio=8,32 -p density=0.01 \
         -rf json -rff "$OUT/jmh-train.json"
-    check jmh_train_tf32 90 jmh TrainStepBenchmark -p device=cuda -p dIn=2048 -p ratio=32 -p density=init,0.01 \
+    check jmh_train_tf32 60 jmh TrainStepBenchmark -p device=cuda -p dIn=2048 -p ratio=32 -p density=0.01 \
         -jvmArgsPrepend -Dsae4j.cuda.tf32=true -rf json -rff "$OUT/jmh-train-tf32.json"
     check jmh_cosine_tf32 60 jmh CosineMatchBenchmark -p device=cuda -p m1=16384 -p m2=16384 -p d=512 \
         -jvmArgsPrepend -Dsae4j.cuda.tf32=true -rf json -rff "$OUT/jmh-cosine-tf32.json"
@@ -142,6 +145,17 @@ if want jmh; then
         -rf json -rff "$OUT/jmh-cosine-fp32.json"
     check cosine_131072 120 "$JAVA" "${JOPTS[@]}" -Dsae4j.device=cuda -Dsae4j.cuda.tf32=true -cp "$CP" \
         io.sae4j.bench.LargeCosine 131072 2048 "$OUT/large-cosine.json"
+fi
+# ---- where a step's and a matching's time goes: kernel times under ncu, and the wall time split ----
+if want profile; then
+    check profile_wall 90 "$JAVA" "${JOPTS[@]}" -Dsae4j.device=cuda -cp "$CP" io.sae4j.bench.ProfileSteps 512 8 0.01 200 16384
+    if command -v ncu >/dev/null; then
+        check profile_ncu 180 ncu --clock-control none --target-processes all --metrics gpu__time_duration.sum \
+            --print-summary per-kernel "$JAVA" "${JOPTS[@]}" -Dsae4j.device=cuda -cp "$CP" io.sae4j.bench.ProfileSteps \
+            512 8 0.01 8 16384
+    else
+        echo "| profile_ncu | SKIPPED (no ncu) | 0 |" >>"$RES"
+    fi
 fi
 want torch && check torch_peer 240 python3 "$ROOT/benchmarks/peer/torch_gpu_peer.py" "$OUT/torch.json"
 python3 "$ROOT/cuda/gpu_report.py" "$OUT" >>"$RES" 2>"$LOGS/report.txt" || cat "$LOGS/report.txt" >&2

@@ -3,6 +3,7 @@ package io.sae4j.bench;
 import io.sae4j.backend.Backend;
 import io.sae4j.backend.Backends;
 import io.sae4j.backend.CosineMaxima;
+import io.sae4j.backend.CosineTopK;
 import io.sae4j.backend.Matrix;
 import io.sae4j.backend.VectorSet;
 import io.sae4j.backend.FloatBuf;
@@ -26,6 +27,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * MMCS of two dictionaries (m1 x d and m2 x d): the cosine-max kernel (both directions with argmax;
  * the matrix is never formed), beside its baseline in the same run: the plain sgemm of the same
  * m1 x m2 x d product into a preallocated matrix (2 m1 m2 d flops), the floor any method pays.
+ * {@code cosineTop1} is the other design for the same answer: the matching's top-k kernel with
+ * k = 1 (GEMM blocks written out, then list kernels over them), for deciding between the two.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
@@ -50,6 +53,7 @@ public class CosineMatchBenchmark {
     private Backend backend;
     private FloatBuf a, b, c;
     private CosineMaxima maxima;
+    private CosineTopK top1;
 
     @Setup(Level.Trial)
     public void setup() {
@@ -60,6 +64,7 @@ public class CosineMatchBenchmark {
         b = backend.upload(random(r, m2 * d));
         c = backend.allocate((long) m1 * m2);
         maxima = new CosineMaxima(backend, m1, m2);
+        top1 = new CosineTopK(backend, m1, m2, 1, 1);
     }
 
     private static float[] random(SplittableRandom r, int n) {
@@ -76,6 +81,13 @@ public class CosineMatchBenchmark {
     }
 
     @Benchmark
+    public CosineTopK cosineTop1() {
+        backend.cosineTopK(VectorSet.rows(a, m1, d), VectorSet.rows(b, m2, d), false, top1);
+        backend.sync();
+        return top1;
+    }
+
+    @Benchmark
     public FloatBuf sgemmBaseline() {
         backend.gemm(1f, Matrix.of(a, m1, d), Matrix.of(b, m2, d).t(), 0f, Matrix.of(c, m1, m2));
         backend.sync();
@@ -84,6 +96,8 @@ public class CosineMatchBenchmark {
 
     @TearDown(Level.Trial)
     public void tearDown() {
+        top1.close();
+        maxima.close();
         backend.close();
     }
 }

@@ -101,6 +101,15 @@ public class TrainStepBenchmark {
         return pre;
     }
 
+    /** The host-to-device copy a step starts with, alone (for ProfileSteps). */
+    void uploadBatch() {
+        backend.upload(x, 0, xb, 0, x.length);
+    }
+
+    void sync() {
+        backend.sync();
+    }
+
     @TearDown(Level.Trial)
     public void tearDown() {
         trainer.close();

@@ -2,6 +2,7 @@ package io.sae4j.backend.cuda;
 
 import io.sae4j.backend.Backend;
 import io.sae4j.backend.BackendProvider;
+import java.nio.charset.StandardCharsets;
 import java.util.Locale;
 import org.bytedeco.cuda.global.cublas;
 import org.bytedeco.javacpp.BytePointer;
@@ -92,9 +93,22 @@ public final class CudaBackendProvider implements BackendProvider {
             if (NativeCuda.deviceInfo(device, name, 256, major, minor, bytes) != NativeCuda.OK)
                 return "device " + device + " (no details: " + CudaBackend.lastError() + ")";
             NativeCuda.versions(runtime, driver);
-            return String.format(Locale.ROOT, "%s, compute %d.%d, %.1f GiB, CUDA runtime %s, driver %s", name.getString(),
+            return String.format(Locale.ROOT, "%s, compute %d.%d, %.1f GiB, CUDA runtime %s, driver %s", cString(name),
                     major.get(), minor.get(), bytes.get() / (double) (1L << 30), version(runtime.get()), version(driver.get()));
         }
+    }
+
+    /**
+     * The NUL-terminated string at the start of buffer. BytePointer.getString() on a buffer we
+     * allocated reads all of its capacity, the NUL and whatever follows it included (the first
+     * H200 run printed the device name followed by 200 bytes of heap).
+     */
+    static String cString(BytePointer buffer) {
+        byte[] bytes = new byte[(int) buffer.capacity()];
+        buffer.get(bytes);
+        int n = 0;
+        while (n < bytes.length && bytes[n] != 0) n++;
+        return new String(bytes, 0, n, StandardCharsets.UTF_8);
     }
 
     private static String version(int v) {
