@@ -97,7 +97,9 @@ int sae4j_cpu_sum_sq_dev(sae4j_cpu_ctx* ctx, sae4j_cpu_batch* batch, int64_t B, 
 
 /* ---- SAE forward (sae_forward.cpp) ---- */
 /* Encoder for the batch's first B rows: xc = x - b_dec; f (B, m) = act(xc W_enc + b_enc) with
- * activation `act` (k: TopK's k; threshold (m): JumpReLU's; unused by ReLU); the latents are then
+ * activation `act`: RELU; TOPK (1 <= k <= m: the k largest of relu(pre), ties to the lower index);
+ * JUMPRELU (threshold (m): relu(pre) where pre > threshold_i); BATCHTOPK is SAE4J_ERR_UNSUPPORTED
+ * (and the backward takes RELU only: sae4j trains ReLU SAEs, the others are read). The latents are then
  * kept sparse or dense as the batch's storage says. Outputs: *nnz (=) the batch's nonzero latents;
  * firing (m) += the number of rows on which each latent is nonzero (firing may be NULL). */
 int sae4j_cpu_sae_encode(sae4j_cpu_ctx* ctx, sae4j_cpu_batch* batch, int64_t B, int64_t m,

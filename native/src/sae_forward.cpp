@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <functional>
+#include <vector>
 
 #include "internal.h"
 
@@ -43,14 +45,54 @@ void build_csr(sae4j_cpu_ctx* ctx, sae4j_cpu_batch* b, int64_t B, int64_t m) {
     });
 }
 
-// f (B, m) = relu(f + b_enc) in place with the row counts and (when firing is not NULL) the firing
+// The activation beyond ReLU, applied to a row f = relu(pre) in place (DESIGN.md): TopK keeps the
+// k largest (ties: the lower index), JumpReLU keeps pre > threshold_i (relu(pre) [pre > t_i]: a
+// negative threshold keeps what ReLU keeps). Returns the row's nonzeros.
+struct RowActivation {
+    int act;
+    int64_t k;
+    const float* threshold;
+
+    int32_t apply(float* fr, int64_t m, int32_t n) const {
+        if (act == SAE4J_ACT_JUMPRELU) {
+            n = 0;
+            for (int64_t i = 0; i < m; ++i) {
+                if (!(fr[i] > threshold[i])) fr[i] = 0.f;
+                n += fr[i] != 0.f;
+            }
+            return n;
+        }
+        if (act != SAE4J_ACT_TOPK || n <= k) return n;
+        // The k-th largest positive value, then everything above it and the first ties at it.
+        thread_local std::vector<float> values;  // grows to m once per thread, then reused
+        values.clear();
+        for (int64_t i = 0; i < m; ++i)
+            if (fr[i] > 0.f) values.push_back(fr[i]);
+        std::nth_element(values.begin(), values.begin() + (k - 1), values.end(), std::greater<float>());
+        const float kth = values[k - 1];
+        int64_t above = 0;
+        for (float v : values) above += v > kth;
+        int64_t ties_left = k - above;
+        for (int64_t i = 0; i < m; ++i) {
+            if (fr[i] > kth) continue;
+            if (fr[i] == kth && ties_left > 0) {
+                --ties_left;
+                continue;
+            }
+            fr[i] = 0.f;
+        }
+        return (int32_t)k;
+    }
+};
+
+// f (B, m) = relu(f + b_enc) in place, then the rest of the activation (RowActivation), with the row counts and (when firing is not NULL) the firing
 // counts, per segment then added in order; and, while each row is still in L1, its
 // nonzeros appended to the CSR: row segment s writes into its share [cap s/S, cap (s+1)/S) of the
 // capacity, and the shares are then packed in order. A share that overflows stops collecting (the
 // batch is then dense, or build_csr rescans f). Returns the batch's nonzero count; *sparse says
 // which path the latents take.
 int64_t relu_epilogue(sae4j_cpu_ctx* ctx, sae4j_cpu_batch* b, int64_t B, int64_t m,
-                      const float* b_enc, int32_t* firing, bool* sparse) {
+                      const float* b_enc, const RowActivation& act, int32_t* firing, bool* sparse) {
     const VecOps& v = ctx->vec();
     float* f = b->f;
     int32_t* row_nnz = b->row_nnz;
@@ -65,7 +107,14 @@ int64_t relu_epilogue(sae4j_cpu_ctx* ctx, sae4j_cpu_batch* b, int64_t B, int64_t
             int64_t k = base;
             for (int64_t r = B * s / segments; r < B * (s + 1) / segments; ++r) {
                 float* fr = f + r * m;
-                const int32_t n = v.relu_bias(fr, b_enc, fr, seg_firing, m);
+                int32_t n;
+                if (act.act == SAE4J_ACT_RELU) {
+                    n = v.relu_bias(fr, b_enc, fr, seg_firing, m);
+                } else {  // firing counted after the activation has dropped what it drops
+                    n = act.apply(fr, m, v.relu_bias(fr, b_enc, fr, nullptr, m));
+                    if (seg_firing)
+                        for (int64_t i = 0; i < m; ++i) seg_firing[i] += fr[i] != 0.f;
+                }
                 row_nnz[r] = n;
                 if (k < 0 || k + n > limit) {
                     k = -1;
@@ -107,11 +156,12 @@ int64_t relu_epilogue(sae4j_cpu_ctx* ctx, sae4j_cpu_batch* b, int64_t B, int64_t
 extern "C" int sae4j_cpu_sae_encode(sae4j_cpu_ctx* ctx, sae4j_cpu_batch* b, int64_t B, int64_t m,
                                     const float* params, int act, int64_t topk,
                                     const float* threshold, int32_t* nnz, int32_t* firing) {
-    (void)topk;
-    (void)threshold;
     if (!ctx || !b || !params || !nnz || B < 1 || B > b->rows || m < 1 || m > b->max_m)
         return SAE4J_ERR_ARG;
-    if (act != SAE4J_ACT_RELU) return SAE4J_ERR_UNSUPPORTED;
+    if (act == SAE4J_ACT_BATCHTOPK) return SAE4J_ERR_UNSUPPORTED;
+    if (act == SAE4J_ACT_TOPK ? topk < 1 || topk > m
+                              : act == SAE4J_ACT_JUMPRELU ? threshold == nullptr : act != SAE4J_ACT_RELU)
+        return SAE4J_ERR_ARG;
     const int64_t d = b->d;
     SaeTensors<const float> p(params, d, m);
     b->sparse = -1;
@@ -119,7 +169,7 @@ extern "C" int sae4j_cpu_sae_encode(sae4j_cpu_ctx* ctx, sae4j_cpu_batch* b, int6
     sae4j_cpu_center_rows(ctx, B, d, b->x, p.b_dec, b->xc);
     sae4j_cpu_gemm(ctx, 0, 1, B, m, d, 1.f, b->xc, d, p.W_encT, d, 0.f, b->f, m);
     bool sparse;
-    const int64_t total = relu_epilogue(ctx, b, B, m, p.b_enc, firing, &sparse);
+    const int64_t total = relu_epilogue(ctx, b, B, m, p.b_enc, RowActivation{act, topk, threshold}, firing, &sparse);
     b->sparse = sparse ? 1 : 0;
     b->filled_rows = B;
     b->filled_m = m;

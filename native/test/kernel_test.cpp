@@ -303,6 +303,76 @@ void test_sae(sae4j_cpu_ctx* ctx, std::mt19937_64& rng, int64_t B, int64_t d, in
     sae4j_cpu_batch_destroy(b);
 }
 
+// TopK and JumpReLU encodes (inference: SAEs read from other libraries) against double references:
+// the k largest of relu(pre) (ties to the lower index: latents 0..2 are made identical), and
+// relu(pre) where pre > threshold_i with thresholds of both signs; then the decode of those latents.
+void test_sae_activations(sae4j_cpu_ctx* ctx, std::mt19937_64& rng, int storage, const std::string& where) {
+    const int64_t B = 37, d = 24, m = 70;
+    Sae s = make_sae(rng, d, m, 0.1);
+    for (int64_t i = 1; i < 3; ++i) {  // latents 1 and 2 copy latent 0: exact ties
+        std::copy(s.flat.begin(), s.flat.begin() + d, s.flat.begin() + i * d);
+        s.flat[m * d + i] = s.flat[m * d];
+    }
+    auto x = randn(rng, B * d, 1);
+    std::vector<double> pre(B * m);
+    for (int64_t r = 0; r < B; ++r)
+        for (int64_t i = 0; i < m; ++i) {
+            double v = s.b_enc()[i];
+            for (int64_t k = 0; k < d; ++k) v += ((double)x[r * d + k] - s.b_dec()[k]) * s.W_encT()[i * d + k];
+            pre[r * m + i] = v;
+        }
+    auto threshold = randn(rng, m, 0.3);
+    for (const int64_t k : {int64_t{1}, int64_t{2}, int64_t{7}, m, int64_t{-1}}) {
+        const bool jump = k < 0;
+        const std::string what = where + (jump ? " jumprelu" : " topk k " + std::to_string(k));
+        std::vector<double> fref(B * m, 0.0);
+        for (int64_t r = 0; r < B; ++r) {
+            const double* p = pre.data() + r * m;
+            if (jump) {
+                for (int64_t i = 0; i < m; ++i) fref[r * m + i] = p[i] > 0 && p[i] > threshold[i] ? p[i] : 0;
+                continue;
+            }
+            std::vector<int64_t> order(m);
+            for (int64_t i = 0; i < m; ++i) order[i] = i;
+            std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return p[a] > p[b]; });
+            for (int64_t j = 0; j < k; ++j)
+                if (p[order[j]] > 0) fref[r * m + order[j]] = p[order[j]];
+        }
+        int st = -1;
+        sae4j_cpu_batch* b = sae4j_cpu_batch_create(ctx, B + 3, d, m + 5, storage, 0.5, 0, &st);
+        if (!b) return ok(st, "batch_create");
+        std::copy(x.begin(), x.end(), sae4j_cpu_batch_x(b));
+        Out<int32_t> nnz(1, -5), firing(m, 3);
+        ok(sae4j_cpu_sae_encode(ctx, b, B, m, s.flat.data(), jump ? SAE4J_ACT_JUMPRELU : SAE4J_ACT_TOPK, jump ? 0 : k,
+                                jump ? threshold.data() : nullptr, nnz.p(), firing.p()),
+           "encode");
+        const float* f = sae4j_cpu_batch_f(b);
+        report(what + " latents", rel_err(fref, f), 1e-5);
+        int64_t count = 0, firing_bad = 0, mask_bad = 0;
+        for (int64_t i = 0; i < m; ++i) {
+            int64_t fired = 0;
+            for (int64_t r = 0; r < B; ++r) {
+                fired += f[r * m + i] != 0;
+                mask_bad += (f[r * m + i] != 0) != (fref[r * m + i] != 0);
+            }
+            count += fired;
+            firing_bad += firing[i] != 3 + fired;
+        }
+        report_exact(what + " which latents fire", mask_bad);
+        report_exact(what + " nnz and firing counts", (nnz[0] != count) + firing_bad + firing.guards_changed());
+        ok(sae4j_cpu_sae_decode(ctx, b, B, m, s.flat.data()), "decode");
+        std::vector<double> xh(B * d);
+        for (int64_t r = 0; r < B; ++r)
+            for (int64_t c = 0; c < d; ++c) {
+                double v = s.b_dec()[c];
+                for (int64_t i = 0; i < m; ++i) v += fref[r * m + i] * s.W_dec()[i * d + c];
+                xh[r * d + c] = v;
+            }
+        report(what + " reconstruction", rel_err(xh, sae4j_cpu_batch_xhat(b)), 2e-5);
+        sae4j_cpu_batch_destroy(b);
+    }
+}
+
 void test_sae_errors(sae4j_cpu_ctx* ctx, std::mt19937_64& rng) {
     const Sae s = make_sae(rng, 6, 9, 0);
     int st = -1;
@@ -318,9 +388,21 @@ void test_sae_errors(sae4j_cpu_ctx* ctx, std::mt19937_64& rng) {
     report_exact("backward before decode", sae4j_cpu_sae_backward(ctx, training, 4, 9, s.flat.data(), SAE4J_ACT_RELU, 0,
                                                                   nullptr, 0.1f, g.data(), losses.data()) != SAE4J_ERR_ARG);
     report_exact("decode with another m", sae4j_cpu_sae_decode(ctx, training, 4, 8, s.flat.data()) != SAE4J_ERR_ARG);
-    report_exact("encode of TopK (not built)",
-                 sae4j_cpu_sae_encode(ctx, training, 4, 9, s.flat.data(), SAE4J_ACT_TOPK, 2, nullptr, &nnz, nullptr) !=
+    report_exact("encode of BatchTopK (not built)",
+                 sae4j_cpu_sae_encode(ctx, training, 4, 9, s.flat.data(), SAE4J_ACT_BATCHTOPK, 2, nullptr, &nnz, nullptr) !=
                      SAE4J_ERR_UNSUPPORTED);
+    report_exact("encode of TopK with k 0 or k > m, JumpReLU without a threshold: ERR_ARG",
+                 (sae4j_cpu_sae_encode(ctx, training, 4, 9, s.flat.data(), SAE4J_ACT_TOPK, 0, nullptr, &nnz, nullptr) !=
+                  SAE4J_ERR_ARG) +
+                     (sae4j_cpu_sae_encode(ctx, training, 4, 9, s.flat.data(), SAE4J_ACT_TOPK, 10, nullptr, &nnz, nullptr) !=
+                      SAE4J_ERR_ARG) +
+                     (sae4j_cpu_sae_encode(ctx, training, 4, 9, s.flat.data(), SAE4J_ACT_JUMPRELU, 0, nullptr, &nnz,
+                                           nullptr) != SAE4J_ERR_ARG));
+    ok(sae4j_cpu_sae_encode(ctx, training, 4, 9, s.flat.data(), SAE4J_ACT_TOPK, 2, nullptr, &nnz, nullptr), "encode topk");
+    ok(sae4j_cpu_sae_decode(ctx, training, 4, 9, s.flat.data()), "decode topk");
+    report_exact("backward of TopK (sae4j trains ReLU only): ERR_UNSUPPORTED",
+                 sae4j_cpu_sae_backward(ctx, training, 4, 9, s.flat.data(), SAE4J_ACT_TOPK, 2, nullptr, 0.1f, g.data(),
+                                        losses.data()) != SAE4J_ERR_UNSUPPORTED);
     ok(sae4j_cpu_sae_encode(ctx, inference, 4, 9, s.flat.data(), SAE4J_ACT_RELU, 0, nullptr, &nnz, nullptr), "encode");
     ok(sae4j_cpu_sae_decode(ctx, inference, 4, 9, s.flat.data()), "decode");
     report_exact("backward on an inference batch", sae4j_cpu_sae_backward(ctx, inference, 4, 9, s.flat.data(), SAE4J_ACT_RELU,
@@ -688,6 +770,8 @@ void run_all(int threads, int isa, bool full) {
     test_sae(ctx, rng, 41, 24, 64, -0.6, SAE4J_LATENTS_DENSE, 0, "sae DENSE");
     test_sae(ctx, rng, 64, 24, 100, -1.9, SAE4J_LATENTS_AUTO, 1, "sae skewed AUTO", true);
     test_sae(ctx, rng, 1, 1, 1, 0.3, SAE4J_LATENTS_AUTO, -1, "sae 1x1x1");
+    test_sae_activations(ctx, rng, SAE4J_LATENTS_AUTO, "sae AUTO");
+    test_sae_activations(ctx, rng, SAE4J_LATENTS_DENSE, "sae DENSE");
     if (full) test_sae_errors(ctx, rng);
     test_cosine(ctx, rng, 70, 61, 24, false, false, false);
     if (full)
