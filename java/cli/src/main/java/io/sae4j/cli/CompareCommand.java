@@ -1,11 +1,13 @@
 package io.sae4j.cli;
 
 import com.google.gson.GsonBuilder;
+import io.sae4j.io.SaeFile;
 import io.sae4j.backend.FloatBuf;
 import io.sae4j.backend.Backend;
 import io.sae4j.backend.Backends;
 import io.sae4j.backend.VectorSet;
 import io.sae4j.io.NpyReader;
+import io.sae4j.io.SaeFiles;
 import io.sae4j.io.SaeLensFormat;
 import io.sae4j.metrics.DecoderSimilarity;
 import io.sae4j.metrics.ActivationPass;
@@ -65,9 +67,9 @@ final class CompareCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         if (!(threshold >= -1 && threshold <= 1)) throw new IllegalArgumentException("--threshold must be in [-1, 1], got " + threshold);
-        List<SaeLensFormat.SaeFile> files = new ArrayList<>();
+        List<SaeFile> files = new ArrayList<>();
         for (Path dir : dirs) {
-            SaeLensFormat.SaeFile f = SaeLensFormat.read(dir);
+            SaeFile f = SaeFiles.read(dir);
             if (!files.isEmpty() && f.dIn() != files.get(0).dIn())
                 throw new IllegalArgumentException(dir + " has d_in " + f.dIn() + " but " + dirs.get(0) + " has d_in "
                         + files.get(0).dIn());
@@ -78,7 +80,7 @@ final class CompareCommand implements Callable<Integer> {
         Map<String, Object> res = new LinkedHashMap<>();
         try (Backend be = device.open(); Resources live = new Resources()) {
             List<FloatBuf> dec = new ArrayList<>(), enc = new ArrayList<>();
-            for (SaeLensFormat.SaeFile f : files) {
+            for (SaeFile f : files) {
                 dec.add(live.add(be.upload(f.wDec())));
                 enc.add(live.add(be.upload(f.wEnc())));
             }
@@ -119,7 +121,7 @@ final class CompareCommand implements Callable<Integer> {
     }
 
     /** Decoder MMCS and the exact matchings of one pair into out; returns the matching. */
-    private LatentMatching pair(Backend be, SaeLensFormat.SaeFile fa, FloatBuf decA, FloatBuf encA, SaeLensFormat.SaeFile fb,
+    private LatentMatching pair(Backend be, SaeFile fa, FloatBuf decA, FloatBuf encA, SaeFile fb,
             FloatBuf decB, FloatBuf encB, int d, Map<String, Object> out) {
         DecoderSimilarity.Mmcs m = DecoderSimilarity.mmcs(be, decA, fa.dSae(), decB, fb.dSae(), d);
         out.put("mmcs_ab", m.ab());
@@ -172,7 +174,7 @@ final class CompareCommand implements Callable<Integer> {
      * correlation both ways, dead latents, L0 and FVU. On a backend without the exact correlation the
      * pass runs on the CPU backend.
      */
-    private void activations(Backend be, SaeLensFormat.SaeFile fa, SaeLensFormat.SaeFile fb, int d, Map<String, Object> res)
+    private void activations(Backend be, SaeFile fa, SaeFile fb, int d, Map<String, Object> res)
             throws Exception {
         try (NpyReader r = NpyReader.open(acts)) {
             if (r.cols() != d) throw new IllegalArgumentException(acts + ": rows have width " + r.cols() + ", the SAEs d_in " + d);

@@ -1,7 +1,10 @@
 package io.sae4j.cli;
 
+import io.sae4j.io.SaeFile;
 import io.sae4j.io.NpyReader;
+import io.sae4j.io.SaeFiles;
 import io.sae4j.io.SaeLensFormat;
+import io.sae4j.io.SparsifyFormat;
 import io.sae4j.io.Safetensors;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -12,7 +15,7 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
 
-/** Prints shapes, dtypes and configuration of an .npy, a .safetensors or a SAELens directory. */
+/** Prints shapes, dtypes and configuration of an .npy, a .safetensors or an SAE directory (format detected). */
 @Command(name = "info", mixinStandardHelpOptions = true,
         description = "Show shapes, dtypes and config of a .npy file, a .safetensors file or an SAE directory.")
 final class InfoCommand implements Callable<Integer> {
@@ -24,10 +27,15 @@ final class InfoCommand implements Callable<Integer> {
         if (!Files.exists(path)) throw new NoSuchFileException(path.toString());
         String name = path.getFileName().toString();
         if (Files.isDirectory(path)) {
-            SaeLensFormat.SaeFile f = SaeLensFormat.read(path);
-            System.out.printf("%s: SAELens SAE, architecture %s, d_in %d, d_sae %d (ratio %s)%s%n", path, f.architecture(),
-                    f.dIn(), f.dSae(), TrainCommand.fmt((double) f.dSae() / f.dIn()), f.k() != null ? ", k " + f.k() : "");
-            tensors(path.resolve(SaeLensFormat.WEIGHTS));
+            SaeFile f = SaeFiles.read(path);
+            System.out.printf("%s: %s SAE, architecture %s, d_in %d, d_sae %d (ratio %s)%s%n", path, f.format(),
+                    f.architecture(), f.dIn(), f.dSae(), TrainCommand.fmt((double) f.dSae() / f.dIn()),
+                    f.k() != null ? ", k " + f.k() : "");
+            for (String note : f.notes()) System.out.println("  read: " + note);
+            System.out.println(f.forwardRefusal() == null ? "  runs forward in sae4j: yes"
+                    : "  runs forward in sae4j: no (" + f.forwardRefusal() + "); directions can be compared");
+            Path weights = path.resolve(SaeLensFormat.WEIGHTS);
+            tensors(Files.isRegularFile(weights) ? weights : path.resolve(SparsifyFormat.WEIGHTS));
             System.out.println("cfg.json: " + f.config());
         } else if (name.endsWith(".npy")) {
             try (NpyReader r = NpyReader.open(path)) {

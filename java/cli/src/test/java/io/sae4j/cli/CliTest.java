@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import io.sae4j.io.SaeFile;
 import io.sae4j.io.NpyReader;
 import io.sae4j.io.NpyWriter;
 import io.sae4j.io.SaeLensFormat;
@@ -168,7 +169,7 @@ class CliTest {
             Path dir = run.resolve("ratio-" + ratio);
             assertTrue(Files.isRegularFile(dir.resolve(SaeLensFormat.WEIGHTS)), dir + " has the weights");
             assertTrue(Files.isRegularFile(dir.resolve(SaeLensFormat.CONFIG)), dir + " has cfg.json");
-            SaeLensFormat.SaeFile f = SaeLensFormat.read(dir);
+            SaeFile f = SaeLensFormat.read(dir);
             assertEquals(D, f.dIn(), "d_in of ratio " + ratio);
             assertEquals(ratio * D, f.dSae(), "d_sae of ratio " + ratio);
             assertEquals("relu", f.architecture());

@@ -69,6 +69,13 @@ public final class Checks {
             throw new IllegalArgumentException("cosine: at most 2^31 - 1 vectors a side (indices are int32)");
     }
 
+    /** An encoder activation the backend runs, else one line naming both. */
+    public static void encoderActivation(Backend be, Activation act) {
+        if (!be.supports(act.kind()))
+            throw new UnsupportedOperationException("the " + be.name() + " backend runs no "
+                    + act.kind().name().toLowerCase(java.util.Locale.ROOT) + " encoder");
+    }
+
     public static void cosineTopK(VectorSet a, VectorSet b, CosineTopK out) {
         cosine(a, b);
         if (out.n1() != a.count() || out.n2() != b.count())

@@ -11,8 +11,9 @@ import io.sae4j.data.SyntheticData;
 import java.util.SplittableRandom;
 
 /**
- * A ReLU sparse autoencoder on a {@link Backend}: pre = (x - b_dec) W_enc + b_enc, f = relu(pre),
- * xhat = f W_dec + b_dec. All parameters live in one backend buffer laid out as
+ * A sparse autoencoder on a {@link Backend}: pre = (x - b_dec) W_enc + b_enc, f = act(pre),
+ * xhat = f W_dec + b_dec, with act ReLU (what sae4j trains) or, for SAEs read from other
+ * libraries, TopK or JumpReLU ({@link EncoderActivation}). All parameters live in one backend buffer laid out as
  * [W_encT (m, d) | b_enc (m) | W_dec (m, d) | b_dec (d)], so one optimiser call updates them all; the
  * encoder is stored transposed (W_encT = W_enc^T) for the sparse backward pass, and transposed back
  * by {@link #encoderWeights()} for files, which use W_enc (d, m).
@@ -22,10 +23,26 @@ public final class SparseAutoencoder implements AutoCloseable {
     private final Backend backend;
     private final SaeTensors tensors;
     private final FloatBuf params, wEncT, bEnc, wDec, bDec;
+    private final EncoderActivation encoderActivation;
+    private final Activation activation;
+    private final FloatBuf threshold; // JumpReLU's, on the backend; else null
 
     private SparseAutoencoder(SaeConfig config, Backend backend) {
+        this(config, backend, EncoderActivation.RELU);
+    }
+
+    private SparseAutoencoder(SaeConfig config, Backend backend, EncoderActivation act) {
+        if (!backend.supports(act.kind()))
+            throw new IllegalArgumentException("the " + backend.name() + " backend runs no " + act.describe()
+                    + " encoder (sae4j trains ReLU SAEs; TopK and JumpReLU SAEs read from files run on the cpu backend)");
+        if (act.threshold() != null && act.threshold().length != config.dSae())
+            throw new IllegalArgumentException("jumprelu threshold: expected (d_sae) = (" + config.dSae() + ") values, got "
+                    + act.threshold().length);
         this.config = config;
         this.backend = backend;
+        this.encoderActivation = act;
+        this.threshold = act.threshold() == null ? null : backend.upload(act.threshold());
+        this.activation = new Activation(act.kind(), act.k(), threshold);
         params = backend.allocate(parameterCount(config));
         tensors = SaeTensors.view(params, config.dIn(), config.dSae());
         wEncT = tensors.wEncT();
@@ -69,13 +86,24 @@ public final class SparseAutoencoder implements AutoCloseable {
     /** An SAE with the given weights in file layout: W_enc (d, m), b_enc (m), W_dec (m, d), b_dec (d). */
     public static SparseAutoencoder fromWeights(SaeConfig config, Backend backend, float[] wEnc, float[] bEnc,
                                                 float[] wDec, float[] bDec) {
+        return fromWeights(config, backend, wEnc, bEnc, wDec, bDec, EncoderActivation.RELU);
+    }
+
+    /**
+     * As {@link #fromWeights(SaeConfig, Backend, float[], float[], float[], float[])} with another
+     * encoder activation (TopK, JumpReLU: SAEs read from other libraries; sae4j trains only ReLU).
+     */
+    public static SparseAutoencoder fromWeights(SaeConfig config, Backend backend, float[] wEnc, float[] bEnc,
+                                                float[] wDec, float[] bDec, EncoderActivation act) {
+        if (act.kind() == Activation.Kind.TOPK && act.k() > config.dSae())
+            throw new IllegalArgumentException("topk: k = " + act.k() + " exceeds d_sae = " + config.dSae());
         int m = config.dSae(), d = config.dIn();
         requireLength("W_enc", wEnc, (long) d * m, "(d_in, d_sae) = (" + d + ", " + m + ")");
         requireLength("b_enc", bEnc, m, "(d_sae) = (" + m + ")");
         requireLength("W_dec", wDec, (long) m * d, "(d_sae, d_in) = (" + m + ", " + d + ")");
         requireLength("b_dec", bDec, d, "(d_in) = (" + d + ")");
         float[] wEncT = transpose(wEnc, d, m);
-        SparseAutoencoder sae = new SparseAutoencoder(config, backend);
+        SparseAutoencoder sae = new SparseAutoencoder(config, backend, act);
         backend.upload(wEncT, 0, sae.wEncT, 0, wEncT.length);
         backend.upload(bEnc, 0, sae.bEnc, 0, m);
         backend.upload(wDec, 0, sae.wDec, 0, wDec.length);
@@ -105,8 +133,10 @@ public final class SparseAutoencoder implements AutoCloseable {
     public FloatBuf parameters() { return params; }
     /** The parameters as the backend's kernels take them. */
     public SaeTensors tensors() { return tensors; }
-    /** The encoder's activation (relu: the one sae4j trains). */
-    public Activation activation() { return Activation.RELU; }
+    /** The encoder's activation on the backend (relu unless read from another library's file). */
+    public Activation activation() { return activation; }
+    /** The encoder's activation as given (host copy of the threshold). */
+    public EncoderActivation encoderActivation() { return encoderActivation; }
     public FloatBuf wEncT() { return wEncT; }
     public FloatBuf bEncBuf() { return bEnc; }
     public FloatBuf wDecBuf() { return wDec; }
@@ -165,5 +195,6 @@ public final class SparseAutoencoder implements AutoCloseable {
     @Override
     public void close() {
         params.close();
+        if (threshold != null) threshold.close();
     }
 }

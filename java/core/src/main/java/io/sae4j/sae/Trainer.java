@@ -101,6 +101,9 @@ public final class Trainer implements AutoCloseable {
         for (SparseAutoencoder s : saes) {
             if (s.backend() != backend) throw new IllegalArgumentException("all SAEs must share one backend");
             if (s.dIn() != d) throw new IllegalArgumentException("all SAEs must have the same d_in: " + s.dIn() + " != " + d);
+            if (s.activation().kind() != io.sae4j.backend.Activation.Kind.RELU)
+                throw new IllegalArgumentException("sae4j trains ReLU SAEs; this one's encoder is "
+                        + s.encoderActivation().describe() + " (read from a file: it can be encoded and compared)");
             maxM = Math.max(maxM, s.dSae());
             maxParams = Math.max(maxParams, s.parameters().length());
         }

@@ -737,11 +737,13 @@ class BackendKernelsTest {
                     "adam grads");
             small.close();
             e(() -> be.download(small), "buffer was closed");
-            if (be.supports(Activation.Kind.TOPK)) return;
-            try (Workspace ws = c.workspace(be, LatentStorage.AUTO, false)) {
-                UnsupportedOperationException u = assertThrows(UnsupportedOperationException.class,
-                        () -> be.encode(p, Activation.topK(4), ws, c.B, null));
-                assertTrue(u.getMessage().contains("topk"), u.getMessage());
+            for (Activation act : List.of(Activation.topK(4), Activation.batchTopK(4))) {
+                if (be.supports(act.kind())) continue;
+                try (Workspace ws = c.workspace(be, LatentStorage.AUTO, false)) {
+                    UnsupportedOperationException u = assertThrows(UnsupportedOperationException.class,
+                            () -> be.encode(p, act, ws, c.B, null));
+                    assertTrue(u.getMessage().contains(act.kind().name().toLowerCase(java.util.Locale.ROOT)), u.getMessage());
+                }
             }
         }
     }

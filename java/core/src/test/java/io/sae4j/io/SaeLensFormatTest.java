@@ -9,7 +9,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import io.sae4j.io.SaeFile;
 import io.sae4j.backend.cpu.CpuBackend;
+import io.sae4j.sae.EncoderActivation;
 import io.sae4j.sae.SaeConfig;
 import io.sae4j.sae.SparseAutoencoder;
 import java.io.IOException;
@@ -86,12 +88,12 @@ class SaeLensFormatTest {
         try (SparseAutoencoder sae = SparseAutoencoder.fromWeights(c, backend, w.wEnc, w.bEnc, w.wDec, w.bDec)) {
             SaeLensFormat.write(sae, dir, Map.of("note", "from the test"));
 
-            SaeLensFormat.SaeFile f = SaeLensFormat.read(dir);
+            SaeFile f = SaeLensFormat.read(dir);
             assertEquals(d, f.dIn(), "d_in");
             assertEquals(m, f.dSae(), "d_sae");
             assertEquals("relu", f.architecture(), "sae4j writes standard / relu SAEs");
             assertNull(f.k(), "no k for a ReLU SAE");
-            assertNull(f.threshold(), "no threshold for a ReLU SAE");
+            assertEquals(EncoderActivation.RELU, f.activation(), "a ReLU encoder");
             assertArrayEquals(w.wEnc, f.wEnc(), "W_enc round trip (exact, float32)");
             assertArrayEquals(w.bEnc, f.bEnc(), "b_enc round trip");
             assertArrayEquals(w.wDec, f.wDec(), "W_dec round trip");
@@ -177,7 +179,7 @@ class SaeLensFormatTest {
                 {"d_in": 5, "d_sae": 9, "dtype": "float32", "device": "cpu", "apply_b_dec_to_input": true,
                  "normalize_activations": "none", "architecture": "standard", "metadata": {"model_name": "gpt2"}}
                 """, w.tensors(d, m));
-        SaeLensFormat.SaeFile f = SaeLensFormat.read(dir);
+        SaeFile f = SaeLensFormat.read(dir);
         assertEquals("relu", f.architecture(), "v6 standard is ReLU");
         assertEquals(d, f.dIn());
         assertEquals(m, f.dSae());
@@ -199,12 +201,10 @@ class SaeLensFormatTest {
                 {"d_in": 6, "d_sae": 13, "dtype": "float32", "apply_b_dec_to_input": true,
                  "activation_fn_str": "topk", "activation_fn_kwargs": {"k": 3}}
                 """, Weights.random(5, d, m).tensors(d, m));
-        SaeLensFormat.SaeFile f = SaeLensFormat.read(dir);
+        SaeFile f = SaeLensFormat.read(dir);
         assertEquals("topk", f.architecture(), "pre-v6 activation_fn_str topk");
         assertEquals(3, f.k(), "k from activation_fn_kwargs");
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> f.toModel(backend),
-                "sae4j runs only ReLU SAEs forward");
-        assertMentions(e.getMessage(), "topk", dir.toString());
+        assertEquals(EncoderActivation.topK(3), f.activation(), "TopK(3) encoder");
     }
 
     @Test
@@ -223,10 +223,10 @@ class SaeLensFormatTest {
                 {"d_in": 6, "d_sae": 13, "dtype": "float32", "architecture": "topk", "k": 4,
                  "rescale_acts_by_decoder_norm": false}
                 """, Weights.random(7, d, m).tensors(d, m));
-        SaeLensFormat.SaeFile f = SaeLensFormat.read(dir);
+        SaeFile f = SaeLensFormat.read(dir);
         assertEquals("topk", f.architecture(), "v6 topk");
         assertEquals(4, f.k(), "k from the v6 'k' key");
-        assertThrows(IllegalArgumentException.class, () -> f.toModel(backend), "topk does not run forward");
+        assertEquals(EncoderActivation.topK(4), f.activation(), "TopK(4) encoder");
     }
 
     @Test
@@ -239,11 +239,10 @@ class SaeLensFormatTest {
         Path dir = handWritten("jump", """
                 {"d_in": 4, "d_sae": 7, "architecture": "jumprelu", "dtype": "float32"}
                 """, t);
-        SaeLensFormat.SaeFile f = SaeLensFormat.read(dir);
+        SaeFile f = SaeLensFormat.read(dir);
         assertEquals("jumprelu", f.architecture());
-        assertArrayEquals(threshold, f.threshold(), "threshold tensor");
+        assertArrayEquals(threshold, f.activation().threshold(), "threshold tensor");
         assertArrayEquals(w.wDec, f.wDec(), "W_dec of a JumpReLU SAE");
-        assertThrows(IllegalArgumentException.class, () -> f.toModel(backend), "jumprelu does not run forward");
 
         t.remove("threshold");
         Path noThreshold = handWritten("jump2", """
@@ -330,15 +329,24 @@ class SaeLensFormatTest {
     @Test
     void unsupportedArchitectureIsNamed() throws IOException {
         int d = 5, m = 9;
-        Path gated = handWritten("gated", "{\"d_in\": 5, \"d_sae\": 9, \"architecture\": \"gated\"}",
+        Path odd = handWritten("odd", "{\"d_in\": 5, \"d_sae\": 9, \"architecture\": \"matryoshka\"}",
                 Weights.random(14, d, m).tensors(d, m));
-        FormatException e = assertThrows(FormatException.class, () -> SaeLensFormat.read(gated));
-        assertMentions(e.getMessage(), gated.resolve(SaeLensFormat.CONFIG).toString(), "gated", "not supported");
+        FormatException e = assertThrows(FormatException.class, () -> SaeLensFormat.read(odd));
+        assertMentions(e.getMessage(), odd.resolve(SaeLensFormat.CONFIG).toString(), "matryoshka", "not supported");
 
-        Path tanh = handWritten("tanh", "{\"d_in\": 5, \"d_sae\": 9, \"activation_fn_str\": \"tanh-relu\"}",
+        Path sigmoid = handWritten("sigmoid", "{\"d_in\": 5, \"d_sae\": 9, \"activation_fn_str\": \"sigmoid\"}",
                 Weights.random(14, d, m).tensors(d, m));
-        FormatException e2 = assertThrows(FormatException.class, () -> SaeLensFormat.read(tanh));
-        assertMentions(e2.getMessage(), tanh.resolve(SaeLensFormat.CONFIG).toString(), "tanh-relu", "not supported");
+        FormatException e2 = assertThrows(FormatException.class, () -> SaeLensFormat.read(sigmoid));
+        assertMentions(e2.getMessage(), sigmoid.resolve(SaeLensFormat.CONFIG).toString(), "sigmoid", "not supported");
+
+        Path transcoder = handWritten("transcoder", "{\"d_in\": 5, \"d_sae\": 9, \"architecture\": \"transcoder\"}",
+                Weights.random(14, d, m).tensors(d, m));
+        assertMentions(assertThrows(FormatException.class, () -> SaeLensFormat.read(transcoder)).getMessage(),
+                "transcoder", "sae4j reads SAEs");
+        Path batch = handWritten("batchtopk", "{\"d_in\": 5, \"d_sae\": 9, \"architecture\": \"batchtopk\", \"k\": 2}",
+                Weights.random(14, d, m).tensors(d, m));
+        assertMentions(assertThrows(FormatException.class, () -> SaeLensFormat.read(batch)).getMessage(),
+                "training checkpoint", "jumprelu");
     }
 
     @Test
@@ -382,7 +390,7 @@ class SaeLensFormatTest {
         Path dir = Files.createDirectories(tmp.resolve("f16"));
         Files.writeString(dir.resolve(SaeLensFormat.CONFIG), "{\"d_in\": 5, \"d_sae\": 9, \"dtype\": \"float16\"}");
         Safetensors.write(dir.resolve(SaeLensFormat.WEIGHTS), w.tensors(d, m), null, "F16");
-        SaeLensFormat.SaeFile f = SaeLensFormat.read(dir);
+        SaeFile f = SaeLensFormat.read(dir);
         assertNotNull(f);
         for (int i = 0; i < w.wDec.length; i++)
             assertEquals(w.wDec[i], f.wDec()[i], Math.abs(w.wDec[i]) * 1e-3 + 1e-6, "W_dec[" + i + "] through float16");

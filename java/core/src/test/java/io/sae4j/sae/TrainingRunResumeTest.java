@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.sae4j.io.SaeFile;
 import io.sae4j.backend.cpu.CpuBackend;
 import io.sae4j.data.SyntheticData;
 import io.sae4j.io.SaeLensFormat;
@@ -113,7 +114,7 @@ class TrainingRunResumeTest {
             run(killed).run(be, new SyntheticData(SPEC), new Trainer.Listener() {});
             assertTrue(run(killed).finished());
             for (String name : new String[] {"r2", "r4"}) {
-                SaeLensFormat.SaeFile a = SaeLensFormat.read(whole.resolve(name)), b = SaeLensFormat.read(killed.resolve(name));
+                SaeFile a = SaeLensFormat.read(whole.resolve(name)), b = SaeLensFormat.read(killed.resolve(name));
                 assertArrayEquals(a.wDec(), b.wDec(), 1e-6f, name + " W_dec");
                 assertArrayEquals(a.wEnc(), b.wEnc(), 1e-6f, name + " W_enc");
                 assertArrayEquals(a.bEnc(), b.bEnc(), 1e-6f, name + " b_enc");

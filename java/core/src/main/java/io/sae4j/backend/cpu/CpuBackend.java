@@ -140,8 +140,8 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
-    public boolean supports(Activation.Kind kind) {
-        return kind == Activation.Kind.RELU;
+    public boolean supports(Activation.Kind kind) { // the encoder's; the backward takes RELU only
+        return kind != Activation.Kind.BATCHTOPK;
     }
 
     private NativeCpu.Ctx live() {
@@ -282,6 +282,7 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void encode(SaeTensors params, Activation act, Workspace ws, long rows, StepStats.Slot stats) {
+        Checks.encoderActivation(this, act);
         CpuWorkspace w = cpu(ws);
         w.beginEncode(params, act, rows);
         FloatPointer p = params.all().pointer(this, SaeTensors.count(params.d(), params.m()), "encode params");

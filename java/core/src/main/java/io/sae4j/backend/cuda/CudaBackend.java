@@ -301,6 +301,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void encode(SaeTensors params, Activation act, Workspace ws, long rows, StepStats.Slot stats) {
+        Checks.encoderActivation(this, act);
         CudaWorkspace w = cuda(ws);
         w.beginEncode(params, act, rows);
         long m = params.m(), d = params.d();
