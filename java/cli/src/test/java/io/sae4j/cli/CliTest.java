@@ -449,6 +449,41 @@ class CliTest {
         assertTrue(json(all).get("tokens").getAsLong() > 3000, "'all' uses every row of --acts: " + json(all).get("tokens"));
     }
 
+    /**
+     * The same SAE written as a sparsify hookpoint directory (encoder.weight = W_enc^T; TopK with
+     * k = d_sae is ReLU): info names the format, and compare across the two formats finds them equal.
+     */
+    @Test
+    void compareAcrossFormats() throws IOException {
+        assertEquals(0, firstTrain.code(), "train: " + firstTrain);
+        SaeFile f = SaeLensFormat.read(run.resolve("ratio-2"));
+        int d = f.dIn(), m = f.dSae();
+        float[] encoderWeight = new float[m * d];
+        for (int k = 0; k < d; k++)
+            for (int i = 0; i < m; i++) encoderWeight[i * d + k] = f.wEnc()[k * m + i];
+        Path sparsify = Files.createDirectories(tmp.resolve("sparsify-run").resolve("layers.0"));
+        java.util.Map<String, io.sae4j.io.Safetensors.Tensor> t = new java.util.LinkedHashMap<>();
+        t.put("encoder.weight", io.sae4j.io.Safetensors.Tensor.of(encoderWeight, m, d));
+        t.put("encoder.bias", io.sae4j.io.Safetensors.Tensor.of(f.bEnc(), m));
+        t.put("W_dec", io.sae4j.io.Safetensors.Tensor.of(f.wDec(), m, d));
+        t.put("b_dec", io.sae4j.io.Safetensors.Tensor.of(f.bDec(), d));
+        io.sae4j.io.Safetensors.write(sparsify.resolve("sae.safetensors"), t);
+        Files.writeString(sparsify.resolve("cfg.json"), "{\"activation\": \"topk\", \"num_latents\": " + m + ", \"k\": " + m
+                + ", \"expansion_factor\": 2, \"d_in\": " + d + "}");
+
+        Result info = sae4j("info", sparsify);
+        assertEquals(0, info.code(), info.toString());
+        assertTrue(info.allOut().contains("sparsify SAE") && info.allOut().contains("runs forward in sae4j: yes"), info.toString());
+        Path out = tmp.resolve("cross.json");
+        Result r = sae4j("compare", run.resolve("ratio-2"), sparsify, "--acts", acts, "--tokens", 2000, "--json", out);
+        assertEquals(0, r.code(), r.toString());
+        JsonObject j = json(out);
+        assertEquals(1.0, j.get("mmcs_ab").getAsDouble(), 1e-5, "one SAE in two formats: MMCS 1");
+        assertEquals(1.0, j.get("corr_ab").getAsDouble(), 1e-4, "and the same activations");
+        assertEquals(j.get("l0_a").getAsDouble(), j.get("l0_b").getAsDouble(), 1e-9, "and the same L0");
+        assertEquals(j.get("fvu_a").getAsDouble(), j.get("fvu_b").getAsDouble(), 1e-6, "and the same FVU");
+    }
+
     @Test
     void compareWithoutActivationsWritesTheDecoderKeys() throws IOException {
         assertEquals(0, firstTrain.code(), "train: " + firstTrain);
