@@ -37,12 +37,12 @@ import picocli.CommandLine.Parameters;
  * every pair ("pairs") and the fraction of the first SAE's latents whose decoder match reaches the
  * threshold in every other SAE ("matched_in_all_frac").
  */
-@Command(name = "compare", mixinStandardHelpOptions = true, description = "Compare two or more SAEs (SAELens directories).")
+@Command(name = "compare", mixinStandardHelpOptions = true, description = "Compare two or more SAEs of any format sae4j reads (sae4j/SAELens, sparsify, dictionary_learning, OpenAI .pt).")
 final class CompareCommand implements Callable<Integer> {
     @picocli.CommandLine.Mixin
     DeviceOption device = new DeviceOption();
 
-    @Parameters(arity = "2..*", description = "SAE directories (two or more).")
+    @Parameters(arity = "2..*", description = "SAEs: directories (sae4j/SAELens, sparsify, dictionary_learning) or OpenAI .pt files.")
     List<Path> dirs;
 
     @Option(names = "--acts", description = "Activations .npy for live-latent MMCS, correlation, L0, FVU and dead latents.")

@@ -17,7 +17,8 @@ import picocli.CommandLine.Parameters;
 
 /** Prints shapes, dtypes and configuration of an .npy, a .safetensors or an SAE directory (format detected). */
 @Command(name = "info", mixinStandardHelpOptions = true,
-        description = "Show shapes, dtypes and config of a .npy file, a .safetensors file or an SAE directory.")
+        description = "Show shapes, dtypes and config of a .npy file, a .safetensors file, or an SAE (SAELens/sae4j,"
+                + " sparsify or dictionary_learning directory, OpenAI .pt): the format detected and whether it runs forward.")
 final class InfoCommand implements Callable<Integer> {
     @Parameters(index = "0", description = "File or SAE directory.")
     Path path;
@@ -26,7 +27,7 @@ final class InfoCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         if (!Files.exists(path)) throw new NoSuchFileException(path.toString());
         String name = path.getFileName().toString();
-        if (Files.isDirectory(path)) {
+        if (Files.isDirectory(path) || name.endsWith(".pt")) {
             SaeFile f = SaeFiles.read(path);
             System.out.printf("%s: %s SAE, architecture %s, d_in %d, d_sae %d (ratio %s)%s%n", path, f.format(),
                     f.architecture(), f.dIn(), f.dSae(), TrainCommand.fmt((double) f.dSae() / f.dIn()),
@@ -34,9 +35,9 @@ final class InfoCommand implements Callable<Integer> {
             for (String note : f.notes()) System.out.println("  read: " + note);
             System.out.println(f.forwardRefusal() == null ? "  runs forward in sae4j: yes"
                     : "  runs forward in sae4j: no (" + f.forwardRefusal() + "); directions can be compared");
-            Path weights = path.resolve(SaeLensFormat.WEIGHTS);
-            tensors(Files.isRegularFile(weights) ? weights : path.resolve(SparsifyFormat.WEIGHTS));
-            System.out.println("cfg.json: " + f.config());
+            for (String file : new String[] {SaeLensFormat.WEIGHTS, SparsifyFormat.WEIGHTS})
+                if (Files.isRegularFile(path.resolve(file))) tensors(path.resolve(file));
+            if (f.config().size() > 0) System.out.println("config: " + f.config());
         } else if (name.endsWith(".npy")) {
             try (NpyReader r = NpyReader.open(path)) {
                 System.out.printf("%s: npy %s, shape %s, dtype %s, %d bytes%n", path, r.version(), Arrays.toString(r.shape()),
@@ -45,7 +46,7 @@ final class InfoCommand implements Callable<Integer> {
         } else if (name.endsWith(".safetensors")) {
             tensors(path);
         } else {
-            throw new IllegalArgumentException(path + ": expected a .npy file, a .safetensors file or an SAE directory");
+            throw new IllegalArgumentException(path + ": expected a .npy file, a .safetensors file, an SAE directory or a .pt state dict");
         }
         return 0;
     }

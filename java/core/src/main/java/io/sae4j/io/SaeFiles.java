@@ -12,7 +12,8 @@ public final class SaeFiles {
     /**
      * A SAELens directory (cfg.json + sae_weights.safetensors, which sae4j writes too), an
      * EleutherAI sparsify hookpoint directory (cfg.json + sae.safetensors), or a dictionary_learning
-     * trainer directory (ae.pt + config.json; or the .pt file itself, config.json beside it).
+     * trainer directory (ae.pt + config.json; or the .pt file itself, config.json beside it), or an
+     * OpenAI sparse_autoencoder state dict (.pt).
      */
     public static SaeFile read(Path path) throws IOException {
         if (!Files.exists(path)) throw new NoSuchFileException(path.toString());
@@ -21,7 +22,12 @@ public final class SaeFiles {
             if (SparsifyFormat.detect(path)) return SparsifyFormat.read(path);
             if (DictionaryLearningFormat.detect(path)) return DictionaryLearningFormat.read(path);
         } else if (path.getFileName().toString().endsWith(".pt")) {
-            return DictionaryLearningFormat.read(path);
+            if (Files.isRegularFile(path.toAbsolutePath().resolveSibling(DictionaryLearningFormat.CONFIG)))
+                return DictionaryLearningFormat.read(path);
+            java.util.Map<String, Object> sd = TorchZip.read(path);
+            if (OpenAiFormat.detect(sd)) return OpenAiFormat.read(path, sd);
+            throw new FormatException(path, "a state dict with neither an OpenAI sparse_autoencoder's pre_bias and latent_bias"
+                    + " nor a dictionary_learning config.json beside it");
         }
         throw new FormatException(path, "not an SAE sae4j reads: expected a SAELens or sae4j directory (cfg.json and "
                 + SaeLensFormat.WEIGHTS + "), a sparsify hookpoint directory (cfg.json and " + SparsifyFormat.WEIGHTS + ") or a dictionary_learning"

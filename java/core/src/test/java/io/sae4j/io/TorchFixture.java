@@ -118,23 +118,43 @@ final class TorchFixture {
         }
     }
 
-    /** The pickle of an OrderedDict of tensors (and Module-style _metadata when asked). */
-    static byte[] stateDict(Map<String, TensorEntry> entries, boolean moduleMetadata) {
+    /**
+     * The pickle of an OrderedDict of tensors (and Module-style _metadata when asked); values may
+     * also be strings, integers and dicts of those (OpenAI's "activation" entries).
+     */
+    static byte[] stateDict(Map<String, ?> entries, boolean moduleMetadata) {
         Pickle p = new Pickle();
         p.op(0x80).op(2).orderedDict().op(0x28);
         int key = 0;
-        for (Map.Entry<String, TensorEntry> e : entries.entrySet()) p.string(e.getKey()).tensor(e.getValue(), "" + key++);
+        for (Map.Entry<String, ?> e : entries.entrySet()) {
+            p.string(e.getKey());
+            if (e.getValue() instanceof TensorEntry t) p.tensor(t, "" + key++);
+            else value(p, e.getValue());
+        }
         p.op(0x75); // SETITEMS
         if (moduleMetadata) p.op(0x7d).put().string("_metadata").orderedDict().op(0x73).op(0x62); // {..} SETITEM BUILD
         return p.op(0x2e).bytes();
     }
 
+    private static void value(Pickle p, Object v) {
+        if (v instanceof String s) p.string(s);
+        else if (v instanceof Long l) p.integer(l);
+        else if (v instanceof Map<?, ?> m) {
+            p.op(0x7d).put().op(0x28);
+            for (Map.Entry<?, ?> e : m.entrySet()) {
+                p.string((String) e.getKey());
+                value(p, e.getValue());
+            }
+            p.op(0x75);
+        } else throw new IllegalArgumentException("fixture value " + v);
+    }
+
     /** A torch.save archive of the state dict (storages numbered in entry order). */
-    static Path write(Path file, Map<String, TensorEntry> entries, boolean moduleMetadata) throws IOException {
+    static Path write(Path file, Map<String, ?> entries, boolean moduleMetadata) throws IOException {
         Map<String, byte[]> records = new LinkedHashMap<>();
         records.put("archive/data.pkl", stateDict(entries, moduleMetadata));
         int key = 0;
-        for (TensorEntry t : entries.values()) records.put("archive/data/" + key++, t.storage);
+        for (Object v : entries.values()) if (v instanceof TensorEntry t) records.put("archive/data/" + key++, t.storage);
         records.put("archive/version", "3\n".getBytes(StandardCharsets.US_ASCII));
         return zip(file, records);
     }
