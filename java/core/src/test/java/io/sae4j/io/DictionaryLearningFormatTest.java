@@ -11,7 +11,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.sae4j.backend.cpu.CpuBackend;
 import io.sae4j.io.TorchFixture.TensorEntry;
 import io.sae4j.sae.SparseAutoencoder;
 import java.io.IOException;
@@ -21,33 +20,15 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Random;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * dictionary_learning trainer directories (ae.pt written byte by byte as torch.save would, with
  * the transposed storage its nn.Linear weights often have; config.json as its training writes it),
  * against each dict_class's forward in double.
  */
-class DictionaryLearningFormatTest {
+class DictionaryLearningFormatTest extends WithCpuBackend {
     private static final int D = 9, M = 27, ROWS = 20;
-    private static CpuBackend backend;
-
-    @TempDir
-    Path tmp;
-
-    @BeforeAll
-    static void start() {
-        backend = new CpuBackend();
-    }
-
-    @AfterAll
-    static void stop() {
-        backend.close();
-    }
-
     private final Random random = new Random(13);
     private final float[] wEnc = gaussian(random, D * M, 0.4), bEnc = gaussian(random, M, 0.3),
             wDec = gaussian(random, M * D, 0.4), bDec = gaussian(random, D, 1.0), x = gaussian(random, ROWS * D, 1.0);

@@ -9,7 +9,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.sae4j.backend.cpu.CpuBackend;
 import io.sae4j.io.TorchFixture.TensorEntry;
 import io.sae4j.sae.SparseAutoencoder;
 import java.io.IOException;
@@ -17,29 +16,11 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Random;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /** OpenAI sparse_autoencoder state dicts, written byte by byte as torch.save does, against its Autoencoder's forward. */
-class OpenAiFormatTest {
+class OpenAiFormatTest extends WithCpuBackend {
     private static final int D = 8, M = 24, ROWS = 15;
-    private static CpuBackend backend;
-
-    @TempDir
-    Path tmp;
-
-    @BeforeAll
-    static void start() {
-        backend = new CpuBackend();
-    }
-
-    @AfterAll
-    static void stop() {
-        backend.close();
-    }
-
     private final Random random = new Random(17);
     private final float[] encoderWeight = gaussian(random, M * D, 0.4), latentBias = gaussian(random, M, 0.3),
             decoderWeight = gaussian(random, D * M, 0.4), preBias = gaussian(random, D, 1.0), x = gaussian(random, ROWS * D, 1.0);

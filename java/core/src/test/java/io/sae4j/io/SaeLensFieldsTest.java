@@ -13,7 +13,6 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.sae4j.backend.cpu.CpuBackend;
 import io.sae4j.sae.SparseAutoencoder;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -22,33 +21,15 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Random;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Every cfg.json field of SAELens that changes the maths, on directories written here from the
  * published layout: the latents and reconstructions sae4j computes from them against SAELens's
  * formulas (v6 process_sae_in and encode, pre-v6 decode) in double, or a refusal naming the field.
  */
-class SaeLensFieldsTest {
+class SaeLensFieldsTest extends WithCpuBackend {
     private static final int D = 12, M = 40, ROWS = 25;
-    private static CpuBackend backend;
-
-    @TempDir
-    Path tmp;
-
-    @BeforeAll
-    static void start() {
-        backend = new CpuBackend();
-    }
-
-    @AfterAll
-    static void stop() {
-        backend.close();
-    }
-
     private final Random random = new Random(7);
     private final float[] wEnc = gaussian(random, D * M, 0.4), bEnc = gaussian(random, M, 0.3),
             wDec = gaussian(random, M * D, 0.4), bDec = gaussian(random, D, 1.0), x = gaussian(random, ROWS * D, 1.0);

@@ -11,7 +11,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.sae4j.backend.cpu.CpuBackend;
 import io.sae4j.sae.SparseAutoencoder;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -20,33 +19,15 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Random;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * EleutherAI sparsify hookpoint directories written here from the published layout
  * (encoder.weight (m, d), encoder.bias, W_dec (m, d), b_dec), against sparsify's encode
  * TopK_k(relu((x - b_dec) encoder.weight^T + encoder.bias)) and decode f W_dec + b_dec in double.
  */
-class SparsifyFormatTest {
+class SparsifyFormatTest extends WithCpuBackend {
     private static final int D = 10, M = 30, ROWS = 20, K = 4;
-    private static CpuBackend backend;
-
-    @TempDir
-    Path tmp;
-
-    @BeforeAll
-    static void start() {
-        backend = new CpuBackend();
-    }
-
-    @AfterAll
-    static void stop() {
-        backend.close();
-    }
-
     private final Random random = new Random(11);
     private final float[] encoderWeight = gaussian(random, M * D, 0.4), encoderBias = gaussian(random, M, 0.3),
             wDec = gaussian(random, M * D, 0.4), bDec = gaussian(random, D, 1.0), x = gaussian(random, ROWS * D, 1.0);
