@@ -4,15 +4,11 @@ import com.google.gson.GsonBuilder;
 import io.sae4j.io.SaeFile;
 import io.sae4j.backend.FloatBuf;
 import io.sae4j.backend.Backend;
-import io.sae4j.backend.Backends;
-import io.sae4j.backend.VectorSet;
 import io.sae4j.io.NpyReader;
 import io.sae4j.io.SaeFiles;
 import io.sae4j.io.SaeLensFormat;
 import io.sae4j.metrics.DecoderSimilarity;
-import io.sae4j.metrics.ActivationPass;
-import io.sae4j.metrics.LatentMatching;
-import io.sae4j.sae.SparseAutoencoder;
+import io.sae4j.metrics.Comparison;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -77,39 +73,22 @@ final class CompareCommand implements Callable<Integer> {
         }
         if (truth != null && files.size() != 2) throw new IllegalArgumentException("--truth needs exactly two SAEs, got " + files.size());
         int d = files.get(0).dIn();
-        Map<String, Object> res = new LinkedHashMap<>();
-        try (Backend be = device.open(); Resources live = new Resources()) {
-            List<FloatBuf> dec = new ArrayList<>(), enc = new ArrayList<>();
-            for (SaeFile f : files) {
-                dec.add(live.add(be.upload(f.wDec())));
-                enc.add(live.add(be.upload(f.wEnc())));
+        Map<String, Object> res;
+        Comparison.Options options = new Comparison.Options(threshold, null, note -> System.err.println("sae4j compare: " + note));
+        try (Backend be = device.open(); NpyReader r = acts == null ? null : NpyReader.open(acts)) {
+            Progress bar = null;
+            if (r != null) {
+                if (r.cols() != d) throw new IllegalArgumentException(acts + ": rows have width " + r.cols() + ", the SAEs d_in " + d);
+                long n = tokenCount(r.rows());
+                if (n < 2) throw new IllegalArgumentException(acts + ": needs at least 2 rows, has " + r.rows());
+                bar = new Progress("activations", n * files.size() * (files.size() - 1) / 2, "tokens");
+                options = options.withActivations(new Comparison.Activations((start, count, into) -> r.read(start, count, into, 0),
+                        n, acts.toString(), bar::update));
             }
-            List<Map<String, Object>> pairs = new ArrayList<>();
-            double[] bestInOthers = null; // per latent of the first SAE: the lowest matched cosine over the others
-            for (int x = 0; x < files.size(); x++)
-                for (int y = x + 1; y < files.size(); y++) {
-                    Map<String, Object> pair = new LinkedHashMap<>();
-                    if (files.size() > 2) {
-                        pair.put("a", dirs.get(x).toString());
-                        pair.put("b", dirs.get(y).toString());
-                    }
-                    LatentMatching match = pair(be, files.get(x), dec.get(x), enc.get(x), files.get(y), dec.get(y), enc.get(y),
-                            d, pair);
-                    if (acts != null) activations(be, files.get(x), files.get(y), d, pair);
-                    pairs.add(pair);
-                    if (x == 0) bestInOthers = lowest(bestInOthers, match.decoderMatch().cosine());
-                }
-            if (files.size() == 2) {
-                res.putAll(pairs.get(0));
-                if (truth != null) recovery(be, dec.get(0), files.get(0).dSae(), dec.get(1), files.get(1).dSae(), d);
-            } else {
-                res.put("saes", dirs.stream().map(Path::toString).toList());
-                res.put("threshold", threshold);
-                int hits = 0;
-                for (double c : bestInOthers) if (c >= threshold) hits++;
-                res.put("matched_in_all_frac", (double) hits / bestInOthers.length);
-                res.put("pairs", pairs);
+            try (Progress closing = bar) {
+                res = Comparison.of(be, files, dirs.stream().map(Path::toString).toList(), options);
             }
+            if (truth != null) recovery(be, files.get(0), files.get(1), d);
         }
         print(res);
         if (json != null) {
@@ -118,40 +97,6 @@ final class CompareCommand implements Callable<Integer> {
                     .toJson(strict(res)) + "\n");
         }
         return 0;
-    }
-
-    /** Decoder MMCS and the exact matchings of one pair into out; returns the matching. */
-    private LatentMatching pair(Backend be, SaeFile fa, FloatBuf decA, FloatBuf encA, SaeFile fb,
-            FloatBuf decB, FloatBuf encB, int d, Map<String, Object> out) {
-        DecoderSimilarity.Mmcs m = DecoderSimilarity.mmcs(be, decA, fa.dSae(), decB, fb.dSae(), d);
-        out.put("mmcs_ab", m.ab());
-        out.put("mmcs_ba", m.ba());
-        // W_enc is (d_in, d_sae): each latent's encoder direction is a column
-        LatentMatching h = LatentMatching.of(be, VectorSet.rows(decA, fa.dSae(), d), VectorSet.rows(decB, fb.dSae(), d),
-                VectorSet.columns(encA, fa.dSae(), d), VectorSet.columns(encB, fb.dSae(), d), threshold);
-        out.put("hungarian_mean", h.hungarianMean());
-        out.put("shared_frac", h.sharedFrac());
-        out.put("threshold", threshold);
-        out.put("pw_mcc", h.pwMcc());
-        out.put("shared_frac_encdec", h.sharedFracEncdec());
-        out.put("hungarian_certified", h.certified());
-        out.put("hungarian_gap", h.gap());
-        Map<String, Object> curve = new LinkedHashMap<>();
-        curve.put("thresholds", h.curveThresholds());
-        curve.put("decoder", h.curveDecoder());
-        curve.put("shared_encdec", h.curveShared());
-        out.put("threshold_curve", curve);
-        return h;
-    }
-
-    /** Element-wise minimum of the matched cosines (NaN, unmatched, counts as not reaching anything). */
-    private static double[] lowest(double[] so_far, float[] cosine) {
-        double[] out = so_far == null ? new double[cosine.length] : so_far;
-        for (int i = 0; i < cosine.length; i++) {
-            double c = Float.isNaN(cosine[i]) ? Double.NEGATIVE_INFINITY : cosine[i];
-            out[i] = so_far == null ? c : Math.min(out[i], c);
-        }
-        return out;
     }
 
     /** The --tokens count for an activations file of `available` rows. */
@@ -167,41 +112,6 @@ final class CompareCommand implements Callable<Integer> {
             if (n < 2) throw new IllegalArgumentException("--tokens must be >= 2 (or 'all'), got " + n);
         }
         return Math.min(n, available);
-    }
-
-    /**
-     * Activation metrics of one pair over the tokens, in one streamed pass: live-latent MMCS, exact
-     * correlation both ways, dead latents, L0 and FVU. On a backend without the exact correlation the
-     * pass runs on the CPU backend.
-     */
-    private void activations(Backend be, SaeFile fa, SaeFile fb, int d, Map<String, Object> res)
-            throws Exception {
-        try (NpyReader r = NpyReader.open(acts)) {
-            if (r.cols() != d) throw new IllegalArgumentException(acts + ": rows have width " + r.cols() + ", the SAEs d_in " + d);
-            long n = tokenCount(r.rows());
-            if (n < 2) throw new IllegalArgumentException(acts + ": needs at least 2 rows, has " + r.rows());
-            Backend on = be.supportsCoactivation() ? be : null;
-            if (on == null) System.err.println("sae4j compare: " + be.describe() + " has no exact correlation; the activation pass runs on the CPU");
-            try (Backend cpu = on == null ? Backends.select("cpu").backend() : null;
-                 SparseAutoencoder sa = fa.toModel(on != null ? on : cpu); SparseAutoencoder sb = fb.toModel(on != null ? on : cpu);
-                 Progress bar = new Progress("activations", n, "tokens")) {
-                ActivationPass p = ActivationPass.run(sa, sb, (start, count, into) -> r.read(start, count, into, 0), n,
-                        acts.toString(), bar::update);
-                DecoderSimilarity.Mmcs m = DecoderSimilarity.mmcsLive(be, fa.wDec(), fa.dSae(), p.a().live(), fb.wDec(), fb.dSae(),
-                        p.b().live(), d);
-                res.put("mmcs_ab_live", m.ab());
-                res.put("mmcs_ba_live", m.ba());
-                res.put("corr_ab", p.correlation().corrAB());
-                res.put("corr_ba", p.correlation().corrBA());
-                res.put("dead_a", p.a().dead());
-                res.put("dead_b", p.b().dead());
-                res.put("l0_a", p.a().l0());
-                res.put("l0_b", p.b().l0());
-                res.put("fvu_a", p.a().fvu());
-                res.put("fvu_b", p.b().fvu());
-                res.put("tokens", n);
-            }
-        }
     }
 
     /** The result with non-finite numbers (also inside arrays, maps and lists) as null. */
@@ -221,29 +131,14 @@ final class CompareCommand implements Callable<Integer> {
         return v;
     }
 
-    /** Closes what was added, last first. */
-    private static final class Resources implements AutoCloseable {
-        private final List<AutoCloseable> open = new ArrayList<>();
-
-        <T extends AutoCloseable> T add(T r) {
-            open.add(r);
-            return r;
-        }
-
-        @Override
-        public void close() throws Exception {
-            for (int i = open.size() - 1; i >= 0; i--) open.get(i).close();
-        }
-    }
-
-    private void recovery(Backend be, FloatBuf wa, int ma, FloatBuf wb, int mb, int d) throws Exception {
+    private void recovery(Backend be, SaeFile a, SaeFile b, int d) throws Exception {
         try (NpyReader r = NpyReader.open(truth)) {
             if (r.cols() != d) throw new IllegalArgumentException(truth + ": features have width " + r.cols() + ", the SAEs d_in " + d);
             if (r.rows() > Integer.MAX_VALUE / d) throw new IllegalArgumentException(truth + ": too many features");
             int n = (int) r.rows();
-            try (FloatBuf t = be.upload(r.readAll())) {
-                recoveryA = DecoderSimilarity.mmcs(be, t, n, wa, ma, d).ab();
-                recoveryB = DecoderSimilarity.mmcs(be, t, n, wb, mb, d).ab();
+            try (FloatBuf t = be.upload(r.readAll()); FloatBuf wa = be.upload(a.wDec()); FloatBuf wb = be.upload(b.wDec())) {
+                recoveryA = DecoderSimilarity.mmcs(be, t, n, wa, a.dSae(), d).ab();
+                recoveryB = DecoderSimilarity.mmcs(be, t, n, wb, b.dSae(), d).ab();
             }
         }
     }

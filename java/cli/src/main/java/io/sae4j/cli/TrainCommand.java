@@ -36,17 +36,17 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--seeds", split = ",", defaultValue = "42", description = "Initialisation seeds, one SAE per ratio and seed (default ${DEFAULT-VALUE}).")
     List<Long> seeds;
 
-    @Option(names = "--l1", defaultValue = "0.3", description = "L1 coefficient lambda on sum_i f_i ||W_dec,i|| (default ${DEFAULT-VALUE}).")
-    double l1;
+    @Option(names = "--l1", description = "L1 coefficient lambda on sum_i f_i ||W_dec,i|| (default ${DEFAULT-VALUE}).")
+    double l1 = SaeConfig.DEFAULT_L1;
 
     @Option(names = "--steps", description = "Optimiser steps (default: one pass over the file).")
     Long steps;
 
-    @Option(names = "--batch", defaultValue = "4096", description = "Tokens per step (default ${DEFAULT-VALUE}).")
-    int batch;
+    @Option(names = "--batch", description = "Tokens per step (default ${DEFAULT-VALUE}).")
+    int batch = TrainConfig.DEFAULT_BATCH;
 
-    @Option(names = "--lr", defaultValue = "1e-3", description = "Adam learning rate (default ${DEFAULT-VALUE}).")
-    double lr;
+    @Option(names = "--lr", description = "Adam learning rate (default ${DEFAULT-VALUE}).")
+    double lr = TrainConfig.DEFAULT_LR;
 
     @Option(names = "--log-every", defaultValue = "100", description = "Steps between log records (default ${DEFAULT-VALUE}).")
     int logEvery;

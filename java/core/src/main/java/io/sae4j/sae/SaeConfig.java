@@ -15,6 +15,12 @@ package io.sae4j.sae;
 public record SaeConfig(int dIn, int dSae, String architecture, double l1Coefficient, long seed,
                         double decoderInitNorm) {
     public static final long DEFAULT_SEED = 42;
+    /**
+     * The L1 coefficient of the library and the CLI alike: with decoder-norm weighting and sae4j's
+     * init it trains SAEs of L0 a few percent of d_sae on unit-scale activations (5.0, SAELens's
+     * default for its own scale, left the latents of such data dead).
+     */
+    public static final double DEFAULT_L1 = 0.3;
 
     public SaeConfig {
         if (dIn < 1) throw new IllegalArgumentException("d_in must be >= 1, got " + dIn);
@@ -47,7 +53,7 @@ public record SaeConfig(int dIn, int dSae, String architecture, double l1Coeffic
         private int dIn = -1, dSae = -1;
         private double ratio = -1;
         private String architecture = "relu";
-        private double l1 = 5.0;
+        private double l1 = DEFAULT_L1;
         private long seed = DEFAULT_SEED;
         private double decoderInitNorm = 0.1;
 

@@ -49,14 +49,19 @@ public record TrainConfig(int batchSize, long steps, double lr, long lrWarmupSte
         return l1WarmupSteps > 0 ? Math.min(1.0, (double) t / l1WarmupSteps) : 1.0;
     }
 
+    /** The Adam learning rate of the library and the CLI alike. */
+    public static final double DEFAULT_LR = 1e-3;
+    /** Tokens per step, library and CLI. */
+    public static final int DEFAULT_BATCH = 4096;
+
     public static Builder builder() {
         return new Builder();
     }
 
     public static final class Builder {
-        private int batchSize = 4096;
+        private int batchSize = DEFAULT_BATCH;
         private long steps = -1;
-        private double lr = 4e-4;
+        private double lr = DEFAULT_LR;
         private long lrWarmup = -1, l1Warmup = -1;
         private double decay = 0.2;
         private double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;

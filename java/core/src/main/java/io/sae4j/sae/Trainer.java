@@ -58,14 +58,22 @@ public final class Trainer implements AutoCloseable {
     /**
      * Means over the steps since the last record, per SAE. {@code fvu} is the interval's summed
      * squared error over the summed squared deviation of each batch from its own mean (the
-     * metrics' FVU uses the whole sample's mean instead).
+     * metrics' FVU uses the whole sample's mean instead). {@code deadFraction}: latents that did
+     * not fire in the last min(deadWindowTokens, tokens) tokens.
      */
     public record Record(long step, long tokens, double lr, double l1Coefficient, int sae, double loss, double mse,
                          double l1, double l0, double fvu, double deadFraction) {}
 
-    /** Receives training records and checkpoint opportunities. */
+    /**
+     * Receives training records and checkpoint opportunities; a lambda takes the records
+     * ({@code records -> ...}).
+     */
+    @FunctionalInterface
     public interface Listener {
-        default void record(List<Record> records) {}
+        /** Ignores everything. */
+        Listener NONE = records -> {};
+
+        void record(List<Record> records);
 
         /** Called every {@code checkpointEvery} steps and at the end. */
         default void checkpoint(Trainer trainer) throws IOException {}
@@ -226,8 +234,8 @@ public final class Trainer implements AutoCloseable {
             for (int j = 0; j < counts.length; j++) {
                 if (counts[j] > 0) s.lastFired[j] = tokens;
                 counts[j] = 0;
-                // never fired counts from token 0
-                if (tokens - Math.max(0, s.lastFired[j]) >= config.deadWindowTokens()) dead++;
+                // never fired counts from token 0; before a whole window has passed, dead = never fired yet
+                if (tokens - Math.max(0, s.lastFired[j]) >= Math.min(config.deadWindowTokens(), tokens)) dead++;
             }
             long k = Math.max(1, s.intervalSteps);
             out.add(new Record(step, tokens, config.lrAt(step), s.sae.config().l1Coefficient() * config.l1ScaleAt(step),

@@ -41,7 +41,7 @@ class TrainingRunResumeTest {
             }));
             Path state = Checkpoint.find(dir).resolve("state.json");
             Files.writeString(state, Files.readString(state).replaceFirst("\"step\": 20", "\"step\": 5000"));
-            Exception e = assertThrows(Exception.class, () -> run(dir).run(be, new SyntheticData(SPEC), new Trainer.Listener() {}));
+            Exception e = assertThrows(Exception.class, () -> run(dir).run(be, new SyntheticData(SPEC), Trainer.Listener.NONE));
             assertTrue(e.getMessage().contains(state.toString()) && e.getMessage().contains("5000"), e.getMessage());
         }
     }
@@ -59,7 +59,7 @@ class TrainingRunResumeTest {
                 List.of(SaeConfig.builder().setDIn(24).setRatio(2).optL1Coefficient(0.2).build()), wild, "synthetic seed 3");
         try (CpuBackend be = new CpuBackend(2, 0)) {
             IllegalStateException e = assertThrows(IllegalStateException.class,
-                    () -> run.run(be, new SyntheticData(SPEC), new Trainer.Listener() {}));
+                    () -> run.run(be, new SyntheticData(SPEC), Trainer.Listener.NONE));
             assertTrue(e.getMessage().contains("diverged by step 10") && e.getMessage().contains("lower the learning rate"),
                     e.getMessage());
         }
@@ -82,7 +82,7 @@ class TrainingRunResumeTest {
             public void close() {}
         };
         try (CpuBackend be = new CpuBackend(2, 0)) {
-            List<Trainer.Record> last = run(dir).run(be, constant, new Trainer.Listener() {});
+            List<Trainer.Record> last = run(dir).run(be, constant, Trainer.Listener.NONE);
             assertTrue(Double.isNaN(last.get(0).fvu()), "FVU of data that does not vary: " + last.get(0).fvu());
         }
         assertTrue(run(dir).finished());
@@ -95,7 +95,7 @@ class TrainingRunResumeTest {
     void resumedRunMatchesUninterruptedRun(@TempDir Path tmp) throws Exception {
         Path whole = tmp.resolve("whole"), killed = tmp.resolve("killed");
         try (CpuBackend be = new CpuBackend(2, 0)) {
-            run(whole).run(be, new SyntheticData(SPEC), new Trainer.Listener() {});
+            run(whole).run(be, new SyntheticData(SPEC), Trainer.Listener.NONE);
 
             RuntimeException crash = assertThrows(RuntimeException.class, () -> run(killed).run(be, new SyntheticData(SPEC),
                     new Trainer.Listener() {
@@ -111,7 +111,7 @@ class TrainingRunResumeTest {
             assertTrue(!Files.exists(killed.resolve("r2")), "no SAE directory before the run finished");
             assertTrue(!run(killed).finished());
 
-            run(killed).run(be, new SyntheticData(SPEC), new Trainer.Listener() {});
+            run(killed).run(be, new SyntheticData(SPEC), Trainer.Listener.NONE);
             assertTrue(run(killed).finished());
             for (String name : new String[] {"r2", "r4"}) {
                 SaeFile a = SaeLensFormat.read(whole.resolve(name)), b = SaeLensFormat.read(killed.resolve(name));
@@ -131,6 +131,9 @@ class TrainingRunResumeTest {
     void aRunKilledAfterItsFinalCheckpointFinishes(@TempDir Path tmp) throws Exception {
         try (CpuBackend be = new CpuBackend(2, 0)) {
             assertThrows(IllegalStateException.class, () -> run(tmp).run(be, new SyntheticData(SPEC), new Trainer.Listener() {
+                @Override
+                public void record(List<Trainer.Record> records) {}
+
                 @Override
                 public void checkpoint(Trainer t) {
                     if (t.step() == TRAIN.steps()) throw new IllegalStateException("killed after the final checkpoint");
@@ -155,6 +158,9 @@ class TrainingRunResumeTest {
         try (CpuBackend be = new CpuBackend(2, 0)) {
             assertThrows(IllegalStateException.class, () -> run(tmp).run(be, new SyntheticData(SPEC), new Trainer.Listener() {
                 @Override
+                public void record(List<Trainer.Record> records) {}
+
+                @Override
                 public void checkpoint(Trainer t) {
                     throw new IllegalStateException("stop");
                 }
@@ -162,7 +168,7 @@ class TrainingRunResumeTest {
             TrainingRun other = new TrainingRun(tmp, List.of("r2"),
                     List.of(SaeConfig.builder().setDIn(24).setRatio(2).optL1Coefficient(0.5).build()), TRAIN, "synthetic seed 3");
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                    () -> other.run(be, new SyntheticData(SPEC), new Trainer.Listener() {}));
+                    () -> other.run(be, new SyntheticData(SPEC), Trainer.Listener.NONE));
             assertTrue(e.getMessage().contains("checkpoint of a different run"), e.getMessage());
         }
     }
