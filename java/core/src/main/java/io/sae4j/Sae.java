@@ -206,7 +206,15 @@ public final class Sae implements AutoCloseable {
 
     // ---- encoding ----
 
-    /** Latents of x (rows, d_in), sparse. */
+    /** The first rows rows of x, or one line saying x is shorter. */
+    private float[] firstRows(float[] x, int rows) {
+        long n = (long) rows * dIn();
+        if (rows < 1 || x.length < n)
+            throw new IllegalArgumentException("x: " + x.length + " values hold fewer than rows = " + rows + " rows of d_in = " + dIn());
+        return x.length == n ? x : java.util.Arrays.copyOf(x, (int) n);
+    }
+
+    /** Latents of the first {@code rows} rows of x (row-major, d_in wide), sparse. */
     public Encoded encode(float[] x, int rows) {
         return Encoded.of(encodeDense(x, rows), rows, dSae());
     }
@@ -220,14 +228,14 @@ public final class Sae implements AutoCloseable {
         return encode(flat, x.length);
     }
 
-    /** Latents of x (rows, d_in) as a dense (rows, d_sae) matrix. */
+    /** Latents of the first {@code rows} rows of x as a dense (rows, d_sae) matrix. */
     public float[] encodeDense(float[] x, int rows) {
-        return model.run(x, rows).latents();
+        return model.run(firstRows(x, rows), rows).latents();
     }
 
-    /** Reconstruction xhat (rows, d_in) of x. */
+    /** Reconstruction xhat (rows, d_in) of the first {@code rows} rows of x. */
     public float[] reconstruct(float[] x, int rows) {
-        return model.run(x, rows).reconstruction();
+        return model.run(firstRows(x, rows), rows).reconstruction();
     }
 
     // ---- comparing ----
