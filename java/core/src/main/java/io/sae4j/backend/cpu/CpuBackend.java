@@ -165,17 +165,33 @@ public final class CpuBackend implements Backend {
     public FloatBuf allocate(long floats) {
         if (floats < 1) throw new IllegalArgumentException("allocate: need at least 1 float, got " + floats);
         live();
-        FloatPointer p = new FloatPointer(floats);
-        if (p.isNull()) throw new OutOfMemoryError("sae4j: could not allocate " + floats + " floats off-heap");
+        FloatPointer p = offHeap(() -> new FloatPointer(floats), 4 * floats, "allocate " + floats + " floats");
         return FloatBuf.owning(this, p, floats, allocations.register(p::close));
+    }
+
+    /**
+     * An off-heap allocation, or an error that says what to change: JavaCPP refuses allocations past
+     * its own limits (by default the -Xmx heap size) with a message that does not name them.
+     */
+    static <P extends org.bytedeco.javacpp.Pointer> P offHeap(java.util.function.Supplier<P> allocate, long bytes, String what) {
+        P p;
+        try {
+            p = allocate.get();
+        } catch (OutOfMemoryError e) {
+            throw new OutOfMemoryError("sae4j: " + what + " (" + bytes + " bytes off-heap) was refused (" + e.getMessage()
+                    + "). JavaCPP limits off-heap memory to -Dorg.bytedeco.javacpp.maxBytes (default: the -Xmx heap size) and"
+                    + " the process to -Dorg.bytedeco.javacpp.maxPhysicalBytes: raise -Xmx, or set both to 0 for no limit"
+                    + " (for ./sae4j in SAE4J_JAVA_OPTS)");
+        }
+        if (p == null || p.isNull()) throw new OutOfMemoryError("sae4j: " + what + ": the system has no " + bytes + " bytes to give");
+        return p;
     }
 
     @Override
     public IntBuf allocateInts(long ints) {
         if (ints < 1) throw new IllegalArgumentException("allocateInts: need at least 1 int, got " + ints);
         live();
-        IntPointer p = new IntPointer(ints);
-        if (p.isNull()) throw new OutOfMemoryError("sae4j: could not allocate " + ints + " ints off-heap");
+        IntPointer p = offHeap(() -> new IntPointer(ints), 4 * ints, "allocate " + ints + " ints");
         return IntBuf.owning(this, p, ints, allocations.register(p::close));
     }
 

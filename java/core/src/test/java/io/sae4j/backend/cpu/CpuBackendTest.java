@@ -141,4 +141,38 @@ class CpuBackendTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Backends.select("tpu"));
         assertTrue(e.getMessage().contains("expected auto, "), e.getMessage());
     }
+
+    /** Reported by a user of an earlier version: a second backend changed the first one's settings. */
+    @Test
+    void aSecondBackendLeavesTheFirstAsItWas() {
+        int best = CpuBackend.supports(NativeCpu.ISA_AVX2) ? NativeCpu.ISA_AVX2 : NativeCpu.ISA_PORTABLE;
+        try (CpuBackend first = new CpuBackend(2, best)) {
+            String before = first.describe();
+            float[] a = new float[64 * 48], b = new float[48 * 40];
+            for (int i = 0; i < a.length; i++) a[i] = (float) Math.sin(i);
+            for (int i = 0; i < b.length; i++) b[i] = (float) Math.cos(i);
+            float[] c1 = product(first, a, b);
+            try (CpuBackend second = new CpuBackend(1, NativeCpu.ISA_PORTABLE)) {
+                assertTrue(second.describe().contains("portable") && second.describe().contains("1 threads"), second.describe());
+                assertEquals(before, first.describe(), "the first backend's instruction set and threads");
+                assertArrayEquals(c1, product(first, a, b), "the first backend's results, bit for bit");
+            }
+        }
+    }
+
+    private static float[] product(CpuBackend be, float[] a, float[] b) {
+        try (FloatBuf ab = be.upload(a); FloatBuf bb = be.upload(b); FloatBuf c = be.allocate(64 * 40)) {
+            be.gemm(1f, Matrix.of(ab, 64, 48), Matrix.of(bb, 48, 40), 0f, Matrix.of(c, 64, 40));
+            return be.download(c);
+        }
+    }
+
+    @Test
+    void javacppsOffHeapLimitIsExplained() {
+        OutOfMemoryError e = assertThrows(OutOfMemoryError.class, () -> CpuBackend.offHeap(() -> {
+            throw new OutOfMemoryError("Cannot allocate new FloatPointer(1000): totalBytes = 4K, physicalBytes = 90M");
+        }, 4000, "allocate 1000 floats"));
+        assertTrue(e.getMessage().contains("allocate 1000 floats") && e.getMessage().contains("maxBytes")
+                && e.getMessage().contains("-Xmx") && e.getMessage().contains("SAE4J_JAVA_OPTS"), e.getMessage());
+    }
 }
