@@ -11,9 +11,9 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** Harvests transformer activations on WordNet text (see {@link Harvester}). */
+/** Harvests transformer activations on a text dataset (see {@link Harvester}). */
 @Command(name = "harvest", mixinStandardHelpOptions = true,
-        description = "Harvest activations of a bundled transformer on WordNet 3.1 glosses into .npy files.")
+        description = "Harvest activations of a bundled transformer on WordNet 3.1 glosses or Europarl speech into .npy files.")
 final class HarvestCommand implements Callable<Integer> {
     @Option(names = "--model", defaultValue = "minilm", description = "minilm, minilm-q or bge-small (default ${DEFAULT-VALUE}).")
     String model;
@@ -24,7 +24,7 @@ final class HarvestCommand implements Callable<Integer> {
     @Option(names = "--site", defaultValue = "mlp_out", description = "mlp_out or resid (default ${DEFAULT-VALUE}).")
     String site;
 
-    @Option(names = "--dataset", defaultValue = "A", description = "WordNet half A or B (default ${DEFAULT-VALUE}).")
+    @Option(names = "--dataset", defaultValue = "A", description = "WordNet half A or B, or europarl (English parliamentary speech) (default ${DEFAULT-VALUE}).")
     String dataset;
 
     @Option(names = "--tokens", defaultValue = "100000", description = "Tokens to harvest (default ${DEFAULT-VALUE}).")
@@ -42,7 +42,7 @@ final class HarvestCommand implements Callable<Integer> {
         HarvestSpec spec = new HarvestSpec(m, TransformerModel.Site.of(site), layers, dataset, tokens, float16,
                 HarvestSpec.DEFAULT_SHARD_TOKENS);
         Harvester h = new Harvester(spec, out);
-        System.err.printf(Locale.ROOT, "sae4j harvest: %s %s layers %s on WordNet half %s, %d tokens -> %s (%.1f MB on disk)%n",
+        System.err.printf(Locale.ROOT, "sae4j harvest: %s %s layers %s on dataset %s, %d tokens -> %s (%.1f MB on disk)%n",
                 m.displayName, site, layers, dataset, tokens, out, h.diskBytes() / 1e6);
         Manifest done;
         try (Progress p = new Progress("harvest", tokens, "tokens")) {

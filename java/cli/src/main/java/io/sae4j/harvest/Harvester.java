@@ -24,7 +24,7 @@ import java.util.Map;
 import java.util.function.LongConsumer;
 
 /**
- * Harvests activations of a transformer on WordNet text into a directory: {@code layer<L>.npy}
+ * Harvests activations of a transformer on a text dataset (WordNet halves, Europarl) into a directory: {@code layer<L>.npy}
  * (tokens, d) per layer, {@code tokens.tsv} (text, position, token id, token, character span of
  * every row) and {@code manifest.json}. Padding and special tokens ([CLS], [SEP], [PAD]) are left
  * out. Work is saved in shards of {@link HarvestSpec#shardTokens} tokens, each recorded in the
@@ -39,6 +39,8 @@ public final class Harvester {
 
     /** Tokens every WordNet half holds under the bundled tokenizers (about 950k each; they tokenise alike). */
     static final long SURELY_AVAILABLE = 900_000;
+    /** Tokens the English Europarl sample surely holds (259,530 under MiniLM's tokenizer). */
+    public static final long EUROPARL_SURELY_AVAILABLE = 200_000;
 
     public Harvester(HarvestSpec spec, Path dir) {
         this.spec = spec;
@@ -59,14 +61,15 @@ public final class Harvester {
             progress.accept(spec.tokens());
             return m;
         }
-        List<String> texts = WordNetCorpus.half(spec.dataset());
+        List<String> texts = HarvestSpec.texts(spec.dataset());
         try (Model model = new Model(spec, threads)) {
             // more than a half surely holds: count with the tokenizer alone (seconds) and refuse
             // before any activation is written
-            long available = spec.tokens() <= SURELY_AVAILABLE ? spec.tokens() : model.keptTokens(texts);
+            long sure = "europarl".equals(spec.dataset()) ? EUROPARL_SURELY_AVAILABLE : SURELY_AVAILABLE;
+            long available = spec.tokens() <= sure ? spec.tokens() : model.keptTokens(texts);
             if (spec.tokens() > available) {
                 if (created) Files.deleteIfExists(dir); // nothing of this run is left behind
-                throw new IllegalArgumentException("--tokens " + spec.tokens() + ": WordNet half " + spec.dataset()
+                throw new IllegalArgumentException("--tokens " + spec.tokens() + ": dataset " + spec.dataset()
                         + " has at most " + available + " tokens for " + spec.model().key);
             }
             long done = m.tokensInShards();

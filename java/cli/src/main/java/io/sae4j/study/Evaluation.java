@@ -74,7 +74,7 @@ final class Evaluation {
             for (Study.Sae s : study.saes().values()) {
                 if (s == ref) continue;
                 if (s.group().equals("main") && s.ratio() == c.ratio() && s.seed() != s0) comparisons.add(compare("seed", ref, s));
-                if (s.dataset().equals("B")) comparisons.add(compare("dataset", ref, s));
+                if (s.group().startsWith("dataset-")) comparisons.add(compare("dataset", ref, s)); // WordNet B, Europarl
                 if (s.group().startsWith("layer-")) { // the layer sweep, which is also the cross-layer baseline
                     comparisons.add(compare("layer", ref, s));
                     JsonObject base = comparisons.get(comparisons.size() - 1).getAsJsonObject().deepCopy();

@@ -81,6 +81,10 @@ public final class Study {
         // 1. activations
         harvest(new HarvestSpec(main, site, c.layers(), "A", harvestTokens, c.float16(), HarvestSpec.DEFAULT_SHARD_TOKENS));
         harvest(new HarvestSpec(main, site, List.of(c.layer()), "B", harvestTokens, c.float16(), HarvestSpec.DEFAULT_SHARD_TOKENS));
+        // the second corpus trains one SAE (held-out rows come from half A, as for every SAE)
+        long europarlTokens = Math.min(c.trainTokens(), Harvester.EUROPARL_SURELY_AVAILABLE);
+        harvest(new HarvestSpec(main, site, List.of(c.layer()), "europarl", europarlTokens, c.float16(),
+                HarvestSpec.DEFAULT_SHARD_TOKENS));
         List<TransformerModel> others = c.otherModels().stream().map(TransformerModel::of).toList();
         for (TransformerModel m : others)
             harvest(new HarvestSpec(m, site, List.of(c.layer()), "A", harvestTokens, c.float16(), HarvestSpec.DEFAULT_SHARD_TOKENS));
@@ -94,7 +98,9 @@ public final class Study {
         if (!c.ratios().contains(c.ratio()))
             mainGroup.add(new Sae(name(main, c.layer(), c.ratio(), s0, "A"), "main", main, c.layer(), c.ratio(), s0, "A"));
         train("main", mainGroup);
-        train("dataset-B", List.of(new Sae(name(main, c.layer(), c.ratio(), s0, "B"), "dataset-B", main, c.layer(), c.ratio(), s0, "B")));
+        for (String dataset : List.of("B", "europarl"))
+            train("dataset-" + dataset, List.of(new Sae(name(main, c.layer(), c.ratio(), s0, dataset), "dataset-" + dataset, main,
+                    c.layer(), c.ratio(), s0, dataset)));
         for (int l : c.layers())
             if (l != c.layer())
                 train("layer-" + l, List.of(new Sae(name(main, l, c.ratio(), s0, "A"), "layer-" + l, main, l, c.ratio(), s0, "A")));

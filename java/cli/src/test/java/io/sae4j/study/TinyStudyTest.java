@@ -29,8 +29,8 @@ class TinyStudyTest {
         try (CpuBackend be = new CpuBackend()) {
             r = new Study(TINY, out, be, quiet(), log::add).run();
         }
-        // 2 sweep SAEs (r1, r2 with seed 42), r2 seed 43, half B, layer 2, model minilm
-        assertEquals(6, r.getAsJsonArray("saes").size(), r.toString());
+        // 2 sweep SAEs (r1, r2 with seed 42), r2 seed 43, half B, Europarl, layer 2, model minilm
+        assertEquals(7, r.getAsJsonArray("saes").size(), r.toString());
         Set<String> kinds = new HashSet<>();
         for (JsonElement e : r.getAsJsonArray("comparisons")) {
             JsonObject c = e.getAsJsonObject();
@@ -39,6 +39,9 @@ class TinyStudyTest {
             assertTrue(ab > 0 && ab <= 1.0001, "MMCS in (0, 1]: " + c);
         }
         assertEquals(Set.of("ratio", "seed", "dataset", "layer", "cross_layer", "model", "random"), kinds);
+        long datasets = r.getAsJsonArray("comparisons").asList().stream()
+                .filter(e -> e.getAsJsonObject().get("kind").getAsString().equals("dataset")).count();
+        assertEquals(2, datasets, "WordNet half B and Europarl against the main SAE");
         for (JsonElement e : r.getAsJsonArray("saes")) {
             JsonObject s = e.getAsJsonObject();
             assertTrue(s.getAsJsonArray("training").size() > 0, "training curve of " + s.get("name"));
@@ -54,7 +57,7 @@ class TinyStudyTest {
             new Study(TINY, out, be, quiet(), log::add).run();
         }
         assertTrue(log.stream().filter(l -> l.startsWith("train ")).allMatch(l -> l.endsWith("already trained")), log.toString());
-        assertEquals(3, log.stream().filter(l -> l.endsWith("already harvested")).count(), "all three harvests reused: " + log);
+        assertEquals(4, log.stream().filter(l -> l.endsWith("already harvested")).count(), "all four harvests reused: " + log);
         assertFalse(Files.exists(out.resolve("acts/minilm-q-A/shards")));
     }
 
