@@ -98,7 +98,9 @@ LIBDIR="$(cudart_dir)" || {
 # --exclude-libs keeps the static runtime's symbols out of the shared library's dynamic symbol
 # table, so that another CUDA runtime in the same process (JavaCPP's libcudart.so) never binds
 # to ours or ours to it.
-echo "-L$LIBDIR -Wl,--exclude-libs,libcudart_static.a -lcudart_static -ldl -lrt -lpthread" \
+# libstdc++ is linked statically and hidden, as in the CPU library (native/src/compat.cpp says why
+# that file comes along).
+echo "-L$LIBDIR -Wl,--exclude-libs,libcudart_static.a -lcudart_static -ldl -lrt -lpthread -static-libstdc++ -Wl,--exclude-libs,libstdc++.a" \
     >"$OUT/link.txt.tmp"
 if ! cmp -s "$OUT/link.txt.tmp" "$OUT/link.txt" 2>/dev/null; then mv "$OUT/link.txt.tmp" "$OUT/link.txt"; else rm -f "$OUT/link.txt.tmp"; fi
 

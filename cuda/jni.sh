@@ -28,13 +28,14 @@ fi
 CLASS="$CLASSES/io/sae4j/backend/cuda/NativeCuda.class"
 stale=0
 [ -f "$LIB" ] || stale=1
-for dep in "$CLASS" "$OUT"/obj/*.o "$OUT/link.txt" "$HERE/include/sae4j_cuda.h"; do
+for dep in "$CLASS" "$OUT"/obj/*.o "$OUT/link.txt" "$HERE/include/sae4j_cuda.h" "$HERE/../native/src/compat.cpp"; do
     [ "$stale" = 1 ] || [ "$LIB" -nt "$dep" ] || stale=1
 done
 [ "$stale" = 1 ] || exit 0
 
 args=(-Xcompiler "-I$HERE/include" -Xcompiler -O2)
 for obj in "$OUT"/obj/*.o; do args+=(-Xcompiler "$obj"); done
+args+=(-Xcompiler "$HERE/../native/src/compat.cpp")
 read -r -a link <"$OUT/link.txt"
 for a in "${link[@]}"; do args+=(-Xcompiler "$a"); done
 echo "sae4j: linking the CUDA JNI library"

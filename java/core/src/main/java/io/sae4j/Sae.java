@@ -53,12 +53,21 @@ public final class Sae implements AutoCloseable {
 
     // ---- loading and saving ----
 
-    /** Loads an SAE (format detected: sae4j/SAELens, sparsify, dictionary_learning, OpenAI) on {@link Backends#auto()}. */
+    /**
+     * Loads an SAE (format detected: sae4j/SAELens, sparsify, dictionary_learning, OpenAI) on
+     * {@link Backends#auto()}, or on the CPU backend when the auto one cannot run its encoder
+     * (CUDA runs ReLU encoders only).
+     */
     public static Sae load(Path path) throws IOException {
+        SaeFile f = SaeFiles.read(path);
         Backend be = Backends.auto();
         try {
-            return load(path, be, be);
-        } catch (IOException | RuntimeException e) {
+            if (f.activation() != null && !be.supports(f.activation().kind())) {
+                be.close();
+                be = Backends.select("cpu").backend();
+            }
+            return new Sae(f.toModel(be), be, f);
+        } catch (RuntimeException e) {
             be.close();
             throw e;
         }
@@ -66,12 +75,8 @@ public final class Sae implements AutoCloseable {
 
     /** Loads an SAE onto a backend the caller owns. */
     public static Sae load(Path path, Backend backend) throws IOException {
-        return load(path, backend, null);
-    }
-
-    private static Sae load(Path path, Backend backend, Backend owned) throws IOException {
         SaeFile f = SaeFiles.read(path);
-        return new Sae(f.toModel(backend), owned, f);
+        return new Sae(f.toModel(backend), null, f);
     }
 
     /** Writes this SAE as a SAELens directory (cfg.json + sae_weights.safetensors), replacing files atomically. */

@@ -128,7 +128,7 @@ public final class Study {
     private void harvest(HarvestSpec spec) throws IOException {
         Path dir = acts(spec.model(), spec.dataset());
         Harvester h = new Harvester(spec, dir);
-        log.accept(String.format("harvest %s layers %s half %s: %d tokens (%.0f MB) -> %s", spec.model().key, spec.layers(),
+        log.accept(String.format("harvest %s layers %s dataset %s: %d tokens (%.0f MB) -> %s", spec.model().key, spec.layers(),
                 spec.dataset(), spec.tokens(), h.diskBytes() / 1e6, dir));
         if (java.nio.file.Files.exists(dir.resolve(Manifest.FILE)) && Manifest.read(dir).complete()) {
             h.run(done -> {}, 1); // checks the manifest matches this spec, then returns

@@ -124,7 +124,7 @@ class HarvestTest {
                 false, 4096);
         Path dir = tmp.resolve("too-many");
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new Harvester(spec, dir).run(d -> {}, 2));
-        assertTrue(e.getMessage().startsWith("--tokens 5000000: WordNet half B has at most "), e.getMessage());
+        assertTrue(e.getMessage().startsWith("--tokens 5000000: dataset B has at most "), e.getMessage());
         assertTrue(!Files.exists(dir), "the output directory this run created is removed");
     }
 
