@@ -262,7 +262,7 @@ final class StateDictUnpickler {
     }
 
     private byte[] bytes(int n) {
-        if (n < 0 || pos + n > code.length) throw new IndexOutOfBoundsException();
+        if (n < 0 || n > code.length - pos) throw new IndexOutOfBoundsException(); // (pos + n may overflow)
         byte[] b = java.util.Arrays.copyOfRange(code, pos, pos + n);
         pos += n;
         return b;
