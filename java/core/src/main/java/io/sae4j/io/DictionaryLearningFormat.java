@@ -52,8 +52,10 @@ public final class DictionaryLearningFormat {
         JsonElement tr = cfg.get("trainer");
         if (tr == null || !tr.isJsonObject()) throw new FormatException(cfgPath, "no 'trainer' object (dictionary_learning writes {\"trainer\": {...}})");
         JsonObject trainer = tr.getAsJsonObject();
-        String dictClass = trainer.has("dict_class") ? trainer.get("dict_class").getAsString() : null;
-        if (dictClass == null) throw new FormatException(cfgPath, "trainer.dict_class is missing");
+        JsonElement dc = trainer.get("dict_class");
+        if (dc == null || !dc.isJsonPrimitive() || !dc.getAsJsonPrimitive().isString())
+            throw new FormatException(cfgPath, "trainer.dict_class should name the dictionary's class, got " + dc);
+        String dictClass = dc.getAsString();
         int d = SaeLensFormat.positiveInt(trainer, "activation_dim", cfgPath), m = SaeLensFormat.positiveInt(trainer, "dict_size", cfgPath);
 
         Map<String, Object> sd = TorchZip.read(weights);
