@@ -164,7 +164,7 @@ public final class SaeLensFormat {
         String hook = string(cfg, "reshape_activations");
         if ("hook_z".equals(hook))
             notes.add("reshape_activations hook_z: activations must be given flattened (n_heads d_head)");
-        String format = v6 ? "SAELens v6" : "SAELens (pre-v6)";
+        String format = cfg.has("sae4j") ? "sae4j (SAELens v6 layout)" : v6 ? "SAELens v6" : "SAELens (pre-v6)";
         String refusal = refusals.isEmpty() ? null : String.join("; ", refusals);
         return new SaeFile(dir, format, cfg, arch, dIn, dSae, refusal == null ? act : null, wEnc, bEnc, wDec, bDec, refusal,
                 List.copyOf(notes));
