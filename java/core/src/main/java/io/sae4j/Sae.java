@@ -60,12 +60,13 @@ public final class Sae implements AutoCloseable {
      */
     public static Sae load(Path path) throws IOException {
         SaeFile f = SaeFiles.read(path);
-        Backend be = Backends.auto();
+        Backend auto = Backends.auto();
+        Backend be = auto;
+        if (f.activation() != null && !auto.supports(f.activation().kind())) {
+            auto.close();
+            be = Backends.select("cpu").backend();
+        }
         try {
-            if (f.activation() != null && !be.supports(f.activation().kind())) {
-                be.close();
-                be = Backends.select("cpu").backend();
-            }
             return new Sae(f.toModel(be), be, f);
         } catch (RuntimeException e) {
             be.close();
@@ -247,11 +248,13 @@ public final class Sae implements AutoCloseable {
 
     /** Directions of two or more SAEs compared (threshold 0.7): the map `sae4j compare` prints. */
     public static Map<String, Object> compare(Sae... saes) throws IOException {
+        if (saes.length < 2) throw new IllegalArgumentException("compare needs two or more SAEs, got " + saes.length);
         return compare(Comparison.Options.defaults(), saes);
     }
 
     /** As {@link #compare(Sae...)}, plus the activation keys over the rows of x (rows, d_in). */
     public static Map<String, Object> compare(float[] x, int rows, Sae... saes) throws IOException {
+        if (saes.length < 2) throw new IllegalArgumentException("compare needs two or more SAEs, got " + saes.length);
         int d = saes[0].dIn();
         if ((long) rows * d != x.length) throw new IllegalArgumentException("activations: " + x.length + " values, not " + rows + " x " + d);
         Comparison.Activations acts = new Comparison.Activations(

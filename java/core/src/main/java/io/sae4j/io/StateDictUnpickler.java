@@ -63,6 +63,25 @@ final class StateDictUnpickler {
                 + " (sae4j reads state dicts of tensors and refuses anything else a pickle can do)");
     }
 
+    /** The top of the stack, which must be a value (a MARK is not one). */
+    private Object pop(int at) throws FormatException {
+        Object v = stack.pop();
+        if (v == MARK) throw bad(at, "a MARK where a value belongs");
+        return v;
+    }
+
+    private Object peekValue(int at) throws FormatException {
+        Object v = stack.peek();
+        if (v == MARK || v == null) throw bad(at, "a MARK where a value belongs");
+        return v;
+    }
+
+    /** Dict keys are strings in a state dict (and hashing anything else could recurse forever). */
+    private Object key(int at, Object k) throws FormatException {
+        if (!(k instanceof String)) throw bad(at, "a dict key that is not a string");
+        return k;
+    }
+
     private Object run() throws FormatException {
         while (true) {
             int at = pos, op = u8();
@@ -73,11 +92,11 @@ final class StateDictUnpickler {
                 }
                 case 0x2e -> { // STOP
                     if (stack.size() != 1) throw bad(at, "STOP with " + stack.size() + " objects on the stack");
-                    return stack.pop();
+                    return pop(at);
                 }
                 case 0x63 -> stack.push(global(at, line(), line())); // GLOBAL
-                case 0x71 -> memo.put((long) u8(), stack.peek()); // BINPUT
-                case 0x72 -> memo.put(u32(), stack.peek()); // LONG_BINPUT
+                case 0x71 -> memo.put((long) u8(), peekValue(at)); // BINPUT
+                case 0x72 -> memo.put(u32(), peekValue(at)); // LONG_BINPUT
                 case 0x68 -> stack.push(memoGet(at, u8())); // BINGET
                 case 0x6a -> stack.push(memoGet(at, u32())); // LONG_BINGET
                 case 0x29 -> stack.push(List.of()); // EMPTY_TUPLE
@@ -88,7 +107,7 @@ final class StateDictUnpickler {
                     stack.push(MARK);
                 }
                 case 0x74 -> stack.push(List.copyOf(popMark(at))); // TUPLE
-                case 0x85 -> stack.push(tupleOf(1)); // TUPLE1
+                case 0x85 -> stack.push(tupleOf(1)); // TUPLE1 (List.of refuses nulls: NONE is Null.NULL)
                 case 0x86 -> stack.push(tupleOf(2)); // TUPLE2
                 case 0x87 -> stack.push(tupleOf(3)); // TUPLE3
                 case 0x58 -> stack.push(utf8(at, (int) Math.min(u32(), Integer.MAX_VALUE))); // BINUNICODE
@@ -100,31 +119,31 @@ final class StateDictUnpickler {
                 case 0x88 -> stack.push(Boolean.TRUE); // NEWTRUE
                 case 0x89 -> stack.push(Boolean.FALSE); // NEWFALSE
                 case 0x47 -> stack.push(ByteBuffer.wrap(bytes(8)).order(ByteOrder.BIG_ENDIAN).getDouble()); // BINFLOAT
-                case 0x51 -> stack.push(persistent(at, stack.pop())); // BINPERSID
+                case 0x51 -> stack.push(persistent(at, pop(at))); // BINPERSID
                 case 0x52 -> { // REDUCE
-                    Object args = stack.pop(), callable = stack.pop();
+                    Object args = pop(at), callable = pop(at);
                     stack.push(reduce(at, callable, args));
                 }
                 case 0x73 -> { // SETITEM
-                    Object value = stack.pop(), key = stack.pop();
-                    dict(at, stack.peek()).put(key, value);
+                    Object value = pop(at), key = key(at, pop(at));
+                    dict(at, peekValue(at)).put(key, value);
                 }
                 case 0x75 -> { // SETITEMS
                     List<Object> items = popMark(at);
-                    Map<Object, Object> d = dict(at, stack.peek());
+                    Map<Object, Object> d = dict(at, peekValue(at));
                     if (items.size() % 2 != 0) throw bad(at, "SETITEMS with an odd number of items");
-                    for (int i = 0; i < items.size(); i += 2) d.put(items.get(i), items.get(i + 1));
+                    for (int i = 0; i < items.size(); i += 2) d.put(key(at, items.get(i)), items.get(i + 1));
                 }
                 case 0x61 -> { // APPEND
-                    Object value = stack.pop();
-                    list(at, stack.peek()).add(value);
+                    Object value = pop(at);
+                    list(at, peekValue(at)).add(value);
                 }
                 case 0x65 -> { // APPENDS
                     List<Object> items = popMark(at);
-                    list(at, stack.peek()).addAll(items);
+                    list(at, peekValue(at)).addAll(items);
                 }
                 case 0x62 -> { // BUILD: a Module state dict's _metadata (per-module versions); nothing of the maths
-                    Object state = stack.pop();
+                    Object state = pop(at);
                     if (!(stack.peek() instanceof Map) || !(state instanceof Map<?, ?> s) || !s.keySet().equals(Set.of("_metadata")))
                         throw bad(at, "BUILD of anything but an OrderedDict's _metadata");
                 }
@@ -177,15 +196,16 @@ final class StateDictUnpickler {
     private List<Object> popMark(int at) throws FormatException {
         if (marks.isEmpty()) throw bad(at, "no MARK");
         int base = marks.pop();
+        if (stack.size() <= base) throw bad(at, "a MARK that was taken off the stack");
         List<Object> items = new ArrayList<>();
-        while (stack.size() > base + 1) items.add(0, stack.pop());
-        stack.pop(); // the mark
+        while (stack.size() > base + 1) items.add(0, pop(at));
+        if (stack.pop() != MARK) throw bad(at, "a MARK that was taken off the stack");
         return items;
     }
 
-    private List<Object> tupleOf(int n) {
+    private List<Object> tupleOf(int n) throws FormatException {
         Object[] items = new Object[n];
-        for (int i = n - 1; i >= 0; i--) items[i] = stack.pop();
+        for (int i = n - 1; i >= 0; i--) items[i] = pop(pos - 1);
         return List.of(items);
     }
 

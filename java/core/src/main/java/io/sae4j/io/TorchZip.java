@@ -98,12 +98,13 @@ public final class TorchZip {
             if (pkl == null) throw new FormatException(file, "no " + root + "data.pkl: not a torch.save archive");
             Object top = StateDictUnpickler.load(bytes(zip, pkl, file, Integer.MAX_VALUE - 8), file, root + "data.pkl");
             if (!(top instanceof Map<?, ?> dict)) throw new FormatException(file, "holds a " + kind(top) + ", not a dict");
-            Map<String, byte[]> storages = new HashMap<>();
             @SuppressWarnings("unchecked")
-            Map<String, Object> out = (Map<String, Object>) resolve(dict, zip, root, file, storages, "");
+            Map<String, Object> out = (Map<String, Object>) new Resolver(zip, root, file).resolve(dict, "", 0);
             return out;
         } catch (ZipException e) {
             throw new FormatException(file, "a damaged zip archive: " + e.getMessage(), e);
+        } catch (ArithmeticException e) {
+            throw new FormatException(file, "sizes in the pickle overflow 64 bits", e);
         }
     }
 
@@ -111,69 +112,95 @@ public final class TorchZip {
         return o == null ? "null" : o.getClass().getSimpleName();
     }
 
-    /** Tensors materialised, null restored, keys checked to be strings, recursively. */
-    private static Object resolve(Object v, ZipFile zip, String root, Path file, Map<String, byte[]> storages, String path)
-            throws IOException {
-        if (v == StateDictUnpickler.Null.NULL) return null;
-        if (v instanceof TensorRef t) return tensor(t, zip, root, file, storages, path);
-        if (v instanceof Map<?, ?> m) {
-            Map<String, Object> out = new LinkedHashMap<>();
-            for (Map.Entry<?, ?> e : m.entrySet()) {
-                if (!(e.getKey() instanceof String k))
-                    throw new FormatException(file, "key " + e.getKey() + " of " + (path.isEmpty() ? "the dict" : path) + " is not a string");
-                if (out.containsKey(k)) throw new FormatException(file, "key '" + k + "' twice");
-                out.put(k, resolve(e.getValue(), zip, root, file, storages, path.isEmpty() ? k : path + "." + k));
-            }
-            return out;
-        }
-        if (v instanceof List<?> l) {
-            List<Object> out = new java.util.ArrayList<>();
-            for (Object o : l) out.add(resolve(o, zip, root, file, storages, path));
-            return out;
-        }
-        if (v instanceof StorageRef || v instanceof ElementType || v instanceof Enum<?>)
-            throw new FormatException(file, (path.isEmpty() ? "the dict" : path) + " holds a bare " + kind(v));
-        return v;
-    }
+    /**
+     * Turns the unpickled object into what {@link #read} returns: tensors materialised, null
+     * restored. Each object is resolved once (a pickle can reference one object many times: copying
+     * per reference would grow exponentially), nesting is limited, and a cycle is refused.
+     */
+    private static final class Resolver {
+        private static final int MAX_DEPTH = 32;
+        private final ZipFile zip;
+        private final String root;
+        private final Path file;
+        private final Map<String, byte[]> storages = new HashMap<>();
+        private final Map<Object, Object> done = new java.util.IdentityHashMap<>();
+        private final java.util.Set<Object> open = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
 
-    private static Tensor tensor(TensorRef t, ZipFile zip, String root, Path file, Map<String, byte[]> storages, String name)
-            throws IOException {
-        StorageRef s = t.storage();
-        byte[] data = storages.get(s.key());
-        if (data == null) {
-            ZipEntry e = zip.getEntry(root + "data/" + s.key());
-            if (e == null) throw new FormatException(file, "tensor '" + name + "': no record " + root + "data/" + s.key());
-            data = bytes(zip, e, file, Integer.MAX_VALUE - 8);
-            storages.put(s.key(), data);
+        Resolver(ZipFile zip, String root, Path file) {
+            this.zip = zip;
+            this.root = root;
+            this.file = file;
         }
-        if (data.length != s.numel() * s.type().size)
-            throw new FormatException(file, "tensor '" + name + "': storage " + s.key() + " has " + data.length + " bytes, "
-                    + s.numel() + " " + s.type() + " elements need " + s.numel() * s.type().size);
-        long n = 1, last = t.offset();
-        for (int j = 0; j < t.size().length; j++) {
-            if (t.size()[j] < 0 || t.stride()[j] < 0)
-                throw new FormatException(file, "tensor '" + name + "': negative size or stride");
-            n = Math.multiplyExact(n, t.size()[j]);
-            if (t.size()[j] > 0) last = Math.addExact(last, Math.multiplyExact(t.size()[j] - 1, t.stride()[j]));
-        }
-        if (n > Integer.MAX_VALUE - 8) throw new FormatException(file, "tensor '" + name + "' has " + n + " elements, over 2^31");
-        if (t.offset() < 0 || (n > 0 && last >= s.numel()))
-            throw new FormatException(file, "tensor '" + name + "': size " + java.util.Arrays.toString(t.size()) + ", stride "
-                    + java.util.Arrays.toString(t.stride()) + " and offset " + t.offset() + " reach past its storage of "
-                    + s.numel() + " elements");
-        ByteBuffer b = ByteBuffer.wrap(data).order(ByteOrder.LITTLE_ENDIAN);
-        double[] values = new double[(int) n];
-        long[] index = new long[t.size().length];
-        for (int i = 0; i < values.length; i++) {
-            long at = t.offset();
-            for (int j = 0; j < index.length; j++) at += index[j] * t.stride()[j];
-            values[i] = element(b, s.type(), (int) at);
-            for (int j = index.length - 1; j >= 0; j--) { // next index in C order
-                if (++index[j] < t.size()[j]) break;
-                index[j] = 0;
+
+        Object resolve(Object v, String path, int depth) throws IOException {
+            if (v == StateDictUnpickler.Null.NULL) return null;
+            if (v instanceof String || v instanceof Long || v instanceof Double || v instanceof Boolean) return v;
+            if (done.containsKey(v)) return done.get(v);
+            String where = path.isEmpty() ? "the dict" : path;
+            if (depth > MAX_DEPTH) throw new FormatException(file, where + " is nested over " + MAX_DEPTH + " levels deep");
+            if (!open.add(v)) throw new FormatException(file, where + " contains itself");
+            Object out;
+            if (v instanceof TensorRef t) {
+                out = tensor(t, path);
+            } else if (v instanceof Map<?, ?> m) {
+                Map<String, Object> map = new LinkedHashMap<>();
+                for (Map.Entry<?, ?> e : m.entrySet()) {
+                    String k = (String) e.getKey(); // the unpickler admits string keys only
+                    map.put(k, resolve(e.getValue(), path.isEmpty() ? k : path + "." + k, depth + 1));
+                }
+                out = map;
+            } else if (v instanceof List<?> l) {
+                List<Object> list = new java.util.ArrayList<>();
+                for (Object o : l) list.add(resolve(o, path, depth + 1));
+                out = list;
+            } else {
+                throw new FormatException(file, where + " holds a bare " + kind(v));
             }
+            open.remove(v);
+            done.put(v, out);
+            return out;
         }
-        return new Tensor(s.type(), t.size().clone(), values);
+
+        private Tensor tensor(TensorRef t, String name) throws IOException {
+            StorageRef s = t.storage();
+            byte[] data = storages.get(s.key());
+            if (data == null) {
+                ZipEntry e = zip.getEntry(root + "data/" + s.key());
+                if (e == null) throw new FormatException(file, "tensor '" + name + "': no record " + root + "data/" + s.key());
+                data = bytes(zip, e, file, Integer.MAX_VALUE - 8);
+                storages.put(s.key(), data);
+            }
+            if (s.numel() < 0 || data.length != Math.multiplyExact(s.numel(), (long) s.type().size))
+                throw new FormatException(file, "tensor '" + name + "': storage " + s.key() + " has " + data.length + " bytes, "
+                        + s.numel() + " " + s.type() + " elements need " + s.numel() * s.type().size);
+            long n = 1, last = t.offset();
+            for (int j = 0; j < t.size().length; j++) {
+                if (t.size()[j] < 0 || t.stride()[j] < 0)
+                    throw new FormatException(file, "tensor '" + name + "': negative size or stride");
+                n = Math.multiplyExact(n, t.size()[j]);
+                if (t.size()[j] > 0) last = Math.addExact(last, Math.multiplyExact(t.size()[j] - 1, t.stride()[j]));
+            }
+            if (n > s.numel())
+                throw new FormatException(file, "tensor '" + name + "' has " + n + " elements, more than its storage's " + s.numel()
+                        + " (a broadcast view; a state dict holds none)");
+            if (t.offset() < 0 || (n > 0 && last >= s.numel()))
+                throw new FormatException(file, "tensor '" + name + "': size " + java.util.Arrays.toString(t.size()) + ", stride "
+                        + java.util.Arrays.toString(t.stride()) + " and offset " + t.offset() + " reach past its storage of "
+                        + s.numel() + " elements");
+            ByteBuffer b = ByteBuffer.wrap(data).order(ByteOrder.LITTLE_ENDIAN);
+            double[] values = new double[(int) n]; // n <= numel <= data.length
+            long[] index = new long[t.size().length];
+            for (int i = 0; i < values.length; i++) {
+                long at = t.offset();
+                for (int j = 0; j < index.length; j++) at += index[j] * t.stride()[j];
+                values[i] = element(b, s.type(), (int) at); // at <= last < numel <= data.length
+                for (int j = index.length - 1; j >= 0; j--) { // next index in C order
+                    if (++index[j] < t.size()[j]) break;
+                    index[j] = 0;
+                }
+            }
+            return new Tensor(s.type(), t.size().clone(), values);
+        }
     }
 
     private static double element(ByteBuffer b, ElementType type, int i) {
@@ -191,10 +218,16 @@ public final class TorchZip {
         };
     }
 
+    /** An entry's bytes: STORED entries only (torch.save compresses nothing), exactly their stated size. */
     private static byte[] bytes(ZipFile zip, ZipEntry e, Path file, int limit) throws IOException {
-        if (e.getSize() > limit) throw new FormatException(file, e.getName() + " is " + e.getSize() + " bytes, over the limit of " + limit);
+        if (e.getMethod() != ZipEntry.STORED)
+            throw new FormatException(file, e.getName() + " is compressed; torch.save stores every record uncompressed");
+        if (e.getSize() < 0 || e.getSize() > limit)
+            throw new FormatException(file, e.getName() + " is " + e.getSize() + " bytes, outside 0.." + limit);
         try (InputStream in = zip.getInputStream(e)) {
-            return in.readNBytes(limit);
+            byte[] b = in.readNBytes((int) e.getSize());
+            if (b.length != e.getSize()) throw new FormatException(file, e.getName() + " is cut short");
+            return b;
         }
     }
 }

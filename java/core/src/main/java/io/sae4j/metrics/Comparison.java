@@ -144,6 +144,11 @@ public final class Comparison {
     private static void activations(Backend be, SaeFile fa, SaeFile fb, Options options, int pairIndex,
                                     Map<String, Object> res) throws IOException {
         Activations acts = options.activations();
+        for (SaeFile f : List.of(fa, fb))
+            if (f.forwardRefusal() != null) { // its directions are compared; its activations cannot be
+                options.notes().accept("activation keys left out for " + f.source() + ": " + f.forwardRefusal());
+                return;
+            }
         long before = pairIndex * acts.tokens();
         LongConsumer progress = acts.progress() == null ? null : rows -> acts.progress().accept(before + rows);
         Backend on = be.supportsCoactivation() ? be : null;

@@ -43,7 +43,14 @@ public final class SparseAutoencoder implements AutoCloseable {
         this.encoderActivation = act;
         this.threshold = act.threshold() == null ? null : backend.upload(act.threshold());
         this.activation = new Activation(act.kind(), act.k(), threshold);
-        params = backend.allocate(parameterCount(config));
+        FloatBuf p;
+        try {
+            p = backend.allocate(parameterCount(config));
+        } catch (RuntimeException | Error e) {
+            if (threshold != null) threshold.close();
+            throw e;
+        }
+        params = p;
         tensors = SaeTensors.view(params, config.dIn(), config.dSae());
         wEncT = tensors.wEncT();
         bEnc = tensors.bEnc();
@@ -104,10 +111,15 @@ public final class SparseAutoencoder implements AutoCloseable {
         requireLength("b_dec", bDec, d, "(d_in) = (" + d + ")");
         float[] wEncT = transpose(wEnc, d, m);
         SparseAutoencoder sae = new SparseAutoencoder(config, backend, act);
-        backend.upload(wEncT, 0, sae.wEncT, 0, wEncT.length);
-        backend.upload(bEnc, 0, sae.bEnc, 0, m);
-        backend.upload(wDec, 0, sae.wDec, 0, wDec.length);
-        backend.upload(bDec, 0, sae.bDec, 0, d);
+        try {
+            backend.upload(wEncT, 0, sae.wEncT, 0, wEncT.length);
+            backend.upload(bEnc, 0, sae.bEnc, 0, m);
+            backend.upload(wDec, 0, sae.wDec, 0, wDec.length);
+            backend.upload(bDec, 0, sae.bDec, 0, d);
+        } catch (RuntimeException e) {
+            sae.close();
+            throw e;
+        }
         return sae;
     }
 

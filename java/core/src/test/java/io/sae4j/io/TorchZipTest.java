@@ -94,4 +94,73 @@ class TorchZipTest {
         Path noData = TorchFixture.zip(tmp.resolve("nodata.pt"), records);
         assertTrue(assertThrows(FormatException.class, () -> TorchZip.read(noData)).getMessage().contains("archive/data/0"));
     }
+
+    private static byte[] hex(String h) {
+        return java.util.HexFormat.of().parseHex(h.replace(" ", ""));
+    }
+
+    private static byte[] cat(byte[]... parts) {
+        java.io.ByteArrayOutputStream o = new java.io.ByteArrayOutputStream();
+        for (byte[] p : parts) o.writeBytes(p);
+        return o.toByteArray();
+    }
+
+    private static byte[] str(String s) {
+        return cat(hex("58"), new byte[] {(byte) s.length(), 0, 0, 0}, s.getBytes(StandardCharsets.US_ASCII));
+    }
+
+    private static byte[] global(String module, String name) {
+        return cat(hex("63"), (module + "\n" + name + "\n").getBytes(StandardCharsets.US_ASCII));
+    }
+
+    private static byte[] long1(long v) {
+        byte[] b = new byte[10];
+        b[0] = (byte) 0x8a;
+        b[1] = 8;
+        for (int i = 0; i < 8; i++) b[2 + i] = (byte) (v >>> (8 * i));
+        return b;
+    }
+
+    /** {'w': _rebuild_tensor_v2(('storage', FloatStorage, '0', 'cpu', numel), offset, size, stride, False, OrderedDict())}. */
+    private static byte[] tensorPickle(byte[] numel, byte[] offset, byte[] size, byte[] stride) {
+        return cat(hex("8002 7d"), str("w"), global("torch._utils", "_rebuild_tensor_v2"), hex("28 28"), str("storage"),
+                global("torch", "FloatStorage"), str("0"), str("cpu"), numel, hex("74 51"), offset, size, stride, hex("89"),
+                global("collections", "OrderedDict"), hex("29 52 74 52 73 2e"));
+    }
+
+    private void refusedWith(byte[] pickle, byte[] storage, String expected) throws IOException {
+        Map<String, byte[]> records = new LinkedHashMap<>();
+        records.put("archive/data.pkl", pickle);
+        if (storage != null) records.put("archive/data/0", storage);
+        Path f = TorchFixture.zip(tmp.resolve("r" + expected.hashCode() + ".pt"), records);
+        String m = assertThrows(FormatException.class, () -> TorchZip.read(f)).getMessage();
+        assertTrue(m.contains(expected) && m.contains(f.toString()), "expected '" + expected + "' in: " + m);
+    }
+
+    /** Found by review: each of these escaped as an Error or a runtime exception, or hung. */
+    @Test
+    void hostilePicklesAreRefusedQuickly() throws IOException {
+        refusedWith(cat(hex("8002 7d 7100"), str("k"), hex("6800 73 2e")), null, "contains itself");
+        refusedWith(hex("8002 7d 5d 7100 6800 61 4b00 73 2e"), null, "not a string");
+        java.io.ByteArrayOutputStream dag = new java.io.ByteArrayOutputStream(); // L_i = (L_i-1, L_i-1), 64 levels
+        dag.writeBytes(cat(hex("8002 7d"), str("k"), hex("5d 7100")));
+        for (int i = 1; i <= 64; i++) dag.writeBytes(hex(String.format("68%02x 86 71%02x", i - 1, i)));
+        dag.writeBytes(hex("73 2e"));
+        refusedWith(dag.toByteArray(), null, "nested over");
+        refusedWith(tensorPickle(hex("4b01"), hex("4b00"), cat(hex("4a"), new byte[] {(byte) 0xf7, (byte) 0xff, (byte) 0xff, 0x7f},
+                hex("85")), hex("4b00 85")), new byte[4], "broadcast view");
+        refusedWith(tensorPickle(long1((1L << 62) + 1), long1((1L << 32) + 5), hex("4b01 85"), hex("4b01 85")), new byte[4],
+                "overflow");
+        refusedWith(tensorPickle(hex("4b01"), hex("4b00"), cat(long1(1L << 40), long1(1L << 40), hex("86")), hex("4b00 4b00 86")),
+                new byte[4], "overflow");
+
+        Path deflated = tmp.resolve("deflated.pt");
+        try (java.util.zip.ZipOutputStream z = new java.util.zip.ZipOutputStream(Files.newOutputStream(deflated))) {
+            z.putNextEntry(new java.util.zip.ZipEntry("archive/data.pkl"));
+            z.write(hex("8002 7d 2e"));
+            z.closeEntry();
+        }
+        String m = assertThrows(FormatException.class, () -> TorchZip.read(deflated)).getMessage();
+        assertTrue(m.contains("compressed"), m);
+    }
 }
