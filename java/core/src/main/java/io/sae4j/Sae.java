@@ -6,6 +6,7 @@ import io.sae4j.backend.Backends;
 import io.sae4j.data.ActivationSource;
 import io.sae4j.data.MatrixActivationSource;
 import io.sae4j.data.NpyActivationSource;
+import io.sae4j.io.NpyReader;
 import io.sae4j.io.SaeFile;
 import io.sae4j.io.SaeFiles;
 import io.sae4j.io.SaeLensFormat;
@@ -100,13 +101,17 @@ public final class Sae implements AutoCloseable {
     /** Training on activations given as rows. */
     public static Training train(float[][] x) {
         if (x.length == 0 || x[0].length == 0) throw new IllegalArgumentException("activations: no rows");
-        int d = x[0].length;
+        return train(flatten(x, x[0].length), x.length, x[0].length);
+    }
+
+    /** The rows of x, each of d values, one after another; a row of another width is refused. */
+    private static float[] flatten(float[][] x, int d) {
         float[] flat = new float[Math.multiplyExact(x.length, d)];
         for (int r = 0; r < x.length; r++) {
-            if (x[r].length != d) throw new IllegalArgumentException("activations: row " + r + " has " + x[r].length + " values, row 0 has " + d);
+            if (x[r].length != d) throw new IllegalArgumentException("row " + r + " has " + x[r].length + " values, expected " + d);
             System.arraycopy(x[r], 0, flat, r * d, d);
         }
-        return train(flat, x.length, d);
+        return flat;
     }
 
     /** Training on activations in a buffer (rows of d from its position to its limit; read, not copied). */
@@ -117,8 +122,8 @@ public final class Sae implements AutoCloseable {
     /** Training on a 2-D float32 .npy file (tokens, d), streamed. */
     public static Training train(Path npy) throws IOException {
         int d;
-        try (NpyActivationSource probe = new NpyActivationSource(npy, 0)) {
-            d = probe.dIn();
+        try (NpyReader header = NpyReader.open(npy)) { // the width only: a source would allocate its chunk
+            d = header.cols();
         }
         return new Training(seed -> new NpyActivationSource(npy, seed), d);
     }
@@ -226,12 +231,7 @@ public final class Sae implements AutoCloseable {
     }
 
     public Encoded encode(float[][] x) {
-        float[] flat = new float[Math.multiplyExact(x.length, dIn())];
-        for (int r = 0; r < x.length; r++) {
-            if (x[r].length != dIn()) throw new IllegalArgumentException("row " + r + " has " + x[r].length + " values, d_in is " + dIn());
-            System.arraycopy(x[r], 0, flat, r * dIn(), dIn());
-        }
-        return encode(flat, x.length);
+        return encode(flatten(x, dIn()), x.length);
     }
 
     /** Latents of the first {@code rows} rows of x as a dense (rows, d_sae) matrix. */

@@ -70,9 +70,9 @@ public final class DictionaryLearningFormat {
                 boolean plain = dictClass.equals("AutoEncoder");
                 t.expect(plain ? Set.of("bias", "encoder.weight", "encoder.bias", "decoder.weight")
                         : Set.of("b_dec", "encoder.weight", "encoder.bias", "decoder.weight"), Set.of("k", "threshold"));
-                wEnc = transpose(t.get("encoder.weight", m, d), m, d);
+                wEnc = ForeignWeights.transpose(t.get("encoder.weight", m, d), m, d);
                 bEnc = t.get("encoder.bias", m);
-                wDec = transpose(t.get("decoder.weight", d, m), d, m);
+                wDec = ForeignWeights.transpose(t.get("decoder.weight", d, m), d, m);
                 bDec = t.get(plain ? "bias" : "b_dec", d);
                 if (dictClass.equals("AutoEncoderTopK")) act = EncoderActivation.topK(topK(t, trainer, cfgPath, m));
                 if (dictClass.equals("BatchTopKSAE")) act = threshold(t, m, refusals);
@@ -92,22 +92,22 @@ public final class DictionaryLearningFormat {
                 wEnc = t.get("W_enc", d, m);
                 wDec = t.get("W_dec", m, d);
                 bDec = t.get("b_dec", d);
-                bEnc = foldInputBias(t.get("b_enc", m), bDec, wEnc, d, m);
+                bEnc = ForeignWeights.foldInputBias(t.get("b_enc", m), bDec, wEnc, d, m);
                 act = EncoderActivation.jumpRelu(t.get("threshold", m));
                 notes.add("JumpReluAutoEncoder takes x without b_dec: b_dec W_enc folded into b_enc");
             }
             case "AutoEncoderNew" -> {
                 t.expect(Set.of("encoder.weight", "encoder.bias", "decoder.weight", "decoder.bias"), Set.of());
-                wEnc = transpose(t.get("encoder.weight", m, d), m, d);
-                wDec = transpose(t.get("decoder.weight", d, m), d, m);
+                wEnc = ForeignWeights.transpose(t.get("encoder.weight", m, d), m, d);
+                wDec = ForeignWeights.transpose(t.get("decoder.weight", d, m), d, m);
                 bDec = t.get("decoder.bias", d);
-                bEnc = foldInputBias(t.get("encoder.bias", m), bDec, wEnc, d, m);
+                bEnc = ForeignWeights.foldInputBias(t.get("encoder.bias", m), bDec, wEnc, d, m);
                 notes.add("AutoEncoderNew takes x without a bias: decoder.bias W_enc folded into b_enc");
             }
             case "GatedAutoEncoder" -> {
                 t.expect(Set.of("decoder_bias", "encoder.weight", "r_mag", "gate_bias", "mag_bias", "decoder.weight"), Set.of());
-                wEnc = transpose(t.get("encoder.weight", m, d), m, d);
-                wDec = transpose(t.get("decoder.weight", d, m), d, m);
+                wEnc = ForeignWeights.transpose(t.get("encoder.weight", m, d), m, d);
+                wDec = ForeignWeights.transpose(t.get("decoder.weight", d, m), d, m);
                 bDec = t.get("decoder_bias", d);
                 for (String n : List.of("r_mag", "gate_bias", "mag_bias")) t.get(n, m);
                 bEnc = null;
@@ -146,23 +146,6 @@ public final class DictionaryLearningFormat {
         return EncoderActivation.jumpRelu(th);
     }
 
-    private static float[] foldInputBias(float[] bEnc, float[] bDec, float[] wEnc, int d, int m) {
-        float[] out = new float[m];
-        for (int i = 0; i < m; i++) {
-            double s = bEnc[i];
-            for (int k = 0; k < d; k++) s += (double) bDec[k] * wEnc[k * m + i];
-            out[i] = (float) s;
-        }
-        return out;
-    }
-
-    private static float[] transpose(float[] a, int rows, int cols) {
-        float[] t = new float[a.length];
-        for (int r = 0; r < rows; r++)
-            for (int c = 0; c < cols; c++) t[c * rows + r] = a[r * cols + c];
-        return t;
-    }
-
     /** The state dict's tensors, checked by name, shape and finiteness. */
     private record Tensors(Map<String, Object> sd, Path file) {
         void expect(Set<String> required, Set<String> optional) throws FormatException {
@@ -191,10 +174,7 @@ public final class DictionaryLearningFormat {
             if (!Arrays.equals(t.shape(), shape))
                 throw new FormatException(file, "tensor '" + name + "' has shape " + Arrays.toString(t.shape())
                         + ", config.json implies " + Arrays.toString(shape));
-            float[] f = t.floats();
-            for (int i = 0; i < f.length; i++)
-                if (!Float.isFinite(f[i])) throw new FormatException(file, "tensor '" + name + "' holds NaN or Inf at flat index " + i);
-            return f;
+            return ForeignWeights.finite(t.floats(), name, file);
         }
 
         double scalar(String name) throws FormatException {

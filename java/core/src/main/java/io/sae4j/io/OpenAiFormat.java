@@ -37,14 +37,8 @@ public final class OpenAiFormat {
         if (enc.shape()[0] > Integer.MAX_VALUE || enc.shape()[1] > Integer.MAX_VALUE || enc.shape()[0] < 1 || enc.shape()[1] < 1)
             throw new FormatException(file, "encoder.weight of shape " + Arrays.toString(enc.shape()) + " is out of range");
         int m = (int) enc.shape()[0], d = (int) enc.shape()[1];
-        float[] encoderWeight = floats(sd, "encoder.weight", file, m, d);
-        float[] wEnc = new float[d * m];
-        for (int i = 0; i < m; i++)
-            for (int k = 0; k < d; k++) wEnc[k * m + i] = encoderWeight[i * d + k];
-        float[] decoderWeight = floats(sd, "decoder.weight", file, d, m);
-        float[] wDec = new float[m * d];
-        for (int k = 0; k < d; k++)
-            for (int i = 0; i < m; i++) wDec[i * d + k] = decoderWeight[k * m + i];
+        float[] wEnc = ForeignWeights.transpose(floats(sd, "encoder.weight", file, m, d), m, d);
+        float[] wDec = ForeignWeights.transpose(floats(sd, "decoder.weight", file, d, m), d, m);
         float[] bDec = floats(sd, "pre_bias", file, d), bEnc = floats(sd, "latent_bias", file, m);
 
         Object a = sd.getOrDefault("activation", "ReLU");
@@ -80,9 +74,6 @@ public final class OpenAiFormat {
         if (!Arrays.equals(t.shape(), shape))
             throw new FormatException(file, "tensor '" + name + "' has shape " + Arrays.toString(t.shape()) + ", expected "
                     + Arrays.toString(shape));
-        float[] f = t.floats();
-        for (int i = 0; i < f.length; i++)
-            if (!Float.isFinite(f[i])) throw new FormatException(file, "tensor '" + name + "' holds NaN or Inf at flat index " + i);
-        return f;
+        return ForeignWeights.finite(t.floats(), name, file);
     }
 }

@@ -153,12 +153,7 @@ public final class SaeLensFormat {
                     + " does not run forward in sae4j");
         }
         if (!bool(cfg, "apply_b_dec_to_input", true, cfgPath) && bEnc != null) {
-            // pre = x W_enc + b_enc = (x - b_dec) W_enc + (b_enc + b_dec W_enc)
-            for (int i = 0; i < dSae; i++) {
-                double sum = bEnc[i];
-                for (int k = 0; k < dIn; k++) sum += (double) bDec[k] * wEnc[k * dSae + i];
-                bEnc[i] = (float) sum;
-            }
+            bEnc = ForeignWeights.foldInputBias(bEnc, bDec, wEnc, dIn, dSae); // pre = x W_enc + b_enc
             notes.add("apply_b_dec_to_input false: b_dec W_enc folded into b_enc");
         }
         String hook = string(cfg, "reshape_activations");
@@ -236,7 +231,7 @@ public final class SaeLensFormat {
         return v;
     }
 
-    private static boolean bool(JsonObject cfg, String key, boolean absent, Path file) throws FormatException {
+    static boolean bool(JsonObject cfg, String key, boolean absent, Path file) throws FormatException {
         JsonElement e = cfg.get(key);
         if (e == null || e.isJsonNull()) return absent;
         if (!e.isJsonPrimitive() || !e.getAsJsonPrimitive().isBoolean())
@@ -318,10 +313,7 @@ public final class SaeLensFormat {
         if (!Arrays.equals(x.shape(), shape))
             throw new FormatException(file, "tensor '" + name + "' has shape " + Arrays.toString(x.shape())
                     + ", cfg.json implies " + Arrays.toString(shape));
-        for (int i = 0; i < x.data().length; i++)
-            if (!Float.isFinite(x.data()[i]))
-                throw new FormatException(file, "tensor '" + name + "' holds NaN or Inf at flat index " + i);
-        return x.data();
+        return ForeignWeights.finite(x.data(), name, file);
     }
 
     /**

@@ -49,8 +49,8 @@ public final class SparsifyFormat {
         if (configured != m)
             throw new FormatException(cfgPath, "num_latents (or d_in x expansion_factor) = " + configured
                     + " but encoder.weight has " + m + " rows");
-        boolean skip = bool(cfg, "skip_connection", cfgPath), transcode = bool(cfg, "transcode", cfgPath),
-                signed = bool(cfg, "signed", cfgPath);
+        boolean skip = SaeLensFormat.bool(cfg, "skip_connection", false, cfgPath),
+                transcode = SaeLensFormat.bool(cfg, "transcode", false, cfgPath), signed = SaeLensFormat.bool(cfg, "signed", false, cfgPath);
         Set<String> unknown = new TreeSet<>(t.keySet());
         unknown.removeAll(List.of("encoder.weight", "encoder.bias", "W_dec", "b_dec"));
         if (skip) unknown.remove("W_skip");
@@ -62,9 +62,7 @@ public final class SparsifyFormat {
         float[] wDec = SaeLensFormat.tensor(t, "W_dec", weights, m, dIn);
         float[] bDec = SaeLensFormat.tensor(t, "b_dec", weights, dIn);
         if (skip) SaeLensFormat.tensor(t, "W_skip", weights, dIn, dIn);
-        float[] wEnc = new float[wEncT.length]; // (d_in, m), sae4j's file layout
-        for (int i = 0; i < m; i++)
-            for (int k = 0; k < dIn; k++) wEnc[k * m + i] = wEncT[i * dIn + k];
+        float[] wEnc = ForeignWeights.transpose(wEncT, m, dIn); // (d_in, m), sae4j's file layout
 
         String activation = cfg.has("activation") ? string(cfg, "activation", cfgPath) : "topk";
         List<String> refusals = new ArrayList<>();
@@ -93,14 +91,6 @@ public final class SparsifyFormat {
         long m = (long) dIn * SaeLensFormat.positiveInt(cfg, "expansion_factor", file);
         if (m > Integer.MAX_VALUE) throw new FormatException(file, "d_in x expansion_factor = " + m + " is over 2^31 - 1");
         return (int) m;
-    }
-
-    private static boolean bool(JsonObject cfg, String key, Path file) throws FormatException {
-        JsonElement e = cfg.get(key);
-        if (e == null || e.isJsonNull()) return false;
-        if (!e.isJsonPrimitive() || !e.getAsJsonPrimitive().isBoolean())
-            throw new FormatException(file, "'" + key + "' must be true or false, got " + e);
-        return e.getAsBoolean();
     }
 
     private static String string(JsonObject cfg, String key, Path file) throws FormatException {
