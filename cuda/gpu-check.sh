@@ -6,7 +6,7 @@
 # Writes OUT_DIR/results.md (one line per check, then the benchmark table beside PyTorch),
 # OUT_DIR/logs/ and the raw benchmark JSON. Exit status: the number of failed checks.
 # SAE4J_GPU_CHECKS (space-separated groups, default all) picks what runs: kernels sanitizers junit
-# cli matching jmh profile torch.
+# cli matching jmh profile cosine torch.
 set -uo pipefail
 if [ $# -ne 2 ]; then
     echo "usage: $0 BUNDLE_DIR OUT_DIR" >&2
@@ -31,7 +31,7 @@ echo "|---|---|---|" >>"$RES"
 # longer fits is reported as not run (and counted as failed). Checks run most important first.
 BUDGET="${SAE4J_GPU_CHECK_BUDGET:-470}"
 
-GROUPS_WANTED="${SAE4J_GPU_CHECKS:-kernels sanitizers junit cli matching jmh profile torch}"
+GROUPS_WANTED="${SAE4J_GPU_CHECKS:-kernels sanitizers junit cli matching jmh profile cosine torch}"
 want() { case " $GROUPS_WANTED " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 
 # check NAME TIMEOUT_S COMMAND...: runs it with its output in logs/NAME.txt, records PASS/FAIL.
@@ -139,10 +139,6 @@ if want jmh; then
         -rf json -rff "$OUT/jmh-train.json"
     check jmh_train_tf32 60 jmh TrainStepBenchmark -p device=cuda -p dIn=2048 -p ratio=32 -p density=0.01 \
         -jvmArgsPrepend -Dsae4j.cuda.tf32=true -rf json -rff "$OUT/jmh-train-tf32.json"
-    check jmh_cosine_tf32 60 jmh CosineMatchBenchmark -p device=cuda -p m1=16384 -p m2=16384 -p d=512 \
-        -jvmArgsPrepend -Dsae4j.cuda.tf32=true -rf json -rff "$OUT/jmh-cosine-tf32.json"
-    check jmh_cosine_fp32 60 jmh CosineMatchBenchmark -p device=cuda -p m1=16384 -p m2=16384 -p d=512 \
-        -rf json -rff "$OUT/jmh-cosine-fp32.json"
     check cosine_131072 120 "$JAVA" "${JOPTS[@]}" -Dsae4j.device=cuda -Dsae4j.cuda.tf32=true -cp "$CP" \
         io.sae4j.bench.LargeCosine 131072 2048 "$OUT/large-cosine.json"
 fi
@@ -156,6 +152,13 @@ if want profile; then
     else
         echo "| profile_ncu | SKIPPED (no ncu) | 0 |" >>"$RES"
     fi
+fi
+# ---- cosine maxima: the WMMA kernel against cuBLAS blocks + list kernels (cosineTop1) and the GEMM ----
+if want cosine || want jmh; then
+    check jmh_cosine_tf32 60 jmh CosineMatchBenchmark -p device=cuda -p m1=16384 -p m2=16384 -p d=512 \
+        -jvmArgsPrepend -Dsae4j.cuda.tf32=true -rf json -rff "$OUT/jmh-cosine-tf32.json"
+    check jmh_cosine_fp32 60 jmh CosineMatchBenchmark -p device=cuda -p m1=16384 -p m2=16384 -p d=512 \
+        -rf json -rff "$OUT/jmh-cosine-fp32.json"
 fi
 want torch && check torch_peer 240 python3 "$ROOT/benchmarks/peer/torch_gpu_peer.py" "$OUT/torch.json"
 python3 "$ROOT/cuda/gpu_report.py" "$OUT" >>"$RES" 2>"$LOGS/report.txt" || cat "$LOGS/report.txt" >&2
