@@ -54,6 +54,10 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--checkpoint-every", defaultValue = "1000", description = "Steps between checkpoints (default ${DEFAULT-VALUE}).")
     long checkpointEvery;
 
+    @Option(names = "--resample-every", defaultValue = "0", description = "Resample dead latents (Anthropic 2023) every N steps "
+            + "in the first half of training; 0 = never (default ${DEFAULT-VALUE}).")
+    long resampleEvery;
+
     @Option(names = "--data-seed", defaultValue = "0", description = "Seed of the data shuffle (default ${DEFAULT-VALUE}).")
     long dataSeed;
 
@@ -65,6 +69,7 @@ final class TrainCommand implements Callable<Integer> {
         if (ratios.isEmpty() || seeds.isEmpty()) throw new IllegalArgumentException("--ratios and --seeds must not be empty");
         if (batch < 1) throw new IllegalArgumentException("--batch must be >= 1, got " + batch);
         if (steps != null && steps < 1) throw new IllegalArgumentException("--steps must be >= 1, got " + steps);
+        if (resampleEvery < 0) throw new IllegalArgumentException("--resample-every must be >= 0 steps, got " + resampleEvery);
         if (Files.exists(out) && !Files.isDirectory(out))
             throw new IllegalArgumentException("--out " + out + ": exists and is not a directory");
         if (!(lr > 0) || Double.isInfinite(lr)) throw new IllegalArgumentException("--lr must be a positive number, got " + lr);
@@ -98,7 +103,7 @@ final class TrainCommand implements Callable<Integer> {
                         + ": batch x max(d_in, d_sae) must be at most " + Integer.MAX_VALUE + " (at most "
                         + Integer.MAX_VALUE / Math.max(d, maxDSae) + " here)");
             TrainConfig tc = TrainConfig.builder().setSteps(nSteps).optBatchSize(batch).optLr(lr).optLogEvery(logEvery)
-                    .optCheckpointEvery(checkpointEvery).build();
+                    .optCheckpointEvery(checkpointEvery).optResampleEvery(resampleEvery).build();
             // the content, not only the path and size: a regenerated file must not pass as the old one
             String identity = acts.toAbsolutePath() + " (" + source.rows() + " x " + d + ", " + Files.size(acts)
                     + " bytes, " + content.id() + ", shuffle seed " + dataSeed + ")";

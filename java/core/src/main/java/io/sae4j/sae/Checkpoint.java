@@ -62,6 +62,7 @@ public final class Checkpoint {
             Map<String, Object> s = new LinkedHashMap<>();
             s.put("config", sae.config());
             s.put("last_fired", t.lastFired(i));
+            s.put("resampled", t.resampled(i));
             saes.add(s);
             float[][] mom = t.optimizerState(i);
             Map<String, Safetensors.Tensor> tensors = new LinkedHashMap<>();
@@ -139,6 +140,7 @@ public final class Checkpoint {
             throw new FormatException(checkpoint.resolve("state.json"), "holds " + saes.size() + " SAEs, trainer has " + t.size());
         List<float[][]> moments = new ArrayList<>();
         List<long[]> fired = new ArrayList<>();
+        long[] resampled = new long[saes.size()];
         for (int i = 0; i < saes.size(); i++) {
             Path f = checkpoint.resolve("sae-" + i + ".safetensors");
             Map<String, Safetensors.Tensor> ts = Safetensors.read(f).tensors();
@@ -146,11 +148,13 @@ public final class Checkpoint {
                 if (!ts.containsKey(k)) throw new FormatException(f, "missing tensor " + k);
             moments.add(new float[][] {ts.get("adam_m1").data(), ts.get("adam_m2").data()});
             fired.add(GSON.fromJson(saes.get(i).getAsJsonObject().get("last_fired"), long[].class));
+            var r = saes.get(i).getAsJsonObject().get("resampled"); // absent in checkpoints before resampling existed
+            resampled[i] = r == null ? 0 : r.getAsLong();
         }
         Trainer.Record[] records = state.has("last_records")
                 ? GSON.fromJson(state.get("last_records"), Trainer.Record[].class) : new Trainer.Record[0];
         try {
-            t.restore(state.get("step").getAsLong(), moments, fired, List.of(records));
+            t.restore(state.get("step").getAsLong(), moments, fired, resampled, List.of(records));
         } catch (IllegalArgumentException | IllegalStateException | UnsupportedOperationException e) {
             throw new FormatException(checkpoint.resolve("state.json"), "does not fit this run: " + e.getMessage(), e);
         }

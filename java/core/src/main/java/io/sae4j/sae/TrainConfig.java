@@ -15,10 +15,12 @@ package io.sae4j.sae;
  * @param logEvery        steps between training-log records (and dead-latent updates)
  * @param checkpointEvery steps between checkpoints (0 = only at the end); a multiple of logEvery
  * @param deadWindowTokens a latent that has not fired in this many tokens counts as dead
+ * @param resampleEvery   resample dead latents every this many steps in the first half of training
+ *                        (0 = never; see {@link #resamplesAt})
  */
 public record TrainConfig(int batchSize, long steps, double lr, long lrWarmupSteps, double lrDecayFraction,
                           long l1WarmupSteps, double beta1, double beta2, double eps, int logEvery,
-                          long checkpointEvery, long deadWindowTokens) {
+                          long checkpointEvery, long deadWindowTokens, long resampleEvery) {
     public TrainConfig {
         if (batchSize < 1) throw new IllegalArgumentException("batch size must be >= 1, got " + batchSize);
         if (steps < 1) throw new IllegalArgumentException("steps must be >= 1, got " + steps);
@@ -34,6 +36,23 @@ public record TrainConfig(int batchSize, long steps, double lr, long lrWarmupSte
             throw new IllegalArgumentException("checkpoint interval " + checkpointEvery + " must be a multiple of the log interval "
                     + logEvery + " (a checkpoint closes a log interval, so a resumed log matches an uninterrupted one)");
         if (deadWindowTokens < 1) throw new IllegalArgumentException("dead window must be >= 1 token");
+        if (resampleEvery < 0) throw new IllegalArgumentException("resample interval must be >= 0 steps, got " + resampleEvery);
+    }
+
+    /**
+     * Whether dead latents are resampled after step t (1-based): at multiples of
+     * {@code resampleEvery} up to half the steps, so resampled latents have the second half, with
+     * its lr decay, to settle before the run's figures are read.
+     */
+    public boolean resamplesAt(long t) {
+        return resampleEvery > 0 && t % resampleEvery == 0 && t <= steps / 2;
+    }
+
+    /** The last resampling step before step t (0 when none): a latent is dead if it has not fired since. */
+    public long lastResampleBefore(long t) {
+        if (resampleEvery <= 0) return 0;
+        long k = Math.min((t - 1) / resampleEvery, (steps / 2) / resampleEvery);
+        return Math.max(0, k) * resampleEvery;
     }
 
     /** Learning rate at step t (1-based): warmup, constant, then linear decay. */
@@ -68,6 +87,7 @@ public record TrainConfig(int batchSize, long steps, double lr, long lrWarmupSte
         private int logEvery = 100;
         private long checkpointEvery = 0;
         private long deadWindow = 1_000_000;
+        private long resampleEvery = 0;
 
         public Builder setSteps(long v) { steps = v; return this; }
         public Builder optBatchSize(int v) { batchSize = v; return this; }
@@ -81,12 +101,15 @@ public record TrainConfig(int batchSize, long steps, double lr, long lrWarmupSte
         public Builder optLogEvery(int v) { logEvery = v; return this; }
         public Builder optCheckpointEvery(long v) { checkpointEvery = v; return this; }
         public Builder optDeadWindowTokens(long v) { deadWindow = v; return this; }
+        /** Resample dead latents every this many steps in the first half (default 0: never). */
+        public Builder optResampleEvery(long v) { resampleEvery = v; return this; }
 
         public TrainConfig build() {
             if (steps < 1) throw new IllegalArgumentException("steps is required and must be >= 1");
             long fivePct = Math.max(1, steps / 20);
             return new TrainConfig(batchSize, steps, lr, lrWarmup < 0 ? fivePct : lrWarmup, decay,
-                    l1Warmup < 0 ? fivePct : l1Warmup, beta1, beta2, eps, logEvery, checkpointEvery, deadWindow);
+                    l1Warmup < 0 ? fivePct : l1Warmup, beta1, beta2, eps, logEvery, checkpointEvery, deadWindow,
+                    resampleEvery);
         }
     }
 }

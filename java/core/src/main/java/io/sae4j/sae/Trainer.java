@@ -37,8 +37,8 @@ public final class Trainer implements AutoCloseable {
         final AdamState moments;
         final StepStats stats;
         final SaeTensors grads; // views of the shared gradient buffer in this SAE's layout
-        final long[] lastFired; // token index at which each latent last fired (-1: never)
-        final long[] firedInInterval; // tokens each latent fired on since the last record
+        final long[] lastFired; // tokens seen when each latent was last seen firing (-1: never)
+        long resampled; // dead latents resampled so far
         double lossSum, mseSum, l1Sum, l0Sum, fvuNum;
         double bestMse = Double.POSITIVE_INFINITY; // lowest interval MSE so far (divergence check)
         long intervalSteps;
@@ -51,7 +51,6 @@ public final class Trainer implements AutoCloseable {
             grads = SaeTensors.view(gradBuffer, sae.dIn(), sae.dSae());
             lastFired = new long[sae.dSae()];
             Arrays.fill(lastFired, -1);
-            firedInInterval = new long[sae.dSae()];
         }
     }
 
@@ -207,7 +206,9 @@ public final class Trainer implements AutoCloseable {
                 s.intervalSteps++;
             }
             s.stats.density((double) snap.nonzeros()[pending - 1] / ((double) B * s.sae.dSae()));
-            for (int j = 0; j < snap.firing().length; j++) s.firedInInterval[j] += snap.firing()[j];
+            long seen = step * (long) B;
+            for (int j = 0; j < snap.firing().length; j++)
+                if (snap.firing()[j] > 0) s.lastFired[j] = seen;
         }
         for (float v : var) varSum += v;
         pending = 0;
@@ -229,18 +230,14 @@ public final class Trainer implements AutoCloseable {
         long tokens = step * config.batchSize();
         for (int i = 0; i < slots.size(); i++) {
             Slot s = slots.get(i);
-            long[] counts = s.firedInInterval;
             long dead = 0;
-            for (int j = 0; j < counts.length; j++) {
-                if (counts[j] > 0) s.lastFired[j] = tokens;
-                counts[j] = 0;
-                // never fired counts from token 0; before a whole window has passed, dead = never fired yet
-                if (tokens - Math.max(0, s.lastFired[j]) >= Math.min(config.deadWindowTokens(), tokens)) dead++;
-            }
+            // never fired counts from token 0; before a whole window has passed, dead = never fired yet
+            for (long fired : s.lastFired)
+                if (tokens - Math.max(0, fired) >= Math.min(config.deadWindowTokens(), tokens)) dead++;
             long k = Math.max(1, s.intervalSteps);
             out.add(new Record(step, tokens, config.lrAt(step), s.sae.config().l1Coefficient() * config.l1ScaleAt(step),
                     i, s.lossSum / k, s.mseSum / k, s.l1Sum / k, s.l0Sum / k,
-                    varSum > 0 ? s.fvuNum / varSum : Double.NaN, (double) dead / counts.length));
+                    varSum > 0 ? s.fvuNum / varSum : Double.NaN, (double) dead / s.lastFired.length));
             s.lossSum = s.mseSum = s.l1Sum = s.l0Sum = s.fvuNum = 0;
             s.intervalSteps = 0;
         }
@@ -292,12 +289,42 @@ public final class Trainer implements AutoCloseable {
                 first = false;
             }
             step(host, source.describe());
+            if (config.resamplesAt(step)) resampleDead(host);
             if (step % config.logEvery() == 0 || step == config.steps()) listener.record(drainRecords());
             if ((config.checkpointEvery() > 0 && step % config.checkpointEvery() == 0) || step == config.steps()) {
                 collect(); // a diverged SAE fails here, before its parameters reach a checkpoint
                 listener.checkpoint(this);
             }
         }
+    }
+
+    /**
+     * Resamples, in every SAE, the latents that have not fired since the previous resampling (or
+     * since step 0), using the batch x (batchSize, d) just trained on (see
+     * {@link DeadLatentResampler}). {@link #run} calls it where {@link TrainConfig#resamplesAt} says;
+     * deterministic in the SAE's seed and the step. Returns the latents resampled per SAE.
+     */
+    public int[] resampleDead(float[] x) {
+        collect();
+        int B = config.batchSize();
+        long since = config.lastResampleBefore(step) * B, now = step * B;
+        backend.upload(x, 0, ws.input(), 0, B * d);
+        int[] counts = new int[slots.size()];
+        for (int i = 0; i < slots.size(); i++) {
+            Slot s = slots.get(i);
+            int[] dead = java.util.stream.IntStream.range(0, s.lastFired.length).filter(j -> s.lastFired[j] <= since).toArray();
+            long seed = s.sae.config().seed() * 0x9E3779B97F4A7C15L ^ step;
+            int n = DeadLatentResampler.resample(s.sae, s.moments, ws, x, B, dead, seed);
+            for (int k = 0; k < n; k++) s.lastFired[dead[k]] = now; // a fresh start, not dead on arrival
+            s.resampled += n;
+            counts[i] = n;
+        }
+        return counts;
+    }
+
+    /** Dead latents of SAE i resampled so far (restored from checkpoints too). */
+    public long resampled(int i) {
+        return slots.get(i).resampled;
     }
 
     // ---- state for checkpoints ----
@@ -313,7 +340,7 @@ public final class Trainer implements AutoCloseable {
     }
 
     /** Restores the step counter, optimiser moments, firing history and latest records of a checkpoint. */
-    public void restore(long atStep, List<float[][]> moments, List<long[]> fired, List<Record> records) {
+    public void restore(long atStep, List<float[][]> moments, List<long[]> fired, long[] resampled, List<Record> records) {
         if (atStep < 0 || atStep > config.steps())
             throw new IllegalArgumentException("checkpoint step " + atStep + " outside 0.." + config.steps());
         for (int i = 0; i < slots.size(); i++) {
@@ -325,6 +352,7 @@ public final class Trainer implements AutoCloseable {
             backend.upload(mm[0], 0, s.moments.m1(), 0, (int) n);
             backend.upload(mm[1], 0, s.moments.m2(), 0, (int) n);
             System.arraycopy(fired.get(i), 0, s.lastFired, 0, s.lastFired.length);
+            s.resampled = resampled[i];
         }
         step = atStep;
         lastRecords = List.copyOf(records);

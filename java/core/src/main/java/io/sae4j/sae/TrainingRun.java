@@ -153,6 +153,7 @@ public final class TrainingRun {
                 fin.put("l0", r.l0());
                 fin.put("fvu", Double.isFinite(r.fvu()) ? r.fvu() : null); // undefined when the data did not vary
                 fin.put("dead_fraction", r.deadFraction());
+                fin.put("resampled", trainer.resampled(i));
                 rec.put("final", fin);
                 SaeLensFormat.write(saes.get(i), dir.resolve(names.get(i)), rec);
             }

@@ -22,10 +22,20 @@ class TrainingRunResumeTest {
     static final TrainConfig TRAIN = TrainConfig.builder().setSteps(40).optBatchSize(64).optLr(2e-3).optLogEvery(10)
             .optCheckpointEvery(20).build();
 
+    /** Resampling at steps 30, 60 and 90, checkpoints every 50: a resume at 50 replays the one at 60 (dead since 30). */
+    static final TrainConfig RESAMPLING = TrainConfig.builder().setSteps(200).optBatchSize(64).optLr(1e-2).optLogEvery(10)
+            .optCheckpointEvery(50).optResampleEvery(30).build();
+
     static TrainingRun run(Path dir) {
-        List<SaeConfig> cfgs = List.of(SaeConfig.builder().setDIn(24).setRatio(2).optL1Coefficient(0.2).build(),
-                SaeConfig.builder().setDIn(24).setRatio(4).optL1Coefficient(0.2).optSeed(7).build());
-        return new TrainingRun(dir, List.of("r2", "r4"), cfgs, TRAIN, "synthetic seed 3");
+        return run(dir, TRAIN);
+    }
+
+    static TrainingRun run(Path dir, TrainConfig train) {
+        // the resampling run's L1 kills latents, so that there is something to resample
+        double l1 = train.resampleEvery() > 0 ? 2.0 : 0.2;
+        List<SaeConfig> cfgs = List.of(SaeConfig.builder().setDIn(24).setRatio(2).optL1Coefficient(l1).build(),
+                SaeConfig.builder().setDIn(24).setRatio(4).optL1Coefficient(l1).optSeed(7).build());
+        return new TrainingRun(dir, List.of("r2", "r4"), cfgs, train, "synthetic seed 3");
     }
 
     /** A checkpoint whose step does not fit the run is refused naming its state file. */
@@ -93,26 +103,47 @@ class TrainingRunResumeTest {
 
     @Test
     void resumedRunMatchesUninterruptedRun(@TempDir Path tmp) throws Exception {
+        List<String> log = resumeMatchesUninterrupted(tmp, TRAIN, 30, 20);
+        assertEquals(1 + 2 * 4, log.size(), "one header and a row per SAE per 10 steps, none repeated: " + log);
+    }
+
+    /** With resampling, a resume replays a resampling (at step 14, dead since step 7) exactly. */
+    @Test
+    void resumedRunWithResamplingMatchesUninterruptedRun(@TempDir Path tmp) throws Exception {
+        List<String> log = resumeMatchesUninterrupted(tmp, RESAMPLING, 80, 50);
+        assertEquals(1 + 2 * 20, log.size(), log.toString());
+        long resampled = 0;
+        for (String name : new String[] {"r2", "r4"}) {
+            var cfg = com.google.gson.JsonParser.parseString(Files.readString(tmp.resolve("killed").resolve(name).resolve("cfg.json")))
+                    .getAsJsonObject();
+            resampled += cfg.getAsJsonObject("sae4j").getAsJsonObject("final").get("resampled").getAsLong();
+        }
+        assertTrue(resampled > 0, "the runs resampled latents (else this test shows nothing)");
+    }
+
+    /** Runs whole, then killed after logging crashStep and resumed from checkpointStep; returns the resumed log. */
+    static List<String> resumeMatchesUninterrupted(Path tmp, TrainConfig train, long crashStep, long checkpointStep)
+            throws Exception {
         Path whole = tmp.resolve("whole"), killed = tmp.resolve("killed");
         try (CpuBackend be = new CpuBackend(2, 0)) {
-            run(whole).run(be, new SyntheticData(SPEC), Trainer.Listener.NONE);
+            run(whole, train).run(be, new SyntheticData(SPEC), Trainer.Listener.NONE);
 
-            RuntimeException crash = assertThrows(RuntimeException.class, () -> run(killed).run(be, new SyntheticData(SPEC),
+            RuntimeException crash = assertThrows(RuntimeException.class, () -> run(killed, train).run(be, new SyntheticData(SPEC),
                     new Trainer.Listener() {
                         @Override
                         public void record(List<Trainer.Record> records) {
-                            // dies after logging step 30, ten steps past its last checkpoint
-                            if (records.get(0).step() == 30) throw new IllegalStateException("simulated crash at step 30");
+                            // dies after logging crashStep, past its last checkpoint
+                            if (records.get(0).step() == crashStep) throw new IllegalStateException("simulated crash");
                         }
                     }));
-            assertEquals("simulated crash at step 30", crash.getMessage());
-            assertEquals(20, Checkpoint.step(Checkpoint.find(killed)));
+            assertEquals("simulated crash", crash.getMessage());
+            assertEquals(checkpointStep, Checkpoint.step(Checkpoint.find(killed)));
             assertNotNull(Checkpoint.find(killed));
             assertTrue(!Files.exists(killed.resolve("r2")), "no SAE directory before the run finished");
-            assertTrue(!run(killed).finished());
+            assertTrue(!run(killed, train).finished());
 
-            run(killed).run(be, new SyntheticData(SPEC), Trainer.Listener.NONE);
-            assertTrue(run(killed).finished());
+            run(killed, train).run(be, new SyntheticData(SPEC), Trainer.Listener.NONE);
+            assertTrue(run(killed, train).finished());
             for (String name : new String[] {"r2", "r4"}) {
                 SaeFile a = SaeLensFormat.read(whole.resolve(name)), b = SaeLensFormat.read(killed.resolve(name));
                 assertArrayEquals(a.wDec(), b.wDec(), 1e-6f, name + " W_dec");
@@ -122,7 +153,7 @@ class TrainingRunResumeTest {
             }
             List<String> log = Files.readAllLines(killed.resolve(TrainingRun.LOG));
             assertTrue(log.get(0).startsWith("step,tokens,sae,name"), log.get(0));
-            assertEquals(1 + 2 * 4, log.size(), "one header and a row per SAE per 10 steps, none repeated: " + log);
+            return log;
         }
     }
 
