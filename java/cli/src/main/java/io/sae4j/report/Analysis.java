@@ -32,6 +32,26 @@ final class Analysis {
         }
     }
 
+    /** Mean and sample standard deviation (the spread) of the finite values; sd is NaN below two values. */
+    record Spread(double mean, double sd, int n) {
+        static Spread of(List<Double> xs) {
+            List<Double> v = xs.stream().filter(Double::isFinite).toList();
+            double m = Mean.of(v).mean(), ss = 0;
+            for (double x : v) ss += (x - m) * (x - m);
+            return new Spread(m, v.size() > 1 ? Math.sqrt(ss / (v.size() - 1)) : Double.NaN, v.size());
+        }
+
+        /** true above the spread, false below minus it, null within it (or without a spread). */
+        Boolean sign() {
+            if (!(sd >= 0) || n < 2) return null;
+            return mean > sd ? Boolean.TRUE : mean < -sd ? Boolean.FALSE : null;
+        }
+
+        String text() {
+            return Html.num(mean) + " \u00b1 " + Html.num(sd) + " (sd over " + n + ")";
+        }
+    }
+
     /** MMCS(row ratio -> column ratio), averaged over the "ratio" comparisons that give it. */
     record RatioMatrix(List<Double> ratios, double[][] mmcs, int[][] n) {
         boolean isEmpty() { return ratios.isEmpty(); }

@@ -28,25 +28,40 @@ public final class Findings {
 
     public static List<Finding> evaluate(JsonObject results) {
         StudyResults r = StudyResults.of(results);
-        return List.of(smallToLarge(r), oneToOneLowest(r), aboveRandom(r), frequencyCentre(r), largerSparser(r));
+        return List.of(TrainingChecks.converged(r), TrainingChecks.fewDead(r), smallToLarge(r), oneToOneLowest(r), aboveRandom(r),
+                frequencyCentre(r), largerSparser(r));
     }
 
-    /** (a) over "ratio" pairs of different sizes, mean MMCS small -> large vs large -> small. */
+    /**
+     * (a) over "ratio" pairs of different sizes, MMCS small -> large minus large -> small: mean and
+     * spread over the pairs, on all latents and on live latents. Holds when the mean difference
+     * exceeds its spread, does not hold when it is below minus the spread, else cannot be told.
+     */
     static Finding smallToLarge(StudyResults r) {
         String claim = "MMCS from the smaller SAE to the larger is higher than from the larger to the smaller";
-        List<Double> s2l = new ArrayList<>(), l2s = new ArrayList<>();
+        List<Double> diff = new ArrayList<>(), diffLive = new ArrayList<>();
         int higher = 0;
         for (Oriented o : Analysis.oriented(r)) {
             if (!Double.isFinite(o.mmcsS2L()) || !Double.isFinite(o.mmcsL2S())) continue;
-            s2l.add(o.mmcsS2L());
-            l2s.add(o.mmcsL2S());
+            diff.add(o.mmcsS2L() - o.mmcsL2S());
             if (o.mmcsS2L() > o.mmcsL2S()) higher++;
+            boolean smallIsA = o.small().name().equals(o.c().a());
+            double s2l = smallIsA ? o.c().mmcsAbLive() : o.c().mmcsBaLive(), l2s = smallIsA ? o.c().mmcsBaLive() : o.c().mmcsAbLive();
+            diffLive.add(s2l - l2s);
         }
-        if (s2l.isEmpty()) return new Finding(claim, null, "No \"ratio\" comparison with both MMCS directions between SAEs of different sizes.", Figures.HEATMAP);
-        double a = Mean.of(s2l).mean(), b = Mean.of(l2s).mean();
-        return new Finding(claim, a > b, String.format("Over %d ratio pairs, mean MMCS small \u2192 large is %s and large \u2192 small %s "
-                + "(difference %s%s); small \u2192 large is the higher in %d of %d pairs.", s2l.size(), Html.num(a), Html.num(b),
-                a - b >= 0 ? "+" : "", Html.num(a - b), higher, s2l.size()), Figures.HEATMAP);
+        if (diff.isEmpty()) return new Finding(claim, null, "No \"ratio\" comparison with both MMCS directions between SAEs of different sizes.", Figures.HEATMAP);
+        Analysis.Spread all = Analysis.Spread.of(diff), live = Analysis.Spread.of(diffLive);
+        Boolean holds = all.sign();
+        String ev = String.format("Difference MMCS small \u2192 large minus large \u2192 small over %d ratio pairs, all latents: %s; "
+                + "small \u2192 large is the higher in %d of %d pairs. ", diff.size(), all.text(), higher, diff.size());
+        ev += live.n() > 0 ? "Live latents only (those that fire on the held-out tokens): " + live.text() + (live.sign() == holds
+                ? ", the same verdict. " : ", a different verdict (" + verdict(live.sign()) + "). ") : "Live-latent MMCS was not measured. ";
+        return new Finding(claim, holds, ev + "Verdict on all latents: " + verdict(holds)
+                + " (holds when the mean difference exceeds its spread; within the spread it cannot be told).", Figures.HEATMAP);
+    }
+
+    static String verdict(Boolean b) {
+        return b == null ? "within the spread" : b ? "holds" : "does not hold";
     }
 
     /** (b) the ratio-1 SAEs' mean MMCS (both directions, all their "ratio" pairs) is the lowest of all ratios. */
@@ -80,12 +95,14 @@ public final class Findings {
                     : trained.isEmpty() ? "No trained \"seed\" or \"ratio\" pair was compared." : "The numbers to compare are missing.",
                     Figures.MMCS_VS_RATIO);
         boolean holds = (mmcs == null || mmcs.far()) && (corr == null || corr.far());
+        List<Double> seedMmcs = r.ofKind("seed").stream().map(Comparison::mmcsMean).toList();
         String ev = "Trained = \"seed\" and \"ratio\" comparisons (mean of both directions per pair); far above = a mean at least "
                 + Html.num(FAR_ABOVE) + " above the baseline's mean and every trained pair above the highest baseline value. "
                 + "MMCS: " + (mmcs == null ? "not measured" : mmcs.text()) + ". Correlation: " + (corr == null ? "not measured" : corr.text()) + ".";
         if (mmcs != null) ev += " The random MMCS baseline " + (mmcs.baseline() < 0.2 ? "is" : "is not") + " below the seed's 0.20";
         if (corr != null) ev += (mmcs != null ? "; the" : " The") + " random correlation baseline "
                 + (Math.abs(corr.baseline() - 0.4) <= 0.1 ? "is" : "is not") + " within 0.1 of the seed's 0.4";
+        if (!seedMmcs.isEmpty()) ev += ". Seed pairs alone (MMCS, mean of both directions): " + Analysis.Spread.of(seedMmcs).text();
         return new Finding(claim, holds, ev + ".", Figures.MMCS_VS_RATIO);
     }
 

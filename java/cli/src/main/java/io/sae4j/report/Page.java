@@ -117,10 +117,11 @@ final class Page {
         StringBuilder b = new StringBuilder();
         for (Finding f : findings) {
             String cls = f.holds() == null ? "na" : f.holds() ? "yes" : "no";
-            String verdict = f.holds() == null ? "Not enough data" : f.holds() ? "Holds" : "Does not hold";
+            String verdict = f.holds() == null ? "Cannot be told" : f.holds() ? "Holds" : "Does not hold";
             b.append("<div class=\"finding ").append(cls).append("\"><span class=\"verdict\">").append(verdict).append(":</span> ")
                     .append(Html.esc(f.claim())).append(".<br>").append(Html.esc(f.evidence()));
-            if (f.figureAnchor() != null) b.append(" <a href=\"#").append(Html.esc(f.figureAnchor())).append("\">See the figure.</a>");
+            if (f.figureAnchor() != null) b.append(" <a href=\"#").append(Html.esc(f.figureAnchor())).append("\">See the ")
+                    .append(f.figureAnchor().startsWith("fig-") ? "figure" : "table").append(".</a>");
             b.append("</div>\n");
         }
         return b.toString();

@@ -71,9 +71,13 @@ final class Evaluation {
                     .filter(s -> s.group().equals("main") && s.seed() == s0).sorted(Comparator.comparingInt(Study.Sae::ratio)).toList();
             for (int i = 0; i < sweep.size(); i++)
                 for (int j = i + 1; j < sweep.size(); j++) comparisons.add(compare("ratio", sweep.get(i), sweep.get(j)));
+            // every pair of seeds at the main ratio: the spread of seed-to-seed agreement needs more than one pair
+            List<Study.Sae> seeds = study.saes().values().stream()
+                    .filter(s -> s.group().equals("main") && s.ratio() == c.ratio()).sorted(Comparator.comparingLong(Study.Sae::seed)).toList();
+            for (int i = 0; i < seeds.size(); i++)
+                for (int j = i + 1; j < seeds.size(); j++) comparisons.add(compare("seed", seeds.get(i), seeds.get(j)));
             for (Study.Sae s : study.saes().values()) {
                 if (s == ref) continue;
-                if (s.group().equals("main") && s.ratio() == c.ratio() && s.seed() != s0) comparisons.add(compare("seed", ref, s));
                 if (s.group().startsWith("dataset-")) comparisons.add(compare("dataset", ref, s)); // WordNet B, Europarl
                 if (s.group().startsWith("layer-")) { // the layer sweep, which is also the cross-layer baseline
                     comparisons.add(compare("layer", ref, s));

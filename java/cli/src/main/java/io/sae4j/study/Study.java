@@ -152,7 +152,7 @@ public final class Study {
         }
         int logEvery = (int) Math.max(1, Math.min(25, c.steps()));
         TrainConfig tc = TrainConfig.builder().setSteps(c.steps()).optBatchSize(c.batch()).optLr(c.lr()).optLogEvery(logEvery)
-                .optCheckpointEvery(logEvery * Math.max(1, 100 / logEvery)).build();
+                .optCheckpointEvery(logEvery * Math.max(1, 100 / logEvery)).optResampleEvery(c.resampleEvery()).build();
         Path file = Manifest.layerFile(acts(first.model(), first.dataset()), first.layer());
         TrainingRun run = new TrainingRun(out.resolve("saes").resolve(group), names, cfgs, tc,
                 out.relativize(file) + " first " + c.trainTokens() + " rows, " + Fingerprint.of(file).id());

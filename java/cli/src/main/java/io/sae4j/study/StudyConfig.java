@@ -29,16 +29,17 @@ import java.util.List;
  * @param batch        tokens per step
  * @param l1           L1 coefficient
  * @param lr           Adam learning rate
+ * @param resampleEvery steps between resamplings of dead latents, in each group's first half (0 = never)
  * @param float16      store activations as float16
  */
 public record StudyConfig(String model, String site, int layer, List<Integer> layers, List<Integer> ratios, int ratio,
                           List<Long> seeds, List<String> otherModels, long trainTokens, int heldoutTokens, long steps,
-                          int batch, double l1, double lr, boolean float16) {
+                          int batch, double l1, double lr, long resampleEvery, boolean float16) {
     private static final Gson GSON = new GsonBuilder().setPrettyPrinting().create();
 
     public static StudyConfig defaults() {
         return new StudyConfig("minilm", "mlp_out", 3, List.of(0, 1, 2, 3), List.of(1, 2, 4, 8, 16, 32), 8,
-                List.of(42L, 43L), List.of("minilm-q", "bge-small"), 100_000, 65_536, 300, 2048, 2.5, 2e-3, false);
+                List.of(42L, 43L, 44L), List.of("minilm-q", "bge-small"), 100_000, 65_536, 300, 2048, 2.5, 2e-3, 25, false);
     }
 
     /** More tokens, steps and seeds: hours, not minutes. */
@@ -46,7 +47,7 @@ public record StudyConfig(String model, String site, int layer, List<Integer> la
         StudyConfig d = defaults();
         return new StudyConfig(d.model, d.site, d.layer, List.of(0, 1, 2, 3, 4, 5), d.ratios, d.ratio,
                 // a WordNet half holds about 950k tokens: 800k train + held-out fit
-                List.of(42L, 43L, 44L), d.otherModels, 800_000, 16384, 2000, 4096, d.l1, 1e-3, true);
+                List.of(42L, 43L, 44L), d.otherModels, 800_000, 65_536, 2000, 4096, d.l1, 1e-3, 100, true);
     }
 
     /** Reads a config file over the defaults (or the full preset). */
@@ -80,6 +81,7 @@ public record StudyConfig(String model, String site, int layer, List<Integer> la
         if (trainTokens < batch || heldoutTokens < 2 || steps < 1 || batch < 1)
             throw new IllegalArgumentException(what + ": need trainTokens >= batch >= 1, heldoutTokens >= 2, steps >= 1");
         if (!(l1 >= 0) || !(lr > 0)) throw new IllegalArgumentException(what + ": l1 must be >= 0 and lr > 0");
+        if (resampleEvery < 0) throw new IllegalArgumentException(what + ": resampleEvery must be >= 0 steps (0 = never)");
         return this;
     }
 

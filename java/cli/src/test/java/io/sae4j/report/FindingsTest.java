@@ -65,7 +65,7 @@ class FindingsTest {
                 .cmp("ratio", "r4", "r2", 0.55, 0.75, null, null).study());
         assertEquals(Boolean.TRUE, f.holds(), f.evidence());
         assertTrue(f.evidence().contains("2 ratio pairs"), f.evidence());
-        assertTrue(f.evidence().contains("+0.2"), f.evidence());
+        assertTrue(f.evidence().contains("0.2 \u00b1"), f.evidence());
         assertTrue(f.evidence().contains("2 of 2"), f.evidence());
         assertEquals(Figures.HEATMAP, f.figureAnchor());
     }
@@ -210,9 +210,21 @@ class FindingsTest {
     }
 
     @Test
-    void evaluateOnEmptyResultsGivesFiveUnknowns() {
+    void smallToLargeWithinTheSpreadCannotBeTold() {
+        // differences +0.2 and -0.1: mean 0.05, spread 0.21
+        Finding f = Findings.smallToLarge(threeRatios().cmp("ratio", "r1", "r2", 0.8, 0.6, null, null)
+                .cmp("ratio", "r2", "r4", 0.6, 0.7, null, null).study());
+        assertNull(f.holds(), f.evidence());
+        assertTrue(f.evidence().contains("within the spread"), f.evidence());
+        Finding below = Findings.smallToLarge(threeRatios().cmp("ratio", "r1", "r2", 0.5, 0.7, null, null)
+                .cmp("ratio", "r2", "r4", 0.6, 0.75, null, null).study());
+        assertEquals(Boolean.FALSE, below.holds(), below.evidence());
+    }
+
+    @Test
+    void evaluateOnEmptyResultsGivesSevenUnknowns() {
         var fs = Findings.evaluate(new JsonObject());
-        assertEquals(5, fs.size());
+        assertEquals(7, fs.size());
         fs.forEach(f -> assertNull(f.holds(), f.claim()));
     }
 }

@@ -122,7 +122,7 @@ final class SyntheticResults {
             p.addProperty("mse", 3 * Math.exp(-t / 4.0) + 0.05);
             p.addProperty("l0", l0 + 150 * Math.exp(-t / 3.0));
             if (t == 7) p.add("fvu", JsonNull.INSTANCE);
-            else p.addProperty("fvu", fvu + 0.6 * Math.exp(-t / 4.0));
+            else p.addProperty("fvu", fvu + 0.6 * Math.exp(-t / 3.0)); // settled by 75% of training
             p.addProperty("dead_fraction", 0.0);
             training.add(p);
         }

@@ -19,8 +19,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** The whole study on a tiny config (few tokens, small ratios, quantised MiniLM): end to end, then resumed. */
 class TinyStudyTest {
-    static final StudyConfig TINY = new StudyConfig("minilm-q", "mlp_out", 3, List.of(2, 3), List.of(1, 2), 2, List.of(42L, 43L),
-            List.of("minilm"), 2048, 512, 20, 256, 2.5, 2e-3, false).validated("tiny");
+    static final StudyConfig TINY = new StudyConfig("minilm-q", "mlp_out", 3, List.of(2, 3), List.of(1, 2), 2, List.of(42L, 43L, 44L),
+            List.of("minilm"), 2048, 512, 20, 256, 2.5, 2e-3, 5, false).validated("tiny");
 
     @Test
     void tinyStudyRunsEndToEndAndResumes(@TempDir Path out) throws Exception {
@@ -29,8 +29,8 @@ class TinyStudyTest {
         try (CpuBackend be = new CpuBackend()) {
             r = new Study(TINY, out, be, quiet(), log::add).run();
         }
-        // 2 sweep SAEs (r1, r2 with seed 42), r2 seed 43, half B, Europarl, layer 2, model minilm
-        assertEquals(7, r.getAsJsonArray("saes").size(), r.toString());
+        // 2 sweep SAEs (r1, r2 with seed 42), r2 seeds 43 and 44, half B, Europarl, layer 2, model minilm
+        assertEquals(8, r.getAsJsonArray("saes").size(), r.toString());
         Set<String> kinds = new HashSet<>();
         for (JsonElement e : r.getAsJsonArray("comparisons")) {
             JsonObject c = e.getAsJsonObject();
@@ -42,6 +42,8 @@ class TinyStudyTest {
         long datasets = r.getAsJsonArray("comparisons").asList().stream()
                 .filter(e -> e.getAsJsonObject().get("kind").getAsString().equals("dataset")).count();
         assertEquals(2, datasets, "WordNet half B and Europarl against the main SAE");
+        assertEquals(3, r.getAsJsonArray("comparisons").asList().stream()
+                .filter(e -> e.getAsJsonObject().get("kind").getAsString().equals("seed")).count(), "all three seed pairs");
         for (JsonElement e : r.getAsJsonArray("saes")) {
             JsonObject s = e.getAsJsonObject();
             assertTrue(s.getAsJsonArray("training").size() > 0, "training curve of " + s.get("name"));

@@ -1,0 +1,95 @@
+package io.sae4j.report;
+
+import io.sae4j.report.StudyResults.Sae;
+import io.sae4j.report.StudyResults.TrainPoint;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.TreeMap;
+
+/**
+ * Whether the SAEs a study concludes from are fit to conclude from: trained until their figures
+ * stopped moving, and with few dead latents. Both are findings of the report, beside the seed
+ * study's observations.
+ */
+final class TrainingChecks {
+    /** Where in training the figures are compared with the end's. */
+    static final double MID = 0.75;
+    /** Converged: L0 within 5% (relative) and FVU within 0.01 (absolute) of their values at {@link #MID}. */
+    static final double L0_REL = 0.05, FVU_ABS = 0.01;
+    /** At most this fraction of an SAE's latents may be dead on the held-out tokens. */
+    static final double DEAD_MAX = 0.10;
+
+    /** The report's table of SAEs (its section id), which has every dead fraction. */
+    static final String SAE_TABLE = "saes";
+
+    private TrainingChecks() {}
+
+    /** One SAE's figures at {@link #MID} of its training and at its end (training-batch interval means). */
+    record Convergence(Sae sae, TrainPoint mid, TrainPoint end) {
+        double l0Change() { return Math.abs(end.l0() - mid.l0()) / Math.max(end.l0(), 1e-12); }
+        double fvuChange() { return Math.abs(end.fvu() - mid.fvu()); }
+        boolean converged() { return l0Change() <= L0_REL && fvuChange() <= FVU_ABS; }
+    }
+
+    /** The SAE's convergence figures, or null without a training curve that reaches past MID. */
+    static Convergence convergence(Sae s) {
+        List<TrainPoint> t = s.training();
+        if (t == null || t.size() < 2) return null;
+        TrainPoint end = t.get(t.size() - 1), mid = null;
+        double target = MID * end.step();
+        for (TrainPoint p : t.subList(0, t.size() - 1))
+            if (mid == null || Math.abs(p.step() - target) < Math.abs(mid.step() - target)) mid = p;
+        if (!Double.isFinite(end.l0()) || !Double.isFinite(mid.l0()) || !Double.isFinite(end.fvu()) || !Double.isFinite(mid.fvu()))
+            return null;
+        return new Convergence(s, mid, end);
+    }
+
+    static Finding converged(StudyResults r) {
+        String claim = "Every SAE had stopped changing when training ended (L0 within " + Html.num(100 * L0_REL)
+                + "% and FVU within " + Html.num(FVU_ABS) + " of their values at " + Html.num(100 * MID) + "% of training)";
+        List<Convergence> all = new ArrayList<>();
+        List<String> unchecked = new ArrayList<>();
+        for (Sae s : r.saes) {
+            Convergence c = convergence(s);
+            if (c == null) unchecked.add(s.name());
+            else all.add(c);
+        }
+        if (all.isEmpty()) return new Finding(claim, null, "No SAE has a training curve to check.", Figures.TRAIN_L0);
+        List<Convergence> moving = all.stream().filter(c -> !c.converged()).toList();
+        Convergence worstL0 = all.stream().max(java.util.Comparator.comparingDouble(Convergence::l0Change)).orElseThrow();
+        Convergence worstFvu = all.stream().max(java.util.Comparator.comparingDouble(Convergence::fvuChange)).orElseThrow();
+        StringBuilder ev = new StringBuilder(String.format("%d of %d SAEs pass. Largest L0 change: %s%% (%s, L0 %s at step %s, %s at %s); "
+                        + "largest FVU change: %s (%s). Figures are the training log's interval means.", all.size() - moving.size(), all.size(),
+                Html.num(100 * worstL0.l0Change()), worstL0.sae().name(), Html.num(worstL0.mid().l0()), Html.num(worstL0.mid().step()),
+                Html.num(worstL0.end().l0()), Html.num(worstL0.end().step()), Html.num(worstFvu.fvuChange()), worstFvu.sae().name()));
+        if (!moving.isEmpty()) {
+            ev.append(" Still moving: ");
+            for (int i = 0; i < moving.size(); i++)
+                ev.append(i == 0 ? "" : ", ").append(moving.get(i).sae().name()).append(" (L0 ")
+                        .append(Html.num(100 * moving.get(i).l0Change())).append("%, FVU ").append(Html.num(moving.get(i).fvuChange())).append(')');
+            ev.append(". More steps (the study config's \"steps\") would move its conclusions.");
+        }
+        if (!unchecked.isEmpty()) ev.append(" Without a training curve: ").append(String.join(", ", unchecked)).append('.');
+        return new Finding(claim, moving.isEmpty() && unchecked.isEmpty(), ev.toString(), Figures.TRAIN_L0);
+    }
+
+    static Finding fewDead(StudyResults r) {
+        String claim = "At most " + Html.num(100 * DEAD_MAX) + "% of each SAE's latents are dead (never fire on the held-out tokens)";
+        TreeMap<Double, Double> worstPerRatio = new TreeMap<>();
+        List<String> over = new ArrayList<>();
+        for (Sae s : r.saes) {
+            if (!Double.isFinite(s.deadFraction())) continue;
+            worstPerRatio.merge(s.ratio(), s.deadFraction(), Math::max);
+            if (s.deadFraction() > DEAD_MAX) over.add(s.name() + " (" + Html.num(100 * s.deadFraction()) + "%)");
+        }
+        if (worstPerRatio.isEmpty()) return new Finding(claim, null, "No SAE has a dead fraction.", SAE_TABLE);
+        StringBuilder ev = new StringBuilder("Largest dead fraction per ratio: ");
+        worstPerRatio.forEach((k, v) -> ev.append(ev.charAt(ev.length() - 2) == ':' ? "" : ", ").append(Analysis.ratioLabel(k)).append(' ')
+                .append(Html.num(100 * v)).append('%'));
+        Object resample = r.config == null ? null : r.config.get("resampleEvery");
+        ev.append(". Dead latents were ").append(resample == null || "0".equals(resample.toString()) ? "not resampled"
+                : "resampled every " + resample + " steps in the first half of training (Anthropic 2023; cfg.json's \"resampled\" counts them)");
+        ev.append(over.isEmpty() ? "." : ". Over the limit: " + String.join(", ", over) + ".");
+        return new Finding(claim, over.isEmpty(), ev.toString(), SAE_TABLE);
+    }
+}

@@ -1,0 +1,66 @@
+package io.sae4j.report;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.gson.JsonArray;
+import com.google.gson.JsonObject;
+import org.junit.jupiter.api.Test;
+
+/** The report's checks of the SAEs themselves: converged training, few dead latents. */
+class TrainingChecksTest {
+    /** An SAE whose training log goes from (l0, fvu) at step 300 ... to the given values at step 400. */
+    static JsonObject sae(String name, double ratio, double dead, double l0At300, double fvuAt300, double l0End, double fvuEnd) {
+        JsonObject o = new JsonObject();
+        o.addProperty("name", name);
+        o.addProperty("ratio", ratio);
+        o.addProperty("d_sae", 384 * ratio);
+        o.addProperty("dead_fraction", dead);
+        JsonArray t = new JsonArray();
+        double[][] pts = {{100, 90, 0.9}, {200, 60, 0.6}, {300, l0At300, fvuAt300}, {400, l0End, fvuEnd}};
+        for (double[] p : pts) {
+            JsonObject r = new JsonObject();
+            r.addProperty("step", p[0]);
+            r.addProperty("l0", p[1]);
+            r.addProperty("fvu", p[2]);
+            t.add(r);
+        }
+        o.add("training", t);
+        return o;
+    }
+
+    static StudyResults results(JsonObject... saes) {
+        JsonObject r = new JsonObject();
+        JsonArray a = new JsonArray();
+        for (JsonObject s : saes) a.add(s);
+        r.add("saes", a);
+        JsonObject cfg = new JsonObject();
+        cfg.addProperty("resampleEvery", 25);
+        r.add("config", cfg);
+        return StudyResults.of(r);
+    }
+
+    @Test
+    void convergedComparesTheEndWithThreeQuartersOfTraining() {
+        Finding ok = TrainingChecks.converged(results(sae("a", 1, 0, 20.5, 0.40, 20, 0.395), sae("b", 2, 0, 10.4, 0.3, 10, 0.3)));
+        assertEquals(Boolean.TRUE, ok.holds(), ok.evidence());
+        // L0 52 -> 45 is 15.6%: still moving; FVU 0.02 apart is too
+        Finding moving = TrainingChecks.converged(results(sae("a", 1, 0, 20.5, 0.40, 20, 0.395), sae("b", 2, 0, 52, 0.3, 45, 0.3),
+                sae("c", 4, 0, 10, 0.32, 10, 0.30)));
+        assertEquals(Boolean.FALSE, moving.holds(), moving.evidence());
+        assertTrue(moving.evidence().contains("1 of 3 SAEs pass"), moving.evidence());
+        assertTrue(moving.evidence().contains("b (L0 15.56%") && moving.evidence().contains("c (L0 0%, FVU 0.02"), moving.evidence());
+        assertNull(TrainingChecks.converged(results()).holds());
+    }
+
+    @Test
+    void fewDeadNamesTheSaesOverTheLimitAndTheRemedy() {
+        Finding ok = TrainingChecks.fewDead(results(sae("a", 1, 0.0, 1, 1, 1, 1), sae("b", 32, 0.1, 1, 1, 1, 1)));
+        assertEquals(Boolean.TRUE, ok.holds(), ok.evidence());
+        assertTrue(ok.evidence().contains("resampled every 25 steps"), ok.evidence());
+        Finding over = TrainingChecks.fewDead(results(sae("a", 1, 0.02, 1, 1, 1, 1), sae("b", 32, 0.135, 1, 1, 1, 1)));
+        assertEquals(Boolean.FALSE, over.holds(), over.evidence());
+        assertTrue(over.evidence().contains("1:32 13.5%") && over.evidence().contains("Over the limit: b (13.5%)"), over.evidence());
+    }
+}
