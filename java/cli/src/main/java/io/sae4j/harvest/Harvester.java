@@ -49,7 +49,7 @@ public final class Harvester {
 
     /** Bytes the finished harvest takes on disk (activations; tokens.tsv is about 40 bytes a row). */
     public long diskBytes() {
-        return spec.tokens() * (spec.layers().size() * (long) spec.model().dModel * (spec.float16() ? 2 : 4) + 40);
+        return spec.tokens() * (spec.layers().size() * (long) spec.model().dModel() * (spec.float16() ? 2 : 4) + 40);
     }
 
     /** Runs (or resumes, or finds finished) the harvest; progress receives tokens done. */
@@ -61,23 +61,23 @@ public final class Harvester {
             progress.accept(spec.tokens());
             return m;
         }
-        List<String> texts = HarvestSpec.texts(spec.dataset());
+        List<String> texts = spec.corpus().texts();
         try (Model model = new Model(spec, threads)) {
-            // more than a half surely holds: count with the tokenizer alone (seconds) and refuse
+            // more than the corpus surely holds: count with the tokenizer alone (seconds) and refuse
             // before any activation is written
-            long sure = "europarl".equals(spec.dataset()) ? EUROPARL_SURELY_AVAILABLE : SURELY_AVAILABLE;
+            long sure = spec.model() instanceof TransformerModel ? spec.corpus().surelyAvailable() : 0;
             long available = spec.tokens() <= sure ? spec.tokens() : model.keptTokens(texts);
             if (spec.tokens() > available) {
                 if (created) Files.deleteIfExists(dir); // nothing of this run is left behind
-                throw new IllegalArgumentException("--tokens " + spec.tokens() + ": dataset " + spec.dataset()
-                        + " has at most " + available + " tokens for " + spec.model().key);
+                throw new IllegalArgumentException("--tokens " + spec.tokens() + ": " + spec.corpus().what()
+                        + " has at most " + available + " tokens for " + spec.model().key());
             }
             long done = m.tokensInShards();
             int nextText = m.nextText();
             progress.accept(done);
             while (done < spec.tokens()) {
                 if (nextText >= texts.size())
-                    throw new IllegalArgumentException("dataset " + spec.dataset() + " has only " + done
+                    throw new IllegalArgumentException(spec.corpus().what() + " has only " + done
                             + " tokens; asked for " + spec.tokens());
                 int want = (int) Math.min(spec.shardTokens(), spec.tokens() - done);
                 Shard s = model.shard(texts, nextText, want, progress, done);
@@ -88,7 +88,7 @@ public final class Harvester {
                 nextText = s.endText;
             }
         } catch (OrtException e) {
-            throw new IOException(spec.model().key + ": ONNX Runtime failed: " + e.getMessage(), e);
+            throw new IOException(spec.model().key() + ": ONNX Runtime failed: " + e.getMessage(), e);
         }
         return concatenate(m, texts);
     }
@@ -110,7 +110,7 @@ public final class Harvester {
 
     private void writeShard(int index, Shard s) throws IOException {
         Files.createDirectories(dir.resolve("shards"));
-        int d = spec.model().dModel;
+        int d = spec.model().dModel();
         for (int l = 0; l < spec.layers().size(); l++)
             NpyWriter.write(shardFile(index, "L" + spec.layers().get(l)), java.util.Arrays.copyOf(s.acts[l], s.rows * d),
                     s.rows, d, spec.float16());
@@ -121,7 +121,7 @@ public final class Harvester {
 
     /** Joins the shards into one file per layer, writes texts.txt, marks the manifest complete. */
     private Manifest concatenate(Manifest m, List<String> texts) throws IOException {
-        int d = spec.model().dModel;
+        int d = spec.model().dModel();
         for (int layer : spec.layers()) {
             NpyWriter w = NpyWriter.open(dir.resolve("layer" + layer + ".npy"), d, spec.float16() ? Npy.Dtype.F16 : Npy.Dtype.F32);
             try {
@@ -164,13 +164,13 @@ public final class Harvester {
 
         Model(HarvestSpec spec, int threads) throws IOException, OrtException {
             this.spec = spec;
-            TransformerModel tm = spec.model();
+            HarvestModel tm = spec.model();
             for (int l : spec.layers()) outputs.add(tm.tensorName(spec.site(), l));
-            byte[] onnx = OnnxGraph.exposeOutputs(tm.onnxBytes(), outputs, tm.key + " (" + tm.onnxResource + ")");
+            byte[] onnx = OnnxGraph.exposeOutputs(tm.onnxBytes(), outputs, tm.source());
             OrtSession.SessionOptions opts = new OrtSession.SessionOptions();
             opts.setIntraOpNumThreads(Math.max(1, threads));
             session = env.createSession(onnx, opts);
-            tokenizerFile = Files.createTempFile("sae4j-" + tm.key + "-", "-tokenizer.json");
+            tokenizerFile = Files.createTempFile("sae4j-tokenizer-", ".json");
             try {
                 Files.write(tokenizerFile, tm.tokenizerJson());
                 // the same 128-token limit for every model (bge-small's tokenizer.json sets none), no padding
@@ -190,7 +190,7 @@ public final class Harvester {
          * back in corpus order, so the output does not depend on the batching.
          */
         Shard shard(List<String> texts, int first, int want, LongConsumer progress, long before) throws OrtException {
-            int d = spec.model().dModel, nl = outputs.size();
+            int d = spec.model().dModel(), nl = outputs.size();
             Shard s = new Shard(nl, want, d);
             int t = first;
             while (s.rows < want && t < texts.size()) {
