@@ -8,7 +8,7 @@ import java.util.List;
  * The texts a harvest runs, in their fixed order, and what identifies them: a bundled dataset
  * (WordNet half A or B, the Europarl sample) or a user's text file ({@link TextFileCorpus}).
  */
-public sealed interface Corpus permits Corpus.Bundled {
+public sealed interface Corpus permits Corpus.Bundled, TextFileCorpus {
     /** Short name: the manifest's "dataset". */
     String key();
 

@@ -66,11 +66,13 @@ public final class Harvester {
             // more than the corpus surely holds: count with the tokenizer alone (seconds) and refuse
             // before any activation is written
             long sure = spec.model() instanceof TransformerModel ? spec.corpus().surelyAvailable() : 0;
-            long available = spec.tokens() <= sure ? spec.tokens() : model.keptTokens(texts);
+            long available = spec.tokens() <= sure ? spec.tokens() : model.keptTokens(texts, spec.tokens());
             if (spec.tokens() > available) {
                 if (created) Files.deleteIfExists(dir); // nothing of this run is left behind
                 throw new IllegalArgumentException("--tokens " + spec.tokens() + ": " + spec.corpus().what()
-                        + " has at most " + available + " tokens for " + spec.model().key());
+                        + (spec.corpus() instanceof Corpus.Bundled ? " has at most " + available + " tokens for " + spec.model().key()
+                        : " has only " + available + " tokens under " + spec.model().key() + "'s tokenizer (each text cut at "
+                        + MAX_TOKENS + ", special tokens left out)"));
             }
             long done = m.tokensInShards();
             int nextText = m.nextText();
@@ -173,13 +175,41 @@ public final class Harvester {
             tokenizerFile = Files.createTempFile("sae4j-tokenizer-", ".json");
             try {
                 Files.write(tokenizerFile, tm.tokenizerJson());
-                // the same 128-token limit for every model (bge-small's tokenizer.json sets none), no padding
-                tokenizer = HuggingFaceTokenizer.builder().optTokenizerPath(tokenizerFile).optMaxLength(MAX_TOKENS)
-                        .optTruncation(true).optPadding(false).build();
+                tokenizer = tokenizer(tokenizerFile);
             } catch (IOException | RuntimeException e) {
                 session.close();
                 Files.deleteIfExists(tokenizerFile);
                 throw e;
+            }
+        }
+
+        /** The tokenizer every harvest uses: the same 128-token limit for every model (bge-small's tokenizer.json sets none), no padding. */
+        static HuggingFaceTokenizer tokenizer(Path tokenizerJson) throws IOException {
+            return HuggingFaceTokenizer.builder().optTokenizerPath(tokenizerJson).optMaxLength(MAX_TOKENS)
+                    .optTruncation(true).optPadding(false).build();
+        }
+
+        /** What a caller does with a forward pass's outputs while its inputs are alive. */
+        interface Outputs {
+            void use(OrtSession.Result r) throws OrtException;
+        }
+
+        /**
+         * Runs a batch (ids, attention mask and token types of {@code shape} = (texts, tokens)) and
+         * hands the requested outputs to {@code use}; token_type_ids goes in where the graph takes it.
+         */
+        static void forward(OrtEnvironment env, OrtSession session, long[] ids, long[] mask, long[] types, long[] shape,
+                            java.util.Set<String> outputs, Outputs use) throws OrtException {
+            try (OnnxTensor a = OnnxTensor.createTensor(env, LongBuffer.wrap(ids), shape);
+                 OnnxTensor b = OnnxTensor.createTensor(env, LongBuffer.wrap(mask), shape);
+                 OnnxTensor c = OnnxTensor.createTensor(env, LongBuffer.wrap(types), shape)) {
+                Map<String, OnnxTensor> in = new HashMap<>();
+                in.put("input_ids", a);
+                in.put("attention_mask", b);
+                if (session.getInputNames().contains("token_type_ids")) in.put("token_type_ids", c);
+                try (OrtSession.Result r = session.run(in, outputs)) {
+                    use.use(r);
+                }
             }
         }
 
@@ -215,10 +245,10 @@ public final class Harvester {
             return s;
         }
 
-        /** How many tokens of the texts a harvest keeps (the tokenizer alone, no model run). */
-        long keptTokens(List<String> texts) {
+        /** How many tokens of the texts a harvest keeps (the tokenizer alone, no model run), counted until {@code enough}. */
+        long keptTokens(List<String> texts, long enough) {
             long count = 0;
-            for (int t = 0; t < texts.size(); t += WINDOW_TEXTS) {
+            for (int t = 0; t < texts.size() && count < enough; t += WINDOW_TEXTS) {
                 for (Encoding e : tokenizer.batchEncode(texts.subList(t, Math.min(texts.size(), t + WINDOW_TEXTS)))) {
                     long[] mask = e.getAttentionMask(), special = e.getSpecialTokenMask();
                     for (int j = 0; j < mask.length; j++) if (kept(mask, special, j)) count++;
@@ -229,8 +259,8 @@ public final class Harvester {
 
         /** Runs the texts {@code batch} (indices into enc) and stores each one's kept-token activations. */
         private void run(Encoding[] enc, int[] batch, float[][][] acts, int d) throws OrtException {
-            int n = batch.length, T = 0, nl = outputs.size();
-            for (int i : batch) T = Math.max(T, realLength(enc[i]));
+            int n = batch.length, nl = outputs.size();
+            int T = java.util.Arrays.stream(batch).map(i -> realLength(enc[i])).max().orElse(0);
             long[] ids = new long[n * T], mask = new long[n * T], types = new long[n * T];
             for (int k = 0; k < n; k++) {
                 long[] eid = enc[batch[k]].getIds(), emask = enc[batch[k]].getAttentionMask(), etype = enc[batch[k]].getTypeIds();
@@ -241,32 +271,24 @@ public final class Harvester {
                 }
             }
             long[] shape = {n, T};
-            try (OnnxTensor a = OnnxTensor.createTensor(env, LongBuffer.wrap(ids), shape);
-                 OnnxTensor b = OnnxTensor.createTensor(env, LongBuffer.wrap(mask), shape);
-                 OnnxTensor c = OnnxTensor.createTensor(env, LongBuffer.wrap(types), shape)) {
-                Map<String, OnnxTensor> in = new HashMap<>();
-                in.put("input_ids", a);
-                in.put("attention_mask", b);
-                if (session.getInputNames().contains("token_type_ids")) in.put("token_type_ids", c);
-                try (OrtSession.Result r = session.run(in, new java.util.HashSet<>(outputs))) {
-                    for (int l = 0; l < nl; l++) {
-                        FloatBuffer out = ((OnnxTensor) r.get(outputs.get(l)).get()).getFloatBuffer();
-                        for (int k = 0; k < n; k++) {
-                            Encoding e = enc[batch[k]];
-                            long[] emask = e.getAttentionMask(), special = e.getSpecialTokenMask();
-                            if (acts[batch[k]] == null) acts[batch[k]] = new float[nl][];
-                            float[] dst = new float[kept(e, T) * d];
-                            int row = 0;
-                            for (int j = 0; j < Math.min(T, emask.length); j++) {
-                                if (!kept(emask, special, j)) continue;
-                                out.position((k * T + j) * d);
-                                out.get(dst, row++ * d, d);
-                            }
-                            acts[batch[k]][l] = dst;
+            forward(env, session, ids, mask, types, shape, new java.util.HashSet<>(outputs), r -> {
+                for (int l = 0; l < nl; l++) {
+                    FloatBuffer out = ((OnnxTensor) r.get(outputs.get(l)).get()).getFloatBuffer();
+                    for (int k = 0; k < n; k++) {
+                        Encoding e = enc[batch[k]];
+                        long[] emask = e.getAttentionMask(), special = e.getSpecialTokenMask();
+                        if (acts[batch[k]] == null) acts[batch[k]] = new float[nl][];
+                        float[] dst = new float[kept(e, T) * d];
+                        int row = 0;
+                        for (int j = 0; j < Math.min(T, emask.length); j++) {
+                            if (!kept(emask, special, j)) continue;
+                            out.position((k * T + j) * d);
+                            out.get(dst, row++ * d, d);
                         }
+                        acts[batch[k]][l] = dst;
                     }
                 }
-            }
+            });
         }
 
         /** Whether token j of an encoding is kept: a real token (not padding), not [CLS]/[SEP]. */
