@@ -9,7 +9,7 @@ import java.util.List;
  * ONNX export with its tokenizer.json ({@link OnnxModelFiles}). Everything the harvester needs:
  * the graph, the tokenizer, which tensor holds a site of a layer, and d_model.
  */
-public sealed interface HarvestModel permits TransformerModel {
+public sealed interface HarvestModel permits TransformerModel, OnnxModelFiles {
     /** Short name: the manifest's "model", and what messages call the model. */
     String key();
 
