@@ -183,13 +183,13 @@ final class OnnxGraph {
 
     /**
      * Up to 8 names closest to {@code wanted} (a name or a pattern): the longest run of characters
-     * shared with it first, graph order among equals. For hints in messages.
+     * shared with it first, then the shorter name, then graph order. For hints in messages.
      */
     static List<String> closest(Set<String> names, String wanted) {
         List<String> all = new ArrayList<>(names);
         Map<String, Integer> score = new HashMap<>();
         for (String n : all) score.put(n, longestCommonRun(n, wanted));
-        all.sort(Comparator.comparingInt((String n) -> -score.get(n))); // stable: graph order among equals
+        all.sort(Comparator.comparingInt((String n) -> -score.get(n)).thenComparingInt(String::length)); // stable among equals
         return all.subList(0, Math.min(8, all.size()));
     }
 

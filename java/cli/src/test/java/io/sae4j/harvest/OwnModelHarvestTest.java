@@ -142,6 +142,10 @@ class OwnModelHarvestTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> harvest(own(), TextFileCorpus.read(sameName, "text"), own));
         assertTrue(e.getMessage().contains("different harvest"), "an edited text file is another harvest: " + e.getMessage());
+        Path compact = tmp.resolve("compact-tokenizer.json"); // the same tokenizer in other bytes
+        Files.writeString(compact, JsonParser.parseString(Files.readString(tokenizer)).toString());
+        assertNotEquals(Manifest.identity(spec(own(), plain)), Manifest.identity(spec(OnnxModelFiles.open(onnx, compact, null, MLP, 2),
+                plain)), "another tokenizer file is another harvest");
         assertNotEquals(Manifest.identity(spec(own(), TextFileCorpus.read(txt, "text"))),
                 Manifest.identity(spec(TransformerModel.MINILM_Q, TextFileCorpus.read(txt, "text"))), "model files vs bundled");
     }
