@@ -173,19 +173,30 @@ final class Analysis {
      * directions (so each ratio's value is the mean of its heatmap row and column).
      */
     static TreeMap<Double, Mean> mmcsPerRatio(StudyResults r) {
+        TreeMap<Double, Mean> out = new TreeMap<>();
+        mmcsValuesPerRatio(r).forEach((k, v) -> { Mean x = Mean.of(v); if (x.n() > 0) out.put(k, x); });
+        return out;
+    }
+
+    /** As {@link #mmcsPerRatio}, with the spread of the values behind each mean. */
+    static TreeMap<Double, Spread> mmcsSpreadPerRatio(StudyResults r) {
+        TreeMap<Double, Spread> out = new TreeMap<>();
+        mmcsValuesPerRatio(r).forEach((k, v) -> { Spread x = Spread.of(v); if (x.n() > 0) out.put(k, x); });
+        return out;
+    }
+
+    /** The MMCS (mean of both directions) of every "ratio" comparison each ratio takes part in. */
+    private static TreeMap<Double, List<Double>> mmcsValuesPerRatio(StudyResults r) {
         TreeMap<Double, List<Double>> m = new TreeMap<>();
         for (Comparison c : r.ofKind("ratio")) {
             Sae a = r.sae(c.a()), b = r.sae(c.b());
             for (Sae s : new Sae[] {a, b}) {
                 if (s == null || !Double.isFinite(s.ratio())) continue;
                 List<Double> l = m.computeIfAbsent(s.ratio(), k -> new ArrayList<>());
-                l.add(c.mmcsAb());
-                l.add(c.mmcsBa());
+                l.add(c.mmcsMean()); // one value per pair: its two directions differ systematically (small -> large is higher)
             }
         }
-        TreeMap<Double, Mean> out = new TreeMap<>();
-        m.forEach((k, v) -> { Mean x = Mean.of(v); if (x.n() > 0) out.put(k, x); });
-        return out;
+        return m;
     }
 
     /** Sparsity per ratio over the ratio-sweep SAEs (every SAE when there is no sweep). */

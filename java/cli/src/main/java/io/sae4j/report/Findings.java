@@ -64,23 +64,40 @@ public final class Findings {
         return b == null ? "within the spread" : b ? "holds" : "does not hold";
     }
 
-    /** (b) the ratio-1 SAEs' mean MMCS (both directions, all their "ratio" pairs) is the lowest of all ratios. */
+    /**
+     * (b) the ratio-1 SAEs' MMCS (both directions, all their "ratio" pairs) is the lowest of all
+     * ratios: holds when every other ratio's mean is above 1:1's by more than the spread of 1:1's
+     * values, does not hold when one is below it by more than that, else cannot be told. (Each other
+     * ratio's values include its pairs with 1:1, so their spreads are wide by construction.)
+     */
     static Finding oneToOneLowest(StudyResults r) {
         String claim = "1:1 SAEs score lowest (lowest mean MMCS with the other sizes)";
-        TreeMap<Double, Mean> per = Analysis.mmcsPerRatio(r);
+        TreeMap<Double, Analysis.Spread> per = Analysis.mmcsSpreadPerRatio(r);
         if (!per.containsKey(1.0) || per.size() < 2)
             return new Finding(claim, null, per.containsKey(1.0) ? "Only ratio 1:1 has \"ratio\" comparisons."
                     : "No ratio-1 SAE takes part in a \"ratio\" comparison.", Figures.HEATMAP);
-        double one = per.get(1.0).mean();
-        Map.Entry<Double, Mean> lowest = per.entrySet().stream().min(Map.Entry.comparingByValue(
-                java.util.Comparator.comparingDouble(Mean::mean))).orElseThrow();
-        boolean holds = per.entrySet().stream().allMatch(e -> e.getKey() == 1.0 || e.getValue().mean() > one);
+        Analysis.Spread one = per.get(1.0);
+        boolean allAbove = true, oneBelow = false;
         StringBuilder list = new StringBuilder();
-        per.forEach((k, v) -> list.append(list.length() == 0 ? "" : ", ").append(Analysis.ratioLabel(k)).append(' ').append(Html.num(v.mean())));
-        return new Finding(claim, holds, "Mean MMCS per ratio, over both directions of every \"ratio\" comparison involving that ratio "
-                + "(the mean of its heatmap row and column): " + list + ". " + (holds ? "1:1 is the lowest."
-                : "The lowest is " + Analysis.ratioLabel(lowest.getKey()) + " (" + Html.num(lowest.getValue().mean()) + "), not 1:1."),
+        for (Map.Entry<Double, Analysis.Spread> e : per.entrySet()) {
+            list.append(list.length() == 0 ? "" : "; ").append(Analysis.ratioLabel(e.getKey())).append(' ').append(e.getValue().text());
+            if (e.getKey() == 1.0) continue;
+            double margin = nanToZero(one.sd());
+            double gap = e.getValue().mean() - one.mean();
+            if (!(gap > margin)) allAbove = false;
+            if (gap < -margin) oneBelow = true;
+        }
+        Boolean holds = allAbove ? Boolean.TRUE : oneBelow ? Boolean.FALSE : null;
+        Map.Entry<Double, Analysis.Spread> lowest = per.entrySet().stream().min(Map.Entry.comparingByValue(
+                java.util.Comparator.comparingDouble(Analysis.Spread::mean))).orElseThrow();
+        return new Finding(claim, holds, "MMCS per ratio over the \"ratio\" comparisons involving that ratio (each pair's mean of "
+                + "both directions: its heatmap row and column), mean \u00b1 sd over the pairs: " + list + ". The lowest mean is " + Analysis.ratioLabel(lowest.getKey())
+                + ". Verdict: " + verdict(holds) + " (1:1 must be below every other ratio by more than its own spread).",
                 Figures.HEATMAP);
+    }
+
+    private static double nanToZero(double x) {
+        return Double.isFinite(x) ? x : 0;
     }
 
     /** (c) trained "seed" and "ratio" pairs vs the "random" kind, in MMCS and in activation correlation. */

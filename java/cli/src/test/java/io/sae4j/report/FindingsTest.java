@@ -93,7 +93,7 @@ class FindingsTest {
         Finding f = Findings.oneToOneLowest(threeRatios().cmp("ratio", "r1", "r2", 0.5, 0.4, null, null)
                 .cmp("ratio", "r1", "r4", 0.5, 0.4, null, null).cmp("ratio", "r2", "r4", 0.8, 0.7, null, null).study());
         assertEquals(Boolean.TRUE, f.holds(), f.evidence());
-        assertTrue(f.evidence().contains("1:1 0.45"), f.evidence());
+        assertTrue(f.evidence().contains("1:1 0.45 \u00b1"), f.evidence());
     }
 
     @Test
@@ -101,7 +101,15 @@ class FindingsTest {
         Finding f = Findings.oneToOneLowest(threeRatios().cmp("ratio", "r1", "r2", 0.8, 0.7, null, null)
                 .cmp("ratio", "r1", "r4", 0.5, 0.4, null, null).cmp("ratio", "r2", "r4", 0.3, 0.2, null, null).study());
         assertEquals(Boolean.FALSE, f.holds(), f.evidence());
-        assertTrue(f.evidence().contains("The lowest is 1:4"), f.evidence());
+        assertTrue(f.evidence().contains("The lowest mean is 1:4"), f.evidence());
+    }
+
+    @Test
+    void oneToOneLowestWithinItsSpreadCannotBeTold() {
+        // 1:1's pairs 0.85 and 0.35 (mean 0.6, sd 0.35); 1:2 (0.8) and 1:4 (0.55) are within that of it
+        Finding f = Findings.oneToOneLowest(threeRatios().cmp("ratio", "r1", "r2", 0.9, 0.8, null, null)
+                .cmp("ratio", "r1", "r4", 0.4, 0.3, null, null).cmp("ratio", "r2", "r4", 0.8, 0.7, null, null).study());
+        assertNull(f.holds(), f.evidence());
     }
 
     @Test

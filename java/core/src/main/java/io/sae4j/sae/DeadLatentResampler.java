@@ -12,7 +12,10 @@ import java.util.SplittableRandom;
  * reconstruction error on it. The input is centred by b_dec (what the encoder sees) and normalised;
  * the decoder row becomes it at the mean norm of the live decoder rows (sae4j weights L1 by decoder
  * norm rather than fixing the norm), the encoder row becomes it at 0.2 times the mean norm of the
- * live encoder rows, the encoder bias becomes 0, and those entries' Adam moments are reset.
+ * live encoder rows, and the encoder bias becomes 0. Their first Adam moments are reset to 0 and
+ * their second moments set to the live entries' mean of the same tensor: with a zero second moment
+ * late in training (bias correction near 1) Adam's steps on a new latent would be many times the
+ * learning rate for its first hundreds of steps, which threw resampled latents off again.
  *
  * <p>Host-side on purpose: it runs a few times per training run, through the same backend calls as
  * everything else (download, upload, encode, decode), so every backend gets it without a kernel.
@@ -63,6 +66,7 @@ final class DeadLatentResampler {
                 decNorm += norm(p, decOff + (long) j * d, d);
                 live++;
             }
+        float m2Enc = liveMean(m2, encOff, d, isDead), m2Dec = liveMean(m2, decOff, d, isDead), m2Bias = liveMean(m2, bEncOff, 1, isDead);
         double init = sae.config().decoderInitNorm();
         encNorm = live > 0 ? encNorm / live : init;
         decNorm = live > 0 ? decNorm / live : init;
@@ -83,18 +87,30 @@ final class DeadLatentResampler {
                 p[(int) (decOff + (long) j * d + k)] = (float) (v[k] * inv * decNorm);
             }
             p[(int) (bEncOff + j)] = 0;
-            for (long off : new long[] {encOff + (long) j * d, decOff + (long) j * d}) {
-                java.util.Arrays.fill(m1, (int) off, (int) off + d, 0f);
-                java.util.Arrays.fill(m2, (int) off, (int) off + d, 0f);
-            }
+            java.util.Arrays.fill(m1, (int) (encOff + (long) j * d), (int) (encOff + (long) (j + 1) * d), 0f);
+            java.util.Arrays.fill(m1, (int) (decOff + (long) j * d), (int) (decOff + (long) (j + 1) * d), 0f);
+            java.util.Arrays.fill(m2, (int) (encOff + (long) j * d), (int) (encOff + (long) (j + 1) * d), m2Enc);
+            java.util.Arrays.fill(m2, (int) (decOff + (long) j * d), (int) (decOff + (long) (j + 1) * d), m2Dec);
             m1[(int) (bEncOff + j)] = 0;
-            m2[(int) (bEncOff + j)] = 0;
+            m2[(int) (bEncOff + j)] = m2Bias;
             done++;
         }
         sae.setParameters(p);
         be.upload(m1, 0, moments.m1(), 0, m1.length);
         be.upload(m2, 0, moments.m2(), 0, m2.length);
         return done;
+    }
+
+    /** Mean of a (m, width) block at {@code off} over the rows of live latents (0 when none is live). */
+    private static float liveMean(float[] a, long off, int width, boolean[] isDead) {
+        double s = 0;
+        long n = 0;
+        for (int j = 0; j < isDead.length; j++)
+            if (!isDead[j]) {
+                for (int k = 0; k < width; k++) s += a[(int) (off + (long) j * width + k)];
+                n += width;
+            }
+        return n > 0 ? (float) (s / n) : 0f;
     }
 
     private static double norm(float[] a, long off, int n) {

@@ -38,7 +38,7 @@ class DeadLatentResamplingTest {
     }
 
     @Test
-    void resampledLatentsGetBatchDirectionsLiveNormsZeroBiasAndFreshMoments() {
+    void resampledLatentsGetBatchDirectionsLiveNormsZeroBiasAndLiveMoments() {
         int d = 8, m = 16, rows = 32;
         SaeConfig cfg = SaeConfig.builder().setDIn(d).setDSae(m).optL1Coefficient(0.1).optSeed(3).build();
         SplittableRandom rng = new SplittableRandom(11);
@@ -55,7 +55,7 @@ class DeadLatentResamplingTest {
             sae.setDecoderBias(bDec);
             float[] m1 = new float[p.length], m2 = new float[p.length];
             java.util.Arrays.fill(m1, 0.5f);
-            java.util.Arrays.fill(m2, 0.25f);
+            for (int i = 0; i < m2.length; i++) m2[i] = (float) (0.25 * rng.nextDouble());
             be.upload(m1, 0, moments.m1(), 0, m1.length);
             be.upload(m2, 0, moments.m2(), 0, m2.length);
             be.upload(x, 0, ws.input(), 0, x.length);
@@ -73,6 +73,15 @@ class DeadLatentResamplingTest {
                     encLive += norm(before, j * d, d) / (m - 3);
                     decLive += norm(before, decOff + j * d, d) / (m - 3);
                 }
+            double m2Enc = 0, m2Dec = 0, m2Bias = 0; // live latents' mean second moment, per tensor
+            for (int j = 0; j < m; j++)
+                if (!deadSet.contains(j)) {
+                    for (int k = 0; k < d; k++) {
+                        m2Enc += m2[j * d + k] / ((m - 3) * d);
+                        m2Dec += m2[decOff + j * d + k] / ((m - 3) * d);
+                    }
+                    m2Bias += m2[bEncOff + j] / (m - 3);
+                }
             Set<Integer> usedRows = new HashSet<>();
             for (int j = 0; j < m; j++) {
                 boolean isDead = deadSet.contains(j);
@@ -80,8 +89,10 @@ class DeadLatentResamplingTest {
                     for (int k = 0; k < d; k++) {
                         if (!isDead) assertEquals(before[off + k], after[off + k], "live latent " + j + " unchanged");
                         assertEquals(isDead ? 0f : 0.5f, a1[off + k], "m1 of latent " + j);
-                        assertEquals(isDead ? 0f : 0.25f, a2[off + k], "m2 of latent " + j);
+                        double want = isDead ? (off < bEncOff ? m2Enc : m2Dec) : m2[off + k];
+                        assertEquals(want, a2[off + k], 1e-6 * want, "m2 of latent " + j + ": its own, or the live mean when resampled");
                     }
+                assertEquals(isDead ? m2Bias : m2[bEncOff + j], a2[bEncOff + j], 1e-6, "m2 of b_enc " + j);
                 if (!isDead) continue;
                 assertEquals(0f, after[bEncOff + j], "b_enc of a resampled latent");
                 assertEquals(decLive, norm(after, decOff + j * d, d), 1e-5 * decLive, "decoder norm = mean live norm");
