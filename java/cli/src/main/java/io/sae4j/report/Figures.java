@@ -34,7 +34,7 @@ final class Figures {
     static final String HEATMAP = "fig-mmcs-heatmap", MMCS_VS_RATIO = "fig-mmcs-vs-ratio", CORR_VS_RATIO = "fig-corr-vs-ratio",
             FREQ_RATIO = "fig-freq-ratio", FREQ_LAYER = "fig-freq-layer", SPARSITY = "fig-sparsity",
             TRAIN_LOSS = "fig-train-loss", TRAIN_L0 = "fig-train-l0", TRAIN_FVU = "fig-train-fvu",
-            THRESHOLD_CURVE = "fig-threshold-curve";
+            THRESHOLD_CURVE = "fig-threshold-curve", FRONTIER = "fig-frontier";
 
     private Figures() {}
 
@@ -58,6 +58,7 @@ final class Figures {
         put(out, failures, FREQ_LAYER, () -> frequencies(FREQ_LAYER, "Feature frequency per layer", Analysis.saesIn(r, "layer"),
                 s -> "layer " + Html.num(s.layer()), "the SAEs of the layer comparisons, one line per layer"));
         put(out, failures, SPARSITY, () -> sparsity(r));
+        put(out, failures, FRONTIER, () -> frontier(r));
         put(out, failures, THRESHOLD_CURVE, () -> thresholdCurve(r));
         put(out, failures, TRAIN_LOSS, () -> training(r, TRAIN_LOSS, "Training loss", "loss", TrainPoint::loss, true));
         put(out, failures, TRAIN_L0, () -> training(r, TRAIN_L0, "Training L0", "L0 (mean active latents per token)", TrainPoint::l0, false));
@@ -241,6 +242,22 @@ final class Figures {
                 "For the ratio-sweep SAEs (every SAE when there is no sweep), averaged per ratio: L0 / d_sae is the mean "
                         + "fraction of latents active on a token, i.e. the mean feature frequency over all latents (dead included); "
                         + "the median is over live features only.", Charts.png(c), Charts.WIDTH, Charts.HEIGHT);
+    }
+
+    /** L0 against FVU on the held-out tokens, one marker per SAE of the ratio sweep (one lambda: one point per ratio). */
+    static Figure frontier(StudyResults r) throws IOException {
+        List<Sae> sweep = Analysis.sweepOrAll(r).stream().filter(s -> Double.isFinite(s.l0()) && Double.isFinite(s.fvu())).toList();
+        if (sweep.isEmpty()) return null;
+        XYChart c = Charts.xy("Sparsity against fidelity", "L0 (mean active latents per token, held-out)", "FVU (held-out)", sweep.size());
+        int i = 0;
+        for (Sae s : sweep)
+            Charts.styleSeries(c.addSeries(Analysis.ratioLabel(s.ratio()) + (sweep.size() > 6 ? " " + s.name() : ""),
+                    List.of(s.l0()), List.of(s.fvu())), i++, true);
+        c.getStyler().setLegendPosition(org.knowm.xchart.style.Styler.LegendPosition.InsideNE);
+        return new Figure(FRONTIER, "frontier.png", "Sparsity against fidelity",
+                "Each SAE of the ratio sweep on the held-out tokens: lower and further left is better. All share one L1 "
+                        + "coefficient, so they sit at different L0: the comparisons of this study are at one lambda, not at "
+                        + "matched L0.", Charts.png(c), Charts.WIDTH, Charts.HEIGHT);
     }
 
     static Figure training(StudyResults r, String anchor, String title, String yTitle, ToDoubleFunction<TrainPoint> metric,

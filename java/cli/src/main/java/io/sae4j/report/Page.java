@@ -188,6 +188,7 @@ final class Page {
         b.append(figure(Figures.FREQ_RATIO, "no SAE of the ratio sweep has a frequency histogram."));
         b.append(figure(Figures.FREQ_LAYER, "no SAE of the layer comparisons has a frequency histogram."));
         b.append(figure(Figures.SPARSITY, "no SAE with a ratio and L0 or a frequency histogram."));
+        b.append(figure(Figures.FRONTIER, "no SAE of the ratio sweep has both L0 and FVU."));
         List<Sparsity> ps = Analysis.sparsityPerRatio(r);
         if (!ps.isEmpty()) {
             Table t = new Table("ratio", "SAEs", "L0", "L0 / d_sae", "log10(L0 / d_sae)", "median log10 freq");

@@ -29,7 +29,7 @@ class ReportTest {
     static final List<String> SECTION_ANCHORS = List.of("findings", "saes", "mmcs-heatmap", "vs-ratio", "frequencies", "comparisons",
             "training", "features", "config");
     static final List<String> FIGURE_ANCHORS = List.of(Figures.HEATMAP, Figures.MMCS_VS_RATIO, Figures.CORR_VS_RATIO, Figures.FREQ_RATIO,
-            Figures.FREQ_LAYER, Figures.SPARSITY, Figures.TRAIN_LOSS, Figures.TRAIN_L0, Figures.TRAIN_FVU, Figures.THRESHOLD_CURVE);
+            Figures.FREQ_LAYER, Figures.SPARSITY, Figures.TRAIN_LOSS, Figures.TRAIN_L0, Figures.TRAIN_FVU, Figures.THRESHOLD_CURVE, Figures.FRONTIER);
 
     @Test
     void fullReportHasEverySectionFigureAndCsv(@TempDir Path dir) throws IOException {
@@ -192,6 +192,7 @@ class ReportTest {
             s.addProperty("d_in", 8);
             s.addProperty("d_sae", 8 * ratio);
             s.addProperty("l0", 3.0);
+            s.addProperty("fvu", 0.4);
             JsonObject h = new JsonObject();
             h.addProperty("lo", -3.0);
             h.addProperty("hi", -2.0);
