@@ -54,6 +54,10 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--checkpoint-every", defaultValue = "1000", description = "Steps between checkpoints (default ${DEFAULT-VALUE}).")
     long checkpointEvery;
 
+    @Option(names = "--target-l0", defaultValue = "0", description = "Adapt lambda (from --l1) during the first 80% of training "
+            + "until each SAE's L0 reaches this: SAEs at matched sparsity; 0 = lambda fixed (default ${DEFAULT-VALUE}).")
+    double targetL0;
+
     @Option(names = "--resample-every", defaultValue = "0", description = "Resample dead latents (Anthropic 2023) every N steps "
             + "in the first half of training; 0 = never (default ${DEFAULT-VALUE}).")
     long resampleEvery;
@@ -69,6 +73,7 @@ final class TrainCommand implements Callable<Integer> {
         if (ratios.isEmpty() || seeds.isEmpty()) throw new IllegalArgumentException("--ratios and --seeds must not be empty");
         if (batch < 1) throw new IllegalArgumentException("--batch must be >= 1, got " + batch);
         if (steps != null && steps < 1) throw new IllegalArgumentException("--steps must be >= 1, got " + steps);
+        if (!(targetL0 >= 0)) throw new IllegalArgumentException("--target-l0 must be >= 0 (0: lambda fixed), got " + targetL0);
         if (resampleEvery < 0) throw new IllegalArgumentException("--resample-every must be >= 0 steps, got " + resampleEvery);
         if (Files.exists(out) && !Files.isDirectory(out))
             throw new IllegalArgumentException("--out " + out + ": exists and is not a directory");
@@ -94,7 +99,7 @@ final class TrainCommand implements Callable<Integer> {
                         throw new IllegalArgumentException("--ratios: " + e.getMessage());
                     }
                     names.add("ratio-" + fmt(r) + (seeds.size() > 1 ? "-seed-" + s : ""));
-                    configs.add(SaeConfig.builder().setDIn(d).setRatio(r).optL1Coefficient(l1).optSeed(s).build());
+                    configs.add(SaeConfig.builder().setDIn(d).setRatio(r).optL1Coefficient(l1).optSeed(s).optTargetL0(targetL0).build());
                 }
             // one batch and its latents live in single arrays and workspaces indexed by int
             long maxDSae = configs.stream().mapToLong(SaeConfig::dSae).max().orElse(1);

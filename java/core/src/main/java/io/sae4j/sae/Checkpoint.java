@@ -63,6 +63,7 @@ public final class Checkpoint {
             s.put("config", sae.config());
             s.put("last_fired", t.lastFired(i));
             s.put("resampled", t.resampled(i));
+            s.put("l1_factor", t.l1Factor(i));
             saes.add(s);
             float[][] mom = t.optimizerState(i);
             Map<String, Safetensors.Tensor> tensors = new LinkedHashMap<>();
@@ -141,6 +142,7 @@ public final class Checkpoint {
         List<float[][]> moments = new ArrayList<>();
         List<long[]> fired = new ArrayList<>();
         long[] resampled = new long[saes.size()];
+        double[] l1Factors = new double[saes.size()];
         for (int i = 0; i < saes.size(); i++) {
             Path f = checkpoint.resolve("sae-" + i + ".safetensors");
             Map<String, Safetensors.Tensor> ts = Safetensors.read(f).tensors();
@@ -150,11 +152,13 @@ public final class Checkpoint {
             fired.add(GSON.fromJson(saes.get(i).getAsJsonObject().get("last_fired"), long[].class));
             var r = saes.get(i).getAsJsonObject().get("resampled"); // absent in checkpoints before resampling existed
             resampled[i] = r == null ? 0 : r.getAsLong();
+            var factor = saes.get(i).getAsJsonObject().get("l1_factor");
+            l1Factors[i] = factor == null ? 1 : factor.getAsDouble();
         }
         Trainer.Record[] records = state.has("last_records")
                 ? GSON.fromJson(state.get("last_records"), Trainer.Record[].class) : new Trainer.Record[0];
         try {
-            t.restore(state.get("step").getAsLong(), moments, fired, resampled, List.of(records));
+            t.restore(state.get("step").getAsLong(), moments, fired, resampled, l1Factors, List.of(records));
         } catch (IllegalArgumentException | IllegalStateException | UnsupportedOperationException e) {
             throw new FormatException(checkpoint.resolve("state.json"), "does not fit this run: " + e.getMessage(), e);
         }

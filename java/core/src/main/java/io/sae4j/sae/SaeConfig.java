@@ -11,9 +11,12 @@ package io.sae4j.sae;
  * @param l1Coefficient  lambda of the L1 penalty sum_i f_i ||W_dec,i||
  * @param seed           initialisation seed (documented default 42)
  * @param decoderInitNorm norm of each W_dec row at init (SAELens default 0.1); W_enc = W_dec^T
+ * @param targetL0       when > 0, training adapts lambda (starting from {@code l1Coefficient}) until
+ *                       the SAE's L0 reaches this value (see {@link Trainer}): SAEs compared at matched
+ *                       sparsity rather than at one lambda; 0 keeps lambda fixed
  */
 public record SaeConfig(int dIn, int dSae, String architecture, double l1Coefficient, long seed,
-                        double decoderInitNorm) {
+                        double decoderInitNorm, double targetL0) {
     public static final long DEFAULT_SEED = 42;
     /**
      * The L1 coefficient of the library and the CLI alike: with decoder-norm weighting and sae4j's
@@ -34,6 +37,8 @@ public record SaeConfig(int dIn, int dSae, String architecture, double l1Coeffic
             throw new IllegalArgumentException("l1 coefficient must be finite and >= 0, got " + l1Coefficient);
         if (!(decoderInitNorm > 0) || Double.isInfinite(decoderInitNorm))
             throw new IllegalArgumentException("decoder init norm must be > 0, got " + decoderInitNorm);
+        if (!(targetL0 >= 0) || targetL0 > dSae)
+            throw new IllegalArgumentException("target L0 must be in [0, d_sae = " + dSae + "] (0: lambda fixed), got " + targetL0);
     }
 
     /** Expansion ratio d_sae / d_in. */
@@ -42,7 +47,7 @@ public record SaeConfig(int dIn, int dSae, String architecture, double l1Coeffic
     }
 
     public SaeConfig withSeed(long newSeed) {
-        return new SaeConfig(dIn, dSae, architecture, l1Coefficient, newSeed, decoderInitNorm);
+        return new SaeConfig(dIn, dSae, architecture, l1Coefficient, newSeed, decoderInitNorm, targetL0);
     }
 
     public static Builder builder() {
@@ -56,6 +61,7 @@ public record SaeConfig(int dIn, int dSae, String architecture, double l1Coeffic
         private double l1 = DEFAULT_L1;
         private long seed = DEFAULT_SEED;
         private double decoderInitNorm = 0.1;
+        private double targetL0 = 0;
 
         public Builder setDIn(int v) { dIn = v; return this; }
         public Builder setDSae(int v) { dSae = v; return this; }
@@ -64,6 +70,8 @@ public record SaeConfig(int dIn, int dSae, String architecture, double l1Coeffic
         public Builder optArchitecture(String v) { architecture = v; return this; }
         public Builder optL1Coefficient(double v) { l1 = v; return this; }
         public Builder optSeed(long v) { seed = v; return this; }
+        /** Adapt lambda during training until L0 reaches this (default 0: lambda fixed). */
+        public Builder optTargetL0(double v) { targetL0 = v; return this; }
         public Builder optDecoderInitNorm(double v) { decoderInitNorm = v; return this; }
 
         public SaeConfig build() {
@@ -74,7 +82,7 @@ public record SaeConfig(int dIn, int dSae, String architecture, double l1Coeffic
             if ((long) m * dIn > MAX_WEIGHTS)
                 throw new IllegalArgumentException("d_sae " + m + " x d_in " + dIn + " is over the limit of " + MAX_WEIGHTS
                         + " weights per matrix");
-            return new SaeConfig(dIn, m, architecture, l1, seed, decoderInitNorm);
+            return new SaeConfig(dIn, m, architecture, l1, seed, decoderInitNorm, targetL0);
         }
     }
 

@@ -39,6 +39,7 @@ public final class Trainer implements AutoCloseable {
         final SaeTensors grads; // views of the shared gradient buffer in this SAE's layout
         final long[] lastFired; // tokens seen when each latent was last seen firing (-1: never)
         long resampled; // dead latents resampled so far
+        double l1Factor = 1; // lambda = l1Coefficient * l1Factor (adapted towards the config's target L0)
         double lossSum, mseSum, l1Sum, l0Sum, fvuNum;
         double bestMse = Double.POSITIVE_INFINITY; // lowest interval MSE so far (divergence check)
         long intervalSteps;
@@ -152,12 +153,11 @@ public final class Trainer implements AutoCloseable {
         long t = step + 1;
         AdamStep adam = new AdamStep((float) config.lrAt(t), (float) config.beta1(), (float) config.beta2(),
                 (float) config.eps(), t);
-        double l1Scale = config.l1ScaleAt(t);
         backend.sumSquaredDeviation(ws, B, variance, pending);
         for (Slot s : slots) {
             SparseAutoencoder sae = s.sae;
             StepStats.Slot stat = s.stats.at(pending);
-            float lambda = (float) (sae.config().l1Coefficient() * l1Scale);
+            float lambda = (float) lambda(s, t);
             backend.encode(sae.tensors(), sae.activation(), ws, B, stat);
             backend.decode(sae.tensors(), ws, B);
             backend.backward(sae.tensors(), sae.activation(), lambda, s.grads, ws, B, stat);
@@ -186,7 +186,7 @@ public final class Trainer implements AutoCloseable {
             for (int k = 0; k < pending; k++)
                 if (!Float.isFinite(l[2 * k]) || !Float.isFinite(l[2 * k + 1])) {
                     Slot s = slots.get(i);
-                    double lambda = s.sae.config().l1Coefficient() * config.l1ScaleAt(first + k);
+                    double lambda = lambda(s, first + k);
                     failure = "SAE " + i + " (d_sae " + s.sae.dSae() + ") diverged at step " + (first + k) + ": loss is "
                             + (l[2 * k] + lambda * l[2 * k + 1]) + "; lower the learning rate or the L1 coefficient";
                     throw new IllegalStateException(failure);
@@ -197,7 +197,7 @@ public final class Trainer implements AutoCloseable {
             StepStats.Snapshot snap = snaps.get(i);
             for (int k = 0; k < pending; k++) {
                 double mse = snap.losses()[2 * k], l1 = snap.losses()[2 * k + 1];
-                double lambda = s.sae.config().l1Coefficient() * config.l1ScaleAt(first + k);
+                double lambda = lambda(s, first + k);
                 s.lossSum += mse + lambda * l1;
                 s.mseSum += mse;
                 s.l1Sum += l1;
@@ -235,7 +235,7 @@ public final class Trainer implements AutoCloseable {
             for (long fired : s.lastFired)
                 if (tokens - Math.max(0, fired) >= Math.min(config.deadWindowTokens(), tokens)) dead++;
             long k = Math.max(1, s.intervalSteps);
-            out.add(new Record(step, tokens, config.lrAt(step), s.sae.config().l1Coefficient() * config.l1ScaleAt(step),
+            out.add(new Record(step, tokens, config.lrAt(step), lambda(s, step),
                     i, s.lossSum / k, s.mseSum / k, s.l1Sum / k, s.l0Sum / k,
                     varSum > 0 ? s.fvuNum / varSum : Double.NaN, (double) dead / s.lastFired.length));
             s.lossSum = s.mseSum = s.l1Sum = s.l0Sum = s.fvuNum = 0;
@@ -243,8 +243,36 @@ public final class Trainer implements AutoCloseable {
         }
         varSum = 0;
         for (Record r : out) requireNotDiverging(r);
+        for (Record r : out) adaptLambda(slots.get(r.sae()), r);
         lastRecords = List.copyOf(out);
         return out;
+    }
+
+    /** The L1 coefficient of an SAE at step t: its config's, times its adapted factor, times the warmup. */
+    private double lambda(Slot s, long t) {
+        return s.sae.config().l1Coefficient() * s.l1Factor * config.l1ScaleAt(t);
+    }
+
+    /** Lambda is adapted towards a target L0 until this fraction of the steps (then held, so the run settles). */
+    static final double ADAPT_UNTIL = 0.8;
+    /** Largest change of lambda per record, either way. */
+    static final double ADAPT_MAX_STEP = 1.25;
+
+    /**
+     * Moves an SAE's lambda towards its target L0 (when it has one): times sqrt(L0 / target) per
+     * record, at most 1.25x either way, after the L1 warmup and up to {@link #ADAPT_UNTIL} of the
+     * steps. L0 falls as lambda rises, so this settles where the interval L0 meets the target.
+     */
+    private void adaptLambda(Slot s, Record r) {
+        double target = s.sae.config().targetL0();
+        if (target <= 0 || r.step() <= config.l1WarmupSteps() || r.step() > ADAPT_UNTIL * config.steps()) return;
+        double f = r.l0() > 0 ? Math.sqrt(r.l0() / target) : 1 / ADAPT_MAX_STEP;
+        s.l1Factor *= Math.max(1 / ADAPT_MAX_STEP, Math.min(ADAPT_MAX_STEP, f));
+    }
+
+    /** SAE i's lambda factor so far (1 unless it adapts towards a target L0). */
+    public double l1Factor(int i) {
+        return slots.get(i).l1Factor;
     }
 
     /** An interval FVU above this is divergence: no SAE that learns anything is 100x worse than the mean. */
@@ -340,7 +368,8 @@ public final class Trainer implements AutoCloseable {
     }
 
     /** Restores the step counter, optimiser moments, firing history and latest records of a checkpoint. */
-    public void restore(long atStep, List<float[][]> moments, List<long[]> fired, long[] resampled, List<Record> records) {
+    public void restore(long atStep, List<float[][]> moments, List<long[]> fired, long[] resampled, double[] l1Factors,
+                        List<Record> records) {
         if (atStep < 0 || atStep > config.steps())
             throw new IllegalArgumentException("checkpoint step " + atStep + " outside 0.." + config.steps());
         for (int i = 0; i < slots.size(); i++) {
@@ -353,6 +382,7 @@ public final class Trainer implements AutoCloseable {
             backend.upload(mm[1], 0, s.moments.m2(), 0, (int) n);
             System.arraycopy(fired.get(i), 0, s.lastFired, 0, s.lastFired.length);
             s.resampled = resampled[i];
+            s.l1Factor = l1Factors[i];
         }
         step = atStep;
         lastRecords = List.copyOf(records);

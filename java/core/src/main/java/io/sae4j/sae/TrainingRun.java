@@ -154,6 +154,7 @@ public final class TrainingRun {
                 fin.put("fvu", Double.isFinite(r.fvu()) ? r.fvu() : null); // undefined when the data did not vary
                 fin.put("dead_fraction", r.deadFraction());
                 fin.put("resampled", trainer.resampled(i));
+                fin.put("l1_coefficient", r.l1Coefficient()); // differs from the config's when it adapted to a target L0
                 rec.put("final", fin);
                 SaeLensFormat.write(saes.get(i), dir.resolve(names.get(i)), rec);
             }

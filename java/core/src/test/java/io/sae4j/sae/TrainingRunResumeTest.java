@@ -34,7 +34,8 @@ class TrainingRunResumeTest {
         // the resampling run's L1 kills latents, so that there is something to resample
         double l1 = train.resampleEvery() > 0 ? 2.0 : 0.2;
         List<SaeConfig> cfgs = List.of(SaeConfig.builder().setDIn(24).setRatio(2).optL1Coefficient(l1).build(),
-                SaeConfig.builder().setDIn(24).setRatio(4).optL1Coefficient(l1).optSeed(7).build());
+                SaeConfig.builder().setDIn(24).setRatio(4).optL1Coefficient(l1).optSeed(7)
+                        .optTargetL0(train.resampleEvery() > 0 ? 5 : 0).build()); // and its lambda adapts: resumed too
         return new TrainingRun(dir, List.of("r2", "r4"), cfgs, train, "synthetic seed 3");
     }
 

@@ -1,0 +1,41 @@
+package io.sae4j.sae;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.sae4j.backend.cpu.CpuBackend;
+import io.sae4j.data.SyntheticData;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** Training at a target L0: lambda adapts, from either side, until the SAE's L0 meets the target. */
+class TargetL0Test {
+    static final SyntheticData.Spec SPEC = new SyntheticData.Spec(16, 64, 3, 0.98, 0, 1, 0.01, 5);
+
+    @Test
+    void lambdaAdaptsUntilL0MeetsTheTarget() throws Exception {
+        TrainConfig tc = TrainConfig.builder().setSteps(500).optBatchSize(256).optLr(5e-3).optLogEvery(10).build();
+        try (CpuBackend be = new CpuBackend(2, 0)) {
+            List<SparseAutoencoder> saes = new ArrayList<>();
+            // same SAE three times: lambda fixed, and adapting to L0 6 from far too low and far too high a lambda
+            saes.add(SparseAutoencoder.initialize(SaeConfig.builder().setDIn(16).setRatio(4).optL1Coefficient(0.3).build(), be));
+            saes.add(SparseAutoencoder.initialize(SaeConfig.builder().setDIn(16).setRatio(4).optL1Coefficient(0.01)
+                    .optTargetL0(6).build(), be));
+            saes.add(SparseAutoencoder.initialize(SaeConfig.builder().setDIn(16).setRatio(4).optL1Coefficient(3)
+                    .optTargetL0(6).build(), be));
+            try (Trainer t = new Trainer(saes, tc); SyntheticData src = new SyntheticData(SPEC)) {
+                List<Trainer.Record> last = new ArrayList<>();
+                t.run(src, records -> { last.clear(); last.addAll(records); });
+                assertEquals(1.0, t.l1Factor(0), "a fixed lambda stays");
+                assertTrue(t.l1Factor(1) > 3, "lambda rose from 0.01: factor " + t.l1Factor(1));
+                assertTrue(t.l1Factor(2) < 1 / 3.0, "lambda fell from 3: factor " + t.l1Factor(2));
+                for (int i = 1; i <= 2; i++)
+                    assertEquals(6, last.get(i).l0(), 1.2, "SAE " + i + " ends near L0 6: " + last.get(i));
+                assertEquals(0.01 * t.l1Factor(1), last.get(1).l1Coefficient(), 1e-12, "records give the adapted lambda");
+            } finally {
+                saes.forEach(SparseAutoencoder::close);
+            }
+        }
+    }
+}
