@@ -119,8 +119,13 @@ final class Analysis {
 
     /** The "ratio" comparisons whose SAEs differ in size (d_sae, else ratio), oriented small -> large. */
     static List<Oriented> oriented(StudyResults r) {
+        return oriented(r, "ratio");
+    }
+
+    /** As {@link #oriented(StudyResults)} over the comparisons of one kind ("ratio", or "ratio_matched_l0"). */
+    static List<Oriented> oriented(StudyResults r, String kind) {
         List<Oriented> out = new ArrayList<>();
-        for (Comparison c : r.ofKind("ratio")) {
+        for (Comparison c : r.ofKind(kind)) {
             Sae a = r.sae(c.a()), b = r.sae(c.b());
             if (a == null || b == null) continue;
             double sa = size(a), sb = size(b);
@@ -174,21 +179,21 @@ final class Analysis {
      */
     static TreeMap<Double, Mean> mmcsPerRatio(StudyResults r) {
         TreeMap<Double, Mean> out = new TreeMap<>();
-        mmcsValuesPerRatio(r).forEach((k, v) -> { Mean x = Mean.of(v); if (x.n() > 0) out.put(k, x); });
+        mmcsValuesPerRatio(r, "ratio").forEach((k, v) -> { Mean x = Mean.of(v); if (x.n() > 0) out.put(k, x); });
         return out;
     }
 
     /** As {@link #mmcsPerRatio}, with the spread of the values behind each mean. */
-    static TreeMap<Double, Spread> mmcsSpreadPerRatio(StudyResults r) {
+    static TreeMap<Double, Spread> mmcsSpreadPerRatio(StudyResults r, String kind) {
         TreeMap<Double, Spread> out = new TreeMap<>();
-        mmcsValuesPerRatio(r).forEach((k, v) -> { Spread x = Spread.of(v); if (x.n() > 0) out.put(k, x); });
+        mmcsValuesPerRatio(r, kind).forEach((k, v) -> { Spread x = Spread.of(v); if (x.n() > 0) out.put(k, x); });
         return out;
     }
 
     /** The MMCS (mean of both directions) of every "ratio" comparison each ratio takes part in. */
-    private static TreeMap<Double, List<Double>> mmcsValuesPerRatio(StudyResults r) {
+    private static TreeMap<Double, List<Double>> mmcsValuesPerRatio(StudyResults r, String kind) {
         TreeMap<Double, List<Double>> m = new TreeMap<>();
-        for (Comparison c : r.ofKind("ratio")) {
+        for (Comparison c : r.ofKind(kind)) {
             Sae a = r.sae(c.a()), b = r.sae(c.b());
             for (Sae s : new Sae[] {a, b}) {
                 if (s == null || !Double.isFinite(s.ratio())) continue;

@@ -28,8 +28,20 @@ public final class Findings {
 
     public static List<Finding> evaluate(JsonObject results) {
         StudyResults r = StudyResults.of(results);
-        return List.of(TrainingChecks.converged(r), TrainingChecks.fewDead(r), smallToLarge(r), oneToOneLowest(r), aboveRandom(r),
-                frequencyCentre(r), largerSparser(r));
+        List<Finding> out = new ArrayList<>(List.of(TrainingChecks.converged(r), TrainingChecks.fewDead(r), smallToLarge(r),
+                oneToOneLowest(r), aboveRandom(r), frequencyCentre(r), largerSparser(r)));
+        if (!r.ofKind(MATCHED).isEmpty()) { // the same observations between SAEs trained to one L0
+            out.add(3, smallToLarge(r, MATCHED, " (at matched L0)"));
+            out.add(5, oneToOneLowest(r, MATCHED, " (at matched L0)"));
+        }
+        return out;
+    }
+
+    /** Comparisons of the ratio sweep trained to one target L0 (the study's matched-sparsity sweep). */
+    static final String MATCHED = "ratio_matched_l0";
+
+    static Finding smallToLarge(StudyResults r) {
+        return smallToLarge(r, "ratio", " (at one lambda)");
     }
 
     /**
@@ -37,11 +49,11 @@ public final class Findings {
      * spread over the pairs, on all latents and on live latents. Holds when the mean difference
      * exceeds its spread, does not hold when it is below minus the spread, else cannot be told.
      */
-    static Finding smallToLarge(StudyResults r) {
-        String claim = "MMCS from the smaller SAE to the larger is higher than from the larger to the smaller";
+    static Finding smallToLarge(StudyResults r, String kind, String where) {
+        String claim = "MMCS from the smaller SAE to the larger is higher than from the larger to the smaller" + where;
         List<Double> diff = new ArrayList<>(), diffLive = new ArrayList<>();
         int higher = 0;
-        for (Oriented o : Analysis.oriented(r)) {
+        for (Oriented o : Analysis.oriented(r, kind)) {
             if (!Double.isFinite(o.mmcsS2L()) || !Double.isFinite(o.mmcsL2S())) continue;
             diff.add(o.mmcsS2L() - o.mmcsL2S());
             if (o.mmcsS2L() > o.mmcsL2S()) higher++;
@@ -49,10 +61,10 @@ public final class Findings {
             double s2l = smallIsA ? o.c().mmcsAbLive() : o.c().mmcsBaLive(), l2s = smallIsA ? o.c().mmcsBaLive() : o.c().mmcsAbLive();
             diffLive.add(s2l - l2s);
         }
-        if (diff.isEmpty()) return new Finding(claim, null, "No \"ratio\" comparison with both MMCS directions between SAEs of different sizes.", Figures.HEATMAP);
+        if (diff.isEmpty()) return new Finding(claim, null, "No \"" + kind + "\" comparison with both MMCS directions between SAEs of different sizes.", Figures.HEATMAP);
         Analysis.Spread all = Analysis.Spread.of(diff), live = Analysis.Spread.of(diffLive);
         Boolean holds = all.sign();
-        String ev = String.format("Difference MMCS small \u2192 large minus large \u2192 small over %d ratio pairs, all latents: %s; "
+        String ev = String.format("Difference MMCS small \u2192 large minus large \u2192 small over %d \"" + kind + "\" pairs, all latents: %s; "
                 + "small \u2192 large is the higher in %d of %d pairs. ", diff.size(), all.text(), higher, diff.size());
         ev += live.n() > 0 ? "Live latents only (those that fire on the held-out tokens): " + live.text() + (live.sign() == holds
                 ? ", the same verdict. " : ", a different verdict (" + verdict(live.sign()) + "). ") : "Live-latent MMCS was not measured. ";
@@ -71,11 +83,15 @@ public final class Findings {
      * ratio's values include its pairs with 1:1, so their spreads are wide by construction.)
      */
     static Finding oneToOneLowest(StudyResults r) {
-        String claim = "1:1 SAEs score lowest (lowest mean MMCS with the other sizes)";
-        TreeMap<Double, Analysis.Spread> per = Analysis.mmcsSpreadPerRatio(r);
+        return oneToOneLowest(r, "ratio", " (at one lambda)");
+    }
+
+    static Finding oneToOneLowest(StudyResults r, String kind, String where) {
+        String claim = "1:1 SAEs score lowest (lowest mean MMCS with the other sizes)" + where;
+        TreeMap<Double, Analysis.Spread> per = Analysis.mmcsSpreadPerRatio(r, kind);
         if (!per.containsKey(1.0) || per.size() < 2)
-            return new Finding(claim, null, per.containsKey(1.0) ? "Only ratio 1:1 has \"ratio\" comparisons."
-                    : "No ratio-1 SAE takes part in a \"ratio\" comparison.", Figures.HEATMAP);
+            return new Finding(claim, null, per.containsKey(1.0) ? "Only ratio 1:1 has \"" + kind + "\" comparisons."
+                    : "No ratio-1 SAE takes part in a \"" + kind + "\" comparison.", Figures.HEATMAP);
         Analysis.Spread one = per.get(1.0);
         boolean allAbove = true, oneBelow = false;
         StringBuilder list = new StringBuilder();
@@ -90,7 +106,7 @@ public final class Findings {
         Boolean holds = allAbove ? Boolean.TRUE : oneBelow ? Boolean.FALSE : null;
         Map.Entry<Double, Analysis.Spread> lowest = per.entrySet().stream().min(Map.Entry.comparingByValue(
                 java.util.Comparator.comparingDouble(Analysis.Spread::mean))).orElseThrow();
-        return new Finding(claim, holds, "MMCS per ratio over the \"ratio\" comparisons involving that ratio (each pair's mean of "
+        return new Finding(claim, holds, "MMCS per ratio over the \"" + kind + "\" comparisons involving that ratio (each pair's mean of "
                 + "both directions: its heatmap row and column), mean \u00b1 sd over the pairs: " + list + ". The lowest mean is " + Analysis.ratioLabel(lowest.getKey())
                 + ". Verdict: " + verdict(holds) + " (1:1 must be below every other ratio by more than its own spread).",
                 Figures.HEATMAP);

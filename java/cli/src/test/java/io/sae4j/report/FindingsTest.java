@@ -64,7 +64,7 @@ class FindingsTest {
         Finding f = Findings.smallToLarge(threeRatios().cmp("ratio", "r1", "r2", 0.8, 0.6, null, null)
                 .cmp("ratio", "r4", "r2", 0.55, 0.75, null, null).study());
         assertEquals(Boolean.TRUE, f.holds(), f.evidence());
-        assertTrue(f.evidence().contains("2 ratio pairs"), f.evidence());
+        assertTrue(f.evidence().contains("2 \"ratio\" pairs"), f.evidence());
         assertTrue(f.evidence().contains("0.2 \u00b1"), f.evidence());
         assertTrue(f.evidence().contains("2 of 2"), f.evidence());
         assertEquals(Figures.HEATMAP, f.figureAnchor());
@@ -215,6 +215,20 @@ class FindingsTest {
     void largerSparserWithOneRatioIsNull() {
         assertNull(Findings.largerSparser(new R().sae("a", 4, 40, -2.0).sae("b", 4, 38, -2.0).study()).holds());
         assertNull(Findings.largerSparser(new R().study()).holds());
+    }
+
+    @Test
+    void matchedL0ComparisonsGetTheirOwnVerdicts() {
+        // at one lambda small -> large is higher; at matched L0 it is lower in both pairs
+        R results = threeRatios().cmp("ratio", "r1", "r2", 0.8, 0.6, null, null).cmp("ratio", "r2", "r4", 0.8, 0.6, null, null)
+                .cmp(Findings.MATCHED, "r1", "r2", 0.5, 0.7, null, null).cmp(Findings.MATCHED, "r2", "r4", 0.5, 0.75, null, null);
+        var fs = Findings.evaluate(results.json);
+        assertEquals(9, fs.size());
+        Finding lambda = fs.get(2), matched = fs.get(3);
+        assertTrue(lambda.claim().endsWith("(at one lambda)") && matched.claim().endsWith("(at matched L0)"), matched.claim());
+        assertEquals(Boolean.TRUE, lambda.holds(), lambda.evidence());
+        assertEquals(Boolean.FALSE, matched.holds(), matched.evidence());
+        assertTrue(fs.get(5).claim().startsWith("1:1 SAEs score lowest") && fs.get(5).claim().endsWith("(at matched L0)"));
     }
 
     @Test
