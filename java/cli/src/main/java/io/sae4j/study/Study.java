@@ -4,6 +4,7 @@ import com.google.gson.JsonObject;
 import io.sae4j.backend.Backend;
 import io.sae4j.data.Fingerprint;
 import io.sae4j.data.NpyActivationSource;
+import io.sae4j.harvest.HarvestModel;
 import io.sae4j.harvest.HarvestSpec;
 import io.sae4j.harvest.Harvester;
 import io.sae4j.harvest.Manifest;
@@ -51,7 +52,7 @@ public final class Study {
     private final Map<String, Sae> saes = new LinkedHashMap<>();
 
     /** One trained SAE and where its data comes from. */
-    record Sae(String name, String group, TransformerModel model, int layer, int ratio, long seed, String dataset) {}
+    record Sae(String name, String group, HarvestModel model, int layer, int ratio, long seed, String dataset) {}
 
     public Study(StudyConfig c, Path out, Backend be, Progress progress, Consumer<String> log) {
         this.c = c;
@@ -61,11 +62,11 @@ public final class Study {
         this.log = log;
     }
 
-    private String name(TransformerModel m, int layer, int ratio, long seed, String dataset) {
-        return m.key + "-L" + layer + "-" + c.site() + "-r" + ratio + "-s" + seed + "-" + dataset;
+    private String name(HarvestModel m, int layer, int ratio, long seed, String dataset) {
+        return m.key() + "-L" + layer + "-" + c.site() + "-r" + ratio + "-s" + seed + "-" + dataset;
     }
 
-    private Path acts(io.sae4j.harvest.HarvestModel m, String dataset) {
+    private Path acts(HarvestModel m, String dataset) {
         return out.resolve("acts").resolve(m.key() + "-" + dataset);
     }
 
@@ -109,7 +110,7 @@ public final class Study {
 
         // 3. evaluation and comparisons
         Evaluation ev = new Evaluation(this);
-        JsonObject results = ev.evaluate(main, others, s0);
+        JsonObject results = ev.evaluate(main, s0);
         results.addProperty("wall_time_s", (System.nanoTime() - t0) / 1e9);
         return results;
     }
@@ -121,7 +122,7 @@ public final class Study {
      * one stream and ratio differ only by the configured seed.
      */
     static long initSeed(Sae s) {
-        String key = s.model().key + "/" + s.layer() + "/" + s.ratio() + "/" + s.dataset();
+        String key = s.model().key() + "/" + s.layer() + "/" + s.ratio() + "/" + s.dataset();
         return s.seed() * 0x9E3779B97F4A7C15L ^ (long) key.hashCode() * 0xBF58476D1CE4E5B9L;
     }
 
@@ -142,7 +143,7 @@ public final class Study {
 
     private void train(String group, List<Sae> members) throws IOException {
         Sae first = members.get(0);
-        int d = first.model().dModel;
+        int d = first.model().dModel();
         List<String> names = new ArrayList<>();
         List<SaeConfig> cfgs = new ArrayList<>();
         for (Sae s : members) {
@@ -196,17 +197,17 @@ public final class Study {
      * First held-out row of a model's half-A harvest: the first row at or after trainTokens that
      * starts a new text, so no text has tokens both in training and in the held-out set.
      */
-    long heldoutStart(TransformerModel m) throws IOException {
+    long heldoutStart(HarvestModel m) throws IOException {
         TokenTable t = tokens(m);
         int r = (int) c.trainTokens();
         while (r < t.rows() && t.text[r] == t.text[(int) c.trainTokens() - 1]) r++;
         if (r + c.heldoutTokens() > t.rows())
-            throw new IllegalStateException(m.key + ": harvest too short for " + c.heldoutTokens() + " held-out tokens after row " + r);
+            throw new IllegalStateException(m.key() + ": harvest too short for " + c.heldoutTokens() + " held-out tokens after row " + r);
         return r;
     }
 
     /** The first n held-out rows of a (model, layer) stream of half A (from {@link #heldoutStart}). */
-    float[] heldout(TransformerModel m, int layer, int n) throws IOException {
+    float[] heldout(HarvestModel m, int layer, int n) throws IOException {
         try (NpyReader r = heldoutReader(m, layer)) {
             float[] x = new float[Math.multiplyExact(n, r.cols())];
             r.read(heldoutStart(m), n, x, 0);
@@ -215,16 +216,16 @@ public final class Study {
     }
 
     /** The half-A activations of a model's layer, for reading held-out rows in blocks; the caller closes it. */
-    NpyReader heldoutReader(TransformerModel m, int layer) throws IOException {
+    NpyReader heldoutReader(HarvestModel m, int layer) throws IOException {
         return NpyReader.open(Manifest.layerFile(acts(m, "A"), layer));
     }
 
-    private final Map<TransformerModel, TokenTable> tokenTables = new java.util.EnumMap<>(TransformerModel.class);
+    private final Map<String, TokenTable> tokenTables = new java.util.HashMap<>(); // by model key
 
     /** tokens.tsv and texts.txt of a model's half-A harvest, for examples (read once). */
-    TokenTable tokens(TransformerModel m) throws IOException {
-        TokenTable t = tokenTables.get(m);
-        if (t == null) tokenTables.put(m, t = TokenTable.read(acts(m, "A")));
+    TokenTable tokens(HarvestModel m) throws IOException {
+        TokenTable t = tokenTables.get(m.key());
+        if (t == null) tokenTables.put(m.key(), t = TokenTable.read(acts(m, "A")));
         return t;
     }
 
