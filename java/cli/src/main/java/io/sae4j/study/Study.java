@@ -4,10 +4,13 @@ import com.google.gson.JsonObject;
 import io.sae4j.backend.Backend;
 import io.sae4j.data.Fingerprint;
 import io.sae4j.data.NpyActivationSource;
+import io.sae4j.harvest.Corpus;
 import io.sae4j.harvest.HarvestModel;
 import io.sae4j.harvest.HarvestSpec;
 import io.sae4j.harvest.Harvester;
 import io.sae4j.harvest.Manifest;
+import io.sae4j.harvest.OnnxModelFiles;
+import io.sae4j.harvest.TextFileCorpus;
 import io.sae4j.harvest.TransformerModel;
 import io.sae4j.io.NpyReader;
 import io.sae4j.io.SaeLensFormat;
@@ -28,7 +31,8 @@ import java.util.function.Consumer;
  * Runs the universality study of a {@link StudyConfig} in a directory: harvests (cached), trains
  * the SAEs of each activation stream in one pass (skipping finished ones), evaluates every SAE on
  * held-out tokens and every comparison, and returns the results object the report is made from.
- * Layout: {@code acts/<model>-<dataset>/}, {@code saes/<group>/<sae>/}, {@code results.json}.
+ * The main model is a bundled one or the config's ONNX file; halves A and B are WordNet's or the
+ * config's text file split in two ({@link TextFileCorpus#half}). Layout: {@code acts/<model>-<dataset>/}, {@code saes/<group>/<sae>/}, {@code results.json}.
  */
 public final class Study {
     /** Where progress goes: a label and a done/total callback per long stage. */
@@ -72,23 +76,26 @@ public final class Study {
 
     public JsonObject run() throws IOException {
         long t0 = System.nanoTime();
-        TransformerModel main = TransformerModel.of(c.model());
         TransformerModel.Site site = TransformerModel.Site.of(c.site());
+        TextFileCorpus text = c.text() == null ? null
+                : TextFileCorpus.read(Path.of(c.text()), c.textField() != null ? c.textField() : "text");
+        HarvestModel main = mainModel(site);
+        Corpus halfA = text == null ? Corpus.bundled("A") : text.half("A"), halfB = text == null ? Corpus.bundled("B") : text.half("B");
         // held-out rows start at the first text boundary after the training rows: up to 512 tokens later
         long harvestTokens = c.trainTokens() + HELDOUT_GAP + c.heldoutTokens();
         log.accept(String.format("disk: up to %.0f MB for activations (twice that briefly while shards are joined)",
-                diskEstimate(harvestTokens) / 1e6));
+                diskEstimate(harvestTokens, main.dModel()) / 1e6));
 
         // 1. activations
-        harvest(new HarvestSpec(main, site, c.layers(), "A", harvestTokens, c.float16(), HarvestSpec.DEFAULT_SHARD_TOKENS));
-        harvest(new HarvestSpec(main, site, List.of(c.layer()), "B", harvestTokens, c.float16(), HarvestSpec.DEFAULT_SHARD_TOKENS));
+        harvest(new HarvestSpec(main, site, c.layers(), halfA, harvestTokens, c.float16(), HarvestSpec.DEFAULT_SHARD_TOKENS));
+        harvest(new HarvestSpec(main, site, List.of(c.layer()), halfB, harvestTokens, c.float16(), HarvestSpec.DEFAULT_SHARD_TOKENS));
         // the second corpus trains one SAE (held-out rows come from half A, as for every SAE)
         long europarlTokens = Math.min(c.trainTokens(), Harvester.EUROPARL_SURELY_AVAILABLE);
         harvest(new HarvestSpec(main, site, List.of(c.layer()), "europarl", europarlTokens, c.float16(),
                 HarvestSpec.DEFAULT_SHARD_TOKENS));
         List<TransformerModel> others = c.otherModels().stream().map(TransformerModel::of).toList();
         for (TransformerModel m : others)
-            harvest(new HarvestSpec(m, site, List.of(c.layer()), "A", harvestTokens, c.float16(), HarvestSpec.DEFAULT_SHARD_TOKENS));
+            harvest(new HarvestSpec(m, site, List.of(c.layer()), halfA, harvestTokens, c.float16(), HarvestSpec.DEFAULT_SHARD_TOKENS));
 
         // 2. SAEs: one group (one pass over one stream) per model, layer and dataset
         long s0 = c.seeds().get(0);
@@ -115,6 +122,18 @@ public final class Study {
         return results;
     }
 
+    /** The config's bundled model or ONNX file, its layers checked against those it has (in the graph, for a file). */
+    private HarvestModel mainModel(TransformerModel.Site site) throws IOException {
+        HarvestModel m = c.onnx() == null ? TransformerModel.of(c.model())
+                : OnnxModelFiles.open(Path.of(c.onnx()), Path.of(c.tokenizer()), c.tensor(), site, Runtime.getRuntime().availableProcessors());
+        try {
+            m.checkLayers(site, c.layers());
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("layers " + c.layers() + ": " + e.getMessage(), e);
+        }
+        return m;
+    }
+
     /**
      * Every SAE starts from its own random weights: the seed is mixed with model, layer, ratio and
      * dataset. (With one seed for all, a 1:1 SAE began as the first rows of the 1:2..1:32 ones and
@@ -137,7 +156,14 @@ public final class Study {
             return;
         }
         progress.stage("harvest " + spec.model().key() + "-" + spec.dataset(), spec.tokens(), "tokens");
-        h.run(progress::update, Runtime.getRuntime().availableProcessors());
+        try {
+            h.run(progress::update, Runtime.getRuntime().availableProcessors());
+        } catch (IllegalArgumentException e) { // too few tokens in your text file, say: which config keys asked for them
+            String asked = spec.dataset().equals("europarl") ? "trainTokens, at most " + Harvester.EUROPARL_SURELY_AVAILABLE
+                    : "trainTokens + " + HELDOUT_GAP + " + heldoutTokens";
+            throw new IllegalArgumentException("harvest " + spec.model().key() + "-" + spec.dataset() + " (" + asked + "): "
+                    + e.getMessage(), e);
+        }
         progress.end();
     }
 
@@ -188,9 +214,9 @@ public final class Study {
         return out.resolve("saes").resolve(s.group()).resolve(s.name());
     }
 
-    private long diskEstimate(long tokens) {
+    private long diskEstimate(long tokens, int d) {
         long per = c.float16() ? 2 : 4, layers = c.layers().size() + 1 + c.otherModels().size();
-        return tokens * layers * 384 * per;
+        return tokens * layers * d * per;
     }
 
     /**
