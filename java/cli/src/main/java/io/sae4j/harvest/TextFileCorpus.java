@@ -135,8 +135,9 @@ public final class TextFileCorpus implements Corpus {
 
     @Override
     public String description() {
-        return "text file, one document a line" + (field != null ? " (JSON lines, field '" + field + "')" : "") + ", in file order"
-                + (half != null ? ", half " + half + " (every other document from the " + (half.equals("A") ? "first" : "second") + ")" : "");
+        String whole = "text file, one document a line" + (field != null ? " (JSON lines, field '" + field + "')" : "") + ", in file order";
+        return half == null ? whole
+                : whole + ", half " + half + " (every other document from the " + (half.equals("A") ? "first" : "second") + ")";
     }
 
     @Override

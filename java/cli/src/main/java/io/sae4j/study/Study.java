@@ -32,7 +32,8 @@ import java.util.function.Consumer;
  * the SAEs of each activation stream in one pass (skipping finished ones), evaluates every SAE on
  * held-out tokens and every comparison, and returns the results object the report is made from.
  * The main model is a bundled one or the config's ONNX file; halves A and B are WordNet's or the
- * config's text file split in two ({@link TextFileCorpus#half}). Layout: {@code acts/<model>-<dataset>/}, {@code saes/<group>/<sae>/}, {@code results.json}.
+ * config's text file split in two ({@link TextFileCorpus#half}).
+ * Layout: {@code acts/<model>-<dataset>/}, {@code saes/<group>/<sae>/}, {@code results.json}.
  */
 public final class Study {
     /** Where progress goes: a label and a done/total callback per long stage. */
@@ -125,7 +126,8 @@ public final class Study {
     /** The config's bundled model or ONNX file, its layers checked against those it has (in the graph, for a file). */
     private HarvestModel mainModel(TransformerModel.Site site) throws IOException {
         HarvestModel m = c.onnx() == null ? TransformerModel.of(c.model())
-                : OnnxModelFiles.open(Path.of(c.onnx()), Path.of(c.tokenizer()), c.tensor(), site, Runtime.getRuntime().availableProcessors());
+                : OnnxModelFiles.open(Path.of(c.onnx()), Path.of(c.tokenizer()), c.tensor(), site,
+                        Runtime.getRuntime().availableProcessors());
         try {
             m.checkLayers(site, c.layers());
         } catch (IllegalArgumentException e) {
