@@ -248,9 +248,16 @@ public final class OnnxModelFiles implements HarvestModel {
         return nl < 0 ? s : s.substring(0, nl).strip();
     }
 
+    /**
+     * The file's name without ".onnx", each run of other characters than letters, digits, '.', '_'
+     * and '-' as one '_' (none at the ends): it names the study's harvest folders and SAEs
+     * ({@code "My model (v2).onnx"}: {@code acts/My_model_v2-A}).
+     */
     @Override
     public String key() {
-        return String.valueOf(onnx.getFileName());
+        String k = String.valueOf(onnx.getFileName()).replaceFirst("(?i)\\.onnx$", "").replaceAll("[^A-Za-z0-9._-]+", "_")
+                .replaceAll("^_+|_+$", "");
+        return k.isEmpty() || k.startsWith(".") ? "onnx" + k : k;
     }
 
     @Override

@@ -26,18 +26,23 @@ import java.util.Locale;
  * order; line breaks inside a JSON document become spaces (BERT tokenizers treat them alike), so
  * texts.txt keeps one document a line. Identified in a manifest by the file's path and the SHA-256
  * of its content, so an edited file is not mistaken for the one a harvest began on.
+ * <p>The study splits the documents into two halves ({@link #half}): "A" holds the 1st, 3rd, 5th,
+ * ... document, "B" the 2nd, 4th, ...; two samples of one distribution, as WordNet's halves are.
  */
 public final class TextFileCorpus implements Corpus {
     private final Path file;
     private final String field;
     private final List<String> texts;
     private final String sha256;
+    /** null: every document; "A" or "B": that half. */
+    private final String half;
 
-    private TextFileCorpus(Path file, String field, List<String> texts, String sha256) {
+    private TextFileCorpus(Path file, String field, List<String> texts, String sha256, String half) {
         this.file = file;
         this.field = field;
         this.texts = List.copyOf(texts);
         this.sha256 = sha256;
+        this.half = half;
     }
 
     /** Whether the file is read as JSON lines (by its name: .jsonl). */
@@ -75,7 +80,23 @@ public final class TextFileCorpus implements Corpus {
         if (texts.isEmpty())
             throw new IllegalArgumentException(file + ": no text in it (empty, or only blank lines" + (json ? " and blank '" + field
                     + "' fields" : "") + "); give one document a line");
-        return new TextFileCorpus(file, json ? field : null, texts, FileIdentity.hex(sha.digest()));
+        return new TextFileCorpus(file, json ? field : null, texts, FileIdentity.hex(sha.digest()), null);
+    }
+
+    /** Half "A" (the 1st, 3rd, 5th, ... document) or "B" (the 2nd, 4th, ...) of the file's documents, in file order. */
+    public TextFileCorpus half(String which) {
+        int side = switch (which) {
+            case "A" -> 0;
+            case "B" -> 1;
+            default -> throw new IllegalArgumentException("half must be A or B, got '" + which + "'");
+        };
+        if (half != null) throw new IllegalStateException("already half " + half);
+        if (texts.size() < 2)
+            throw new IllegalArgumentException(file + ": holds one document; the study splits the documents into two halves, so give at"
+                    + " least two (one a line)");
+        List<String> out = new ArrayList<>();
+        for (int i = side; i < texts.size(); i += 2) out.add(texts.get(i));
+        return new TextFileCorpus(file, field, out, sha256, which);
     }
 
     private static String field(Path file, int lineNo, String line, String field) {
@@ -100,20 +121,23 @@ public final class TextFileCorpus implements Corpus {
         return file;
     }
 
-    /** The file's name: the manifest's "dataset". */
+    /** The file's name, or the half ("A", "B"): the manifest's "dataset". */
     @Override
     public String key() {
-        return String.valueOf(file.getFileName());
+        return half != null ? half : String.valueOf(file.getFileName());
     }
 
     @Override
     public String what() {
-        return file.toString();
+        return file + (half == null ? "" : half.equals("A") ? " (half A: its 1st, 3rd, 5th, ... documents)"
+                : " (half B: its 2nd, 4th, 6th, ... documents)");
     }
 
     @Override
     public String description() {
-        return "text file, one document a line" + (field != null ? " (JSON lines, field '" + field + "')" : "") + ", in file order";
+        String whole = "text file, one document a line" + (field != null ? " (JSON lines, field '" + field + "')" : "") + ", in file order";
+        return half == null ? whole
+                : whole + ", half " + half + " (every other document from the " + (half.equals("A") ? "first" : "second") + ")";
     }
 
     @Override

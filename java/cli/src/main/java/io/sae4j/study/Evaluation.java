@@ -4,7 +4,7 @@ import com.google.gson.JsonArray;
 import com.google.gson.JsonNull;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
-import io.sae4j.harvest.TransformerModel;
+import io.sae4j.harvest.HarvestModel;
 import io.sae4j.backend.VectorSet;
 import io.sae4j.io.NpyReader;
 import io.sae4j.metrics.ActivationCorrelation;
@@ -47,7 +47,7 @@ final class Evaluation {
         this.study = study;
     }
 
-    JsonObject evaluate(TransformerModel main, List<TransformerModel> others, long s0) throws IOException {
+    JsonObject evaluate(HarvestModel main, long s0) throws IOException {
         StudyConfig c = study.config();
         Map<String, float[]> heldout = new LinkedHashMap<>();
         JsonArray saes = new JsonArray(), comparisons = new JsonArray();
@@ -55,7 +55,7 @@ final class Evaluation {
             study.log("evaluate " + study.saes().size() + " SAEs on " + c.heldoutTokens() + " held-out tokens");
             int exampleTokens = Math.min(EXAMPLE_TOKENS, c.heldoutTokens());
             for (Study.Sae s : study.saes().values()) {
-                String key = s.model().key + "/" + s.layer();
+                String key = s.model().key() + "/" + s.layer();
                 float[] x = heldout.containsKey(key) ? heldout.get(key) : study.heldout(s.model(), s.layer(), exampleTokens);
                 heldout.put(key, x);
                 study.log("evaluate " + (models.size() + 1) + "/" + study.saes().size() + ": " + s.name());
@@ -120,7 +120,7 @@ final class Evaluation {
 
     /** An SAE with its held-out activations, read in blocks from the harvest (opened once per model and layer). */
     private ActivationPass.Input input(Study.Sae s, SparseAutoencoder m) throws IOException {
-        String key = s.model().key + "/" + s.layer();
+        String key = s.model().key() + "/" + s.layer();
         NpyReader r = readers.get(key);
         if (r == null) {
             r = study.heldoutReader(s.model(), s.layer());
@@ -131,14 +131,15 @@ final class Evaluation {
         return new ActivationPass.Input(m, (first, count, into) -> reader.read(start + first, count, into, 0));
     }
 
-    private boolean sameTokens(TransformerModel a, TransformerModel b) throws IOException {
+    private boolean sameTokens(HarvestModel a, HarvestModel b) throws IOException {
         return Arrays.equals(study.tokens(a).id, study.tokens(b).id);
     }
 
-    private Study.Sae find(TransformerModel m, int layer, int ratio, long seed, String dataset) {
+    private Study.Sae find(HarvestModel m, int layer, int ratio, long seed, String dataset) {
         return study.saes().values().stream()
-                .filter(s -> s.model() == m && s.layer() == layer && s.ratio() == ratio && s.seed() == seed && s.dataset().equals(dataset))
-                .findFirst().orElseThrow(() -> new IllegalStateException("no SAE " + m.key + " L" + layer + " r" + ratio));
+                .filter(s -> s.model().key().equals(m.key()) && s.layer() == layer && s.ratio() == ratio && s.seed() == seed
+                        && s.dataset().equals(dataset))
+                .findFirst().orElseThrow(() -> new IllegalStateException("no SAE " + m.key() + " L" + layer + " r" + ratio));
     }
 
     private JsonObject saeEntry(Study.Sae s) throws IOException {
@@ -146,7 +147,7 @@ final class Evaluation {
         SparseAutoencoder m = models.get(s.name());
         JsonObject o = new JsonObject();
         o.addProperty("name", s.name());
-        o.addProperty("model", s.model().displayName);
+        o.addProperty("model", s.model().displayName());
         o.addProperty("layer", s.layer());
         o.addProperty("site", study.config().site());
         o.addProperty("ratio", s.ratio());

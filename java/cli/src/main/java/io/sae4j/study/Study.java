@@ -4,9 +4,13 @@ import com.google.gson.JsonObject;
 import io.sae4j.backend.Backend;
 import io.sae4j.data.Fingerprint;
 import io.sae4j.data.NpyActivationSource;
+import io.sae4j.harvest.Corpus;
+import io.sae4j.harvest.HarvestModel;
 import io.sae4j.harvest.HarvestSpec;
 import io.sae4j.harvest.Harvester;
 import io.sae4j.harvest.Manifest;
+import io.sae4j.harvest.OnnxModelFiles;
+import io.sae4j.harvest.TextFileCorpus;
 import io.sae4j.harvest.TransformerModel;
 import io.sae4j.io.NpyReader;
 import io.sae4j.io.SaeLensFormat;
@@ -27,6 +31,8 @@ import java.util.function.Consumer;
  * Runs the universality study of a {@link StudyConfig} in a directory: harvests (cached), trains
  * the SAEs of each activation stream in one pass (skipping finished ones), evaluates every SAE on
  * held-out tokens and every comparison, and returns the results object the report is made from.
+ * The main model is a bundled one or the config's ONNX file; halves A and B are WordNet's or the
+ * config's text file split in two ({@link TextFileCorpus#half}).
  * Layout: {@code acts/<model>-<dataset>/}, {@code saes/<group>/<sae>/}, {@code results.json}.
  */
 public final class Study {
@@ -51,7 +57,7 @@ public final class Study {
     private final Map<String, Sae> saes = new LinkedHashMap<>();
 
     /** One trained SAE and where its data comes from. */
-    record Sae(String name, String group, TransformerModel model, int layer, int ratio, long seed, String dataset) {}
+    record Sae(String name, String group, HarvestModel model, int layer, int ratio, long seed, String dataset) {}
 
     public Study(StudyConfig c, Path out, Backend be, Progress progress, Consumer<String> log) {
         this.c = c;
@@ -61,33 +67,36 @@ public final class Study {
         this.log = log;
     }
 
-    private String name(TransformerModel m, int layer, int ratio, long seed, String dataset) {
-        return m.key + "-L" + layer + "-" + c.site() + "-r" + ratio + "-s" + seed + "-" + dataset;
+    private String name(HarvestModel m, int layer, int ratio, long seed, String dataset) {
+        return m.key() + "-L" + layer + "-" + c.site() + "-r" + ratio + "-s" + seed + "-" + dataset;
     }
 
-    private Path acts(io.sae4j.harvest.HarvestModel m, String dataset) {
+    private Path acts(HarvestModel m, String dataset) {
         return out.resolve("acts").resolve(m.key() + "-" + dataset);
     }
 
     public JsonObject run() throws IOException {
         long t0 = System.nanoTime();
-        TransformerModel main = TransformerModel.of(c.model());
         TransformerModel.Site site = TransformerModel.Site.of(c.site());
+        TextFileCorpus text = c.text() == null ? null
+                : TextFileCorpus.read(Path.of(c.text()), c.textField() != null ? c.textField() : "text");
+        HarvestModel main = mainModel(site);
+        Corpus halfA = text == null ? Corpus.bundled("A") : text.half("A"), halfB = text == null ? Corpus.bundled("B") : text.half("B");
         // held-out rows start at the first text boundary after the training rows: up to 512 tokens later
         long harvestTokens = c.trainTokens() + HELDOUT_GAP + c.heldoutTokens();
         log.accept(String.format("disk: up to %.0f MB for activations (twice that briefly while shards are joined)",
-                diskEstimate(harvestTokens) / 1e6));
+                diskEstimate(harvestTokens, main.dModel()) / 1e6));
 
         // 1. activations
-        harvest(new HarvestSpec(main, site, c.layers(), "A", harvestTokens, c.float16(), HarvestSpec.DEFAULT_SHARD_TOKENS));
-        harvest(new HarvestSpec(main, site, List.of(c.layer()), "B", harvestTokens, c.float16(), HarvestSpec.DEFAULT_SHARD_TOKENS));
+        harvest(new HarvestSpec(main, site, c.layers(), halfA, harvestTokens, c.float16(), HarvestSpec.DEFAULT_SHARD_TOKENS));
+        harvest(new HarvestSpec(main, site, List.of(c.layer()), halfB, harvestTokens, c.float16(), HarvestSpec.DEFAULT_SHARD_TOKENS));
         // the second corpus trains one SAE (held-out rows come from half A, as for every SAE)
         long europarlTokens = Math.min(c.trainTokens(), Harvester.EUROPARL_SURELY_AVAILABLE);
         harvest(new HarvestSpec(main, site, List.of(c.layer()), "europarl", europarlTokens, c.float16(),
                 HarvestSpec.DEFAULT_SHARD_TOKENS));
         List<TransformerModel> others = c.otherModels().stream().map(TransformerModel::of).toList();
         for (TransformerModel m : others)
-            harvest(new HarvestSpec(m, site, List.of(c.layer()), "A", harvestTokens, c.float16(), HarvestSpec.DEFAULT_SHARD_TOKENS));
+            harvest(new HarvestSpec(m, site, List.of(c.layer()), halfA, harvestTokens, c.float16(), HarvestSpec.DEFAULT_SHARD_TOKENS));
 
         // 2. SAEs: one group (one pass over one stream) per model, layer and dataset
         long s0 = c.seeds().get(0);
@@ -109,9 +118,22 @@ public final class Study {
 
         // 3. evaluation and comparisons
         Evaluation ev = new Evaluation(this);
-        JsonObject results = ev.evaluate(main, others, s0);
+        JsonObject results = ev.evaluate(main, s0);
         results.addProperty("wall_time_s", (System.nanoTime() - t0) / 1e9);
         return results;
+    }
+
+    /** The config's bundled model or ONNX file, its layers checked against those it has (in the graph, for a file). */
+    private HarvestModel mainModel(TransformerModel.Site site) throws IOException {
+        HarvestModel m = c.onnx() == null ? TransformerModel.of(c.model())
+                : OnnxModelFiles.open(Path.of(c.onnx()), Path.of(c.tokenizer()), c.tensor(), site,
+                        Runtime.getRuntime().availableProcessors());
+        try {
+            m.checkLayers(site, c.layers());
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("layers " + c.layers() + ": " + e.getMessage(), e);
+        }
+        return m;
     }
 
     /**
@@ -121,7 +143,7 @@ public final class Study {
      * one stream and ratio differ only by the configured seed.
      */
     static long initSeed(Sae s) {
-        String key = s.model().key + "/" + s.layer() + "/" + s.ratio() + "/" + s.dataset();
+        String key = s.model().key() + "/" + s.layer() + "/" + s.ratio() + "/" + s.dataset();
         return s.seed() * 0x9E3779B97F4A7C15L ^ (long) key.hashCode() * 0xBF58476D1CE4E5B9L;
     }
 
@@ -136,13 +158,20 @@ public final class Study {
             return;
         }
         progress.stage("harvest " + spec.model().key() + "-" + spec.dataset(), spec.tokens(), "tokens");
-        h.run(progress::update, Runtime.getRuntime().availableProcessors());
+        try {
+            h.run(progress::update, Runtime.getRuntime().availableProcessors());
+        } catch (IllegalArgumentException e) { // too few tokens in your text file, say: which config keys asked for them
+            String asked = spec.dataset().equals("europarl") ? "trainTokens, at most " + Harvester.EUROPARL_SURELY_AVAILABLE
+                    : "trainTokens + " + HELDOUT_GAP + " + heldoutTokens";
+            throw new IllegalArgumentException("harvest " + spec.model().key() + "-" + spec.dataset() + " (" + asked + "): "
+                    + e.getMessage(), e);
+        }
         progress.end();
     }
 
     private void train(String group, List<Sae> members) throws IOException {
         Sae first = members.get(0);
-        int d = first.model().dModel;
+        int d = first.model().dModel();
         List<String> names = new ArrayList<>();
         List<SaeConfig> cfgs = new ArrayList<>();
         for (Sae s : members) {
@@ -187,26 +216,26 @@ public final class Study {
         return out.resolve("saes").resolve(s.group()).resolve(s.name());
     }
 
-    private long diskEstimate(long tokens) {
+    private long diskEstimate(long tokens, int d) {
         long per = c.float16() ? 2 : 4, layers = c.layers().size() + 1 + c.otherModels().size();
-        return tokens * layers * 384 * per;
+        return tokens * layers * d * per;
     }
 
     /**
      * First held-out row of a model's half-A harvest: the first row at or after trainTokens that
      * starts a new text, so no text has tokens both in training and in the held-out set.
      */
-    long heldoutStart(TransformerModel m) throws IOException {
+    long heldoutStart(HarvestModel m) throws IOException {
         TokenTable t = tokens(m);
         int r = (int) c.trainTokens();
         while (r < t.rows() && t.text[r] == t.text[(int) c.trainTokens() - 1]) r++;
         if (r + c.heldoutTokens() > t.rows())
-            throw new IllegalStateException(m.key + ": harvest too short for " + c.heldoutTokens() + " held-out tokens after row " + r);
+            throw new IllegalStateException(m.key() + ": harvest too short for " + c.heldoutTokens() + " held-out tokens after row " + r);
         return r;
     }
 
     /** The first n held-out rows of a (model, layer) stream of half A (from {@link #heldoutStart}). */
-    float[] heldout(TransformerModel m, int layer, int n) throws IOException {
+    float[] heldout(HarvestModel m, int layer, int n) throws IOException {
         try (NpyReader r = heldoutReader(m, layer)) {
             float[] x = new float[Math.multiplyExact(n, r.cols())];
             r.read(heldoutStart(m), n, x, 0);
@@ -215,16 +244,16 @@ public final class Study {
     }
 
     /** The half-A activations of a model's layer, for reading held-out rows in blocks; the caller closes it. */
-    NpyReader heldoutReader(TransformerModel m, int layer) throws IOException {
+    NpyReader heldoutReader(HarvestModel m, int layer) throws IOException {
         return NpyReader.open(Manifest.layerFile(acts(m, "A"), layer));
     }
 
-    private final Map<TransformerModel, TokenTable> tokenTables = new java.util.EnumMap<>(TransformerModel.class);
+    private final Map<String, TokenTable> tokenTables = new java.util.HashMap<>(); // by model key
 
     /** tokens.tsv and texts.txt of a model's half-A harvest, for examples (read once). */
-    TokenTable tokens(TransformerModel m) throws IOException {
-        TokenTable t = tokenTables.get(m);
-        if (t == null) tokenTables.put(m, t = TokenTable.read(acts(m, "A")));
+    TokenTable tokens(HarvestModel m) throws IOException {
+        TokenTable t = tokenTables.get(m.key());
+        if (t == null) tokenTables.put(m.key(), t = TokenTable.read(acts(m, "A")));
         return t;
     }
 

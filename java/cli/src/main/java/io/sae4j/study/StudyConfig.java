@@ -2,11 +2,20 @@ package io.sae4j.study;
 
 import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
+import com.google.gson.JsonArray;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
+import com.google.gson.JsonParser;
+import com.google.gson.JsonPrimitive;
+import io.sae4j.harvest.TextFileCorpus;
 import java.io.IOException;
+import java.lang.reflect.RecordComponent;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -14,8 +23,12 @@ import java.util.List;
  * stream is {@code model} at {@code layer}, site {@code site}, WordNet half A: it gets the ratio
  * sweep and a second seed at {@code ratio}; the other streams (half B, the other layers, the other
  * models) get one SAE at {@code ratio}.
+ * <p>Your own model and texts: {@code onnx} and {@code tokenizer} make the main model a BERT-family
+ * ONNX export (then {@code model} and {@code otherModels}, which name bundled models, are not
+ * given); {@code text} replaces WordNet's halves A and B by the file's documents split in two
+ * (every other document). Europarl stays the shifted corpus. Null means the bundled one.
  *
- * @param model        main model key (minilm)
+ * @param model        main model key (minilm), or null with {@code onnx}
  * @param site         mlp_out or resid
  * @param layer        main layer
  * @param layers       layers for the cross-layer comparison (including {@code layer})
@@ -31,11 +44,29 @@ import java.util.List;
  * @param lr           Adam learning rate
  * @param resampleEvery steps between resamplings of dead latents, in each group's first half (0 = never)
  * @param float16      store activations as float16
+ * @param onnx         your own BERT-family ONNX model as the main model (a path), or null
+ * @param tokenizer    its HuggingFace tokenizer.json, with {@code onnx}
+ * @param tensor       with {@code onnx}: the tensor to harvest, as harvest's --tensor (null: the BERT export's names)
+ * @param text         your own texts for halves A and B (a path: one document a line, or .jsonl), or null for WordNet
+ * @param textField    with a .jsonl {@code text}: the string field holding the document (null: "text")
  */
 public record StudyConfig(String model, String site, int layer, List<Integer> layers, List<Integer> ratios, int ratio,
                           List<Long> seeds, List<String> otherModels, long trainTokens, int heldoutTokens, long steps,
-                          int batch, double l1, double lr, long resampleEvery, boolean float16) {
+                          int batch, double l1, double lr, long resampleEvery, boolean float16,
+                          String onnx, String tokenizer, String tensor, String text, String textField) {
     private static final Gson GSON = new GsonBuilder().setPrettyPrinting().create();
+    /** Every key a config file may give. */
+    static final List<String> KEYS = Arrays.stream(StudyConfig.class.getRecordComponents()).map(RecordComponent::getName).toList();
+    /** Keys holding paths: relative ones in a config file are relative to its folder. */
+    static final List<String> PATHS = List.of("onnx", "tokenizer", "text");
+
+    /** The bundled model and corpus: no onnx, tokenizer, tensor, text or textField. */
+    public StudyConfig(String model, String site, int layer, List<Integer> layers, List<Integer> ratios, int ratio,
+                       List<Long> seeds, List<String> otherModels, long trainTokens, int heldoutTokens, long steps,
+                       int batch, double l1, double lr, long resampleEvery, boolean float16) {
+        this(model, site, layer, layers, ratios, ratio, seeds, otherModels, trainTokens, heldoutTokens, steps, batch, l1, lr,
+                resampleEvery, float16, null, null, null, null, null);
+    }
 
     public static StudyConfig defaults() {
         return new StudyConfig("minilm", "mlp_out", 3, List.of(0, 1, 2, 3), List.of(1, 2, 4, 8, 16, 32), 8,
@@ -54,28 +85,51 @@ public record StudyConfig(String model, String site, int layer, List<Integer> la
 
     /** Reads a config file over the defaults (or the full preset). */
     public static StudyConfig read(Path file, boolean fullPreset) throws IOException {
-        StudyConfig base = fullPreset ? full() : defaults();
+        return read(file, fullPreset, new JsonObject());
+    }
+
+    /**
+     * The defaults (or the full preset), then a config file's keys (none when {@code file} is null;
+     * its relative paths resolve against its folder), then {@code options} (keys of this record, from
+     * the command line). Given onnx, model and otherModels (bundled models) default to none.
+     */
+    public static StudyConfig read(Path file, boolean fullPreset, JsonObject options) throws IOException {
+        String what = file != null ? file.toString() : options.size() == 0 ? "defaults" : "study options";
         try {
-            com.google.gson.JsonObject merged = GSON.toJsonTree(base).getAsJsonObject();
-            com.google.gson.JsonElement given = com.google.gson.JsonParser.parseString(Files.readString(file, StandardCharsets.UTF_8));
-            if (!given.isJsonObject()) throw new IllegalArgumentException(file + ": expected a JSON object");
-            for (var e : given.getAsJsonObject().entrySet()) {
-                if (!merged.has(e.getKey()))
-                    throw new IllegalArgumentException(file + ": unknown key '" + e.getKey() + "'; known: " + merged.keySet());
-                merged.add(e.getKey(), e.getValue());
+            JsonObject given = new JsonObject();
+            if (file != null) {
+                JsonElement json = JsonParser.parseString(Files.readString(file, StandardCharsets.UTF_8));
+                if (!json.isJsonObject()) throw new IllegalArgumentException(file + ": expected a JSON object");
+                Path folder = file.toAbsolutePath().getParent();
+                for (var e : json.getAsJsonObject().entrySet()) {
+                    if (!KEYS.contains(e.getKey()))
+                        throw new IllegalArgumentException(file + ": unknown key '" + e.getKey() + "'; known: " + KEYS);
+                    JsonElement v = e.getValue();
+                    if (PATHS.contains(e.getKey()) && v.isJsonPrimitive() && !v.getAsString().isBlank())
+                        v = new JsonPrimitive(folder.resolve(v.getAsString()).normalize().toString());
+                    given.add(e.getKey(), v);
+                }
             }
-            return GSON.fromJson(merged, StudyConfig.class).validated(file.toString());
-        } catch (JsonParseException | NumberFormatException | IllegalStateException e) {
-            throw new IllegalArgumentException(file + ": invalid study config: " + e.getMessage(), e);
+            options.entrySet().forEach(e -> given.add(e.getKey(), e.getValue()));
+            JsonObject merged = GSON.toJsonTree(fullPreset ? full() : defaults()).getAsJsonObject();
+            if (given.has("onnx") && !given.get("onnx").isJsonNull()) { // your own main model: no bundled ones unless given
+                merged.remove("model");
+                merged.add("otherModels", new JsonArray());
+            }
+            given.entrySet().forEach(e -> merged.add(e.getKey(), e.getValue()));
+            return GSON.fromJson(merged, StudyConfig.class).validated(what);
+        } catch (JsonParseException | NumberFormatException | IllegalStateException | InvalidPathException e) {
+            throw new IllegalArgumentException(what + ": invalid study config: " + e.getMessage(), e);
         }
     }
 
     public StudyConfig validated(String what) {
+        validateOwnFiles(what);
         if (!layers.contains(layer)) throw new IllegalArgumentException(what + ": layers " + layers + " must include layer " + layer);
         if (layers.stream().distinct().count() != layers.size()) throw new IllegalArgumentException(what + ": layers repeat: " + layers);
         if (otherModels.contains(model) || otherModels.stream().distinct().count() != otherModels.size())
             throw new IllegalArgumentException(what + ": otherModels " + otherModels + " must be distinct and not the main model " + model);
-        if (trainTokens + heldoutTokens > 900_000)
+        if (text == null && trainTokens + heldoutTokens > 900_000)
             throw new IllegalArgumentException(what + ": trainTokens + heldoutTokens must stay under 900k (a WordNet half has about 950k tokens)");
         if (ratios.isEmpty() || seeds.isEmpty()) throw new IllegalArgumentException(what + ": ratios and seeds must not be empty");
         if (ratios.stream().anyMatch(r -> r < 1)) throw new IllegalArgumentException(what + ": ratios must be >= 1");
@@ -85,6 +139,32 @@ public record StudyConfig(String model, String site, int layer, List<Integer> la
         if (!(l1 >= 0) || !(lr > 0)) throw new IllegalArgumentException(what + ": l1 must be >= 0 and lr > 0");
         if (resampleEvery < 0) throw new IllegalArgumentException(what + ": resampleEvery must be >= 0 steps (0 = never)");
         return this;
+    }
+
+    /** The keys of your own model and texts; each message names the key and its command-line option. */
+    private void validateOwnFiles(String what) {
+        for (String[] kv : new String[][] {{"onnx", onnx}, {"tokenizer", tokenizer}, {"tensor", tensor}, {"text", text},
+                {"textField", textField}})
+            if (kv[1] != null && kv[1].isBlank()) throw new IllegalArgumentException(what + ": " + kv[0] + " is empty");
+        if (onnx != null) {
+            if (model != null)
+                throw new IllegalArgumentException(what + ": give model (a bundled model, here " + model + ") or onnx (your own ONNX "
+                        + "file, --onnx), not both");
+            if (tokenizer == null)
+                throw new IllegalArgumentException(what + ": onnx (--onnx) needs tokenizer (--tokenizer), the model's HuggingFace "
+                        + "tokenizer.json");
+            if (!otherModels.isEmpty())
+                throw new IllegalArgumentException(what + ": otherModels " + otherModels + " compares bundled models with the main one;"
+                        + " with onnx (your own model) it must be []");
+        } else {
+            if (model == null)
+                throw new IllegalArgumentException(what + ": give model (minilm, minilm-q or bge-small) or onnx (your own ONNX file)");
+            if (tokenizer != null || tensor != null)
+                throw new IllegalArgumentException(what + ": " + (tokenizer != null ? "tokenizer (--tokenizer)" : "tensor (--tensor)")
+                        + " goes with onnx (--onnx, your own model)");
+        }
+        if (textField != null && (text == null || !TextFileCorpus.isJsonLines(Path.of(text))))
+            throw new IllegalArgumentException(what + ": textField (--text-field) goes with a .jsonl text file (text, --text)");
     }
 
     public String toJson() {

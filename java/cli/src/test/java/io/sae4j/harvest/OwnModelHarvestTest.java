@@ -125,7 +125,7 @@ class OwnModelHarvestTest {
         // the manifest says which files made it
         assertTrue(mo.complete());
         JsonObject spec = mo.spec();
-        assertEquals("model.onnx", spec.get("model").getAsString());
+        assertEquals("model", spec.get("model").getAsString());
         assertEquals(onnx.toAbsolutePath().normalize().toString(), spec.getAsJsonObject("onnx").get("path").getAsString());
         assertEquals(64, spec.getAsJsonObject("onnx").get("sha256").getAsString().length());
         assertEquals(txt.toAbsolutePath().normalize().toString(), spec.getAsJsonObject("text").get("path").getAsString());

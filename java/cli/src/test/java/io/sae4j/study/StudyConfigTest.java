@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.google.gson.JsonObject;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -37,5 +38,53 @@ class StudyConfigTest {
                 .contains(broken.toString()));
         Path type = Files.writeString(tmp.resolve("t.json"), "{\"steps\": \"many\"}");
         assertThrows(IllegalArgumentException.class, () -> StudyConfig.read(type, false));
+    }
+
+    @Test
+    void ownFilesResolveAgainstTheConfigFolderAndReplaceTheBundledModels() throws Exception {
+        Path dir = Files.createDirectories(tmp.resolve("project"));
+        Path f = Files.writeString(dir.resolve("study.json"),
+                "{\"onnx\": \"models/m.onnx\", \"tokenizer\": \"/abs/tokenizer.json\", \"text\": \"corpus.jsonl\", \"textField\": \"body\"}");
+        StudyConfig c = StudyConfig.read(f, false);
+        assertEquals(dir.resolve("models/m.onnx").toAbsolutePath().toString(), c.onnx(), "relative to the config's folder");
+        assertEquals("/abs/tokenizer.json", c.tokenizer());
+        assertEquals(dir.resolve("corpus.jsonl").toAbsolutePath().toString(), c.text());
+        assertEquals(null, c.model(), "the ONNX file is the main model");
+        assertEquals(List.of(), c.otherModels(), "no bundled models to compare with by default");
+        assertTrue(!c.toJson().contains("\"model\"") && c.toJson().contains("m.onnx"), c.toJson());
+        assertTrue(!StudyConfig.defaults().toJson().contains("onnx"), "the default config's JSON is as before");
+
+        // command-line options override the file's keys; their paths stay as given
+        JsonObject options = new JsonObject();
+        options.addProperty("onnx", "other.onnx");
+        assertEquals("other.onnx", StudyConfig.read(f, false, options).onnx());
+        options.addProperty("tokenizer", "t.json");
+        StudyConfig cli = StudyConfig.read(null, false, options);
+        assertEquals("other.onnx", cli.onnx());
+        assertEquals(null, cli.text());
+    }
+
+    @Test
+    void ownFileKeysThatDoNotGoTogetherAreNamed() throws Exception {
+        String[][] cases = {
+                {"{\"onnx\": \"m.onnx\"}", "onnx (--onnx) needs tokenizer (--tokenizer)"},
+                {"{\"onnx\": \"m.onnx\", \"tokenizer\": \"t.json\", \"otherModels\": [\"minilm\"]}",
+                        "otherModels [minilm] compares bundled models", "must be []"},
+                {"{\"onnx\": \"m.onnx\", \"tokenizer\": \"t.json\", \"model\": \"bge-small\"}", "or onnx", "not both"},
+                {"{\"tokenizer\": \"t.json\"}", "tokenizer (--tokenizer) goes with onnx"},
+                {"{\"tensor\": \"x\"}", "tensor (--tensor) goes with onnx"},
+                {"{\"text\": \"c.txt\", \"textField\": \"body\"}", "textField (--text-field) goes with a .jsonl"},
+                {"{\"onnx\": \"\", \"tokenizer\": \"t.json\"}", "onnx is empty"},
+                {"{\"model\": null}", "give model"},
+        };
+        for (String[] c : cases) {
+            Path f = Files.writeString(tmp.resolve("own.json"), c[0]);
+            String m = assertThrows(IllegalArgumentException.class, () -> StudyConfig.read(f, false), c[0]).getMessage();
+            assertTrue(m.startsWith(f + ": "), m);
+            for (int i = 1; i < c.length; i++) assertTrue(m.contains(c[i]), c[0] + " -> " + m);
+        }
+        // the WordNet size limit does not apply to your own texts
+        Path big = Files.writeString(tmp.resolve("big.json"), "{\"text\": \"c.txt\", \"trainTokens\": 2000000}");
+        assertEquals(2_000_000, StudyConfig.read(big, false).trainTokens());
     }
 }
