@@ -48,6 +48,8 @@ public final class Study {
     }
 
     static final int HELDOUT_GAP = 512;
+    /** The group (and name suffix) of the ratio sweep trained to the config's matchedL0. */
+    static final String MATCHED_GROUP = "matched-l0";
 
     private final StudyConfig c;
     private final Path out;
@@ -107,6 +109,12 @@ public final class Study {
         if (!c.ratios().contains(c.ratio()))
             mainGroup.add(new Sae(name(main, c.layer(), c.ratio(), s0, "A"), "main", main, c.layer(), c.ratio(), s0, "A"));
         train("main", mainGroup);
+        if (c.matchedL0() > 0) { // the sweep again, each SAE's lambda adapted to one L0: comparisons at matched sparsity
+            List<Sae> matched = new ArrayList<>();
+            for (int r : c.ratios())
+                matched.add(new Sae(name(main, c.layer(), r, s0, "A") + "-" + MATCHED_GROUP, MATCHED_GROUP, main, c.layer(), r, s0, "A"));
+            train(MATCHED_GROUP, matched);
+        }
         for (String dataset : List.of("B", "europarl"))
             train("dataset-" + dataset, List.of(new Sae(name(main, c.layer(), c.ratio(), s0, dataset), "dataset-" + dataset, main,
                     c.layer(), c.ratio(), s0, dataset)));
@@ -177,9 +185,11 @@ public final class Study {
         for (Sae s : members) {
             saes.put(s.name(), s);
             names.add(s.name());
-            cfgs.add(SaeConfig.builder().setDIn(d).setRatio(s.ratio()).optL1Coefficient(c.l1()).optSeed(initSeed(s)).build());
+            cfgs.add(SaeConfig.builder().setDIn(d).setRatio(s.ratio()).optL1Coefficient(c.l1()).optSeed(initSeed(s))
+                    .optTargetL0(group.equals(MATCHED_GROUP) ? c.matchedL0() : 0).build());
         }
-        int logEvery = (int) Math.max(1, Math.min(25, c.steps()));
+        // ten or more records per group: the matched sweep adapts its lambda at each
+        int logEvery = (int) Math.max(1, Math.min(25, c.steps() / 10));
         TrainConfig tc = TrainConfig.builder().setSteps(c.steps()).optBatchSize(c.batch()).optLr(c.lr()).optLogEvery(logEvery)
                 .optCheckpointEvery(logEvery * Math.max(1, 100 / logEvery)).optResampleEvery(c.resampleEvery()).build();
         Path file = Manifest.layerFile(acts(first.model(), first.dataset()), first.layer());

@@ -43,6 +43,8 @@ import java.util.List;
  * @param l1           L1 coefficient
  * @param lr           Adam learning rate
  * @param resampleEvery steps between resamplings of dead latents, in each group's first half (0 = never)
+ * @param matchedL0    when > 0, the ratio sweep is trained a second time with lambda adapted to this L0
+ *                     (the comparisons at matched sparsity); 0 leaves it out
  * @param float16      store activations as float16
  * @param onnx         your own BERT-family ONNX model as the main model (a path), or null
  * @param tokenizer    its HuggingFace tokenizer.json, with {@code onnx}
@@ -52,7 +54,7 @@ import java.util.List;
  */
 public record StudyConfig(String model, String site, int layer, List<Integer> layers, List<Integer> ratios, int ratio,
                           List<Long> seeds, List<String> otherModels, long trainTokens, int heldoutTokens, long steps,
-                          int batch, double l1, double lr, long resampleEvery, boolean float16,
+                          int batch, double l1, double lr, long resampleEvery, double matchedL0, boolean float16,
                           String onnx, String tokenizer, String tensor, String text, String textField) {
     private static final Gson GSON = new GsonBuilder().setPrettyPrinting().create();
     /** Every key a config file may give. */
@@ -63,16 +65,16 @@ public record StudyConfig(String model, String site, int layer, List<Integer> la
     /** The bundled model and corpus: no onnx, tokenizer, tensor, text or textField. */
     public StudyConfig(String model, String site, int layer, List<Integer> layers, List<Integer> ratios, int ratio,
                        List<Long> seeds, List<String> otherModels, long trainTokens, int heldoutTokens, long steps,
-                       int batch, double l1, double lr, long resampleEvery, boolean float16) {
+                       int batch, double l1, double lr, long resampleEvery, double matchedL0, boolean float16) {
         this(model, site, layer, layers, ratios, ratio, seeds, otherModels, trainTokens, heldoutTokens, steps, batch, l1, lr,
-                resampleEvery, float16, null, null, null, null, null);
+                resampleEvery, matchedL0, float16, null, null, null, null, null);
     }
 
     public static StudyConfig defaults() {
         return new StudyConfig("minilm", "mlp_out", 3, List.of(0, 1, 2, 3), List.of(1, 2, 4, 8, 16, 32), 8,
                 List.of(42L, 43L, 44L), List.of("minilm-q", "bge-small"), 100_000, 65_536, 300, 2048, 2.5, 2e-3,
                 // resampling off: on this study (every 25 steps) it left 48.8% of the 1:32 latents dead, not 13.5%
-                0, false);
+                0, 32, false);
     }
 
     /** More tokens, steps and seeds: hours, not minutes. */
@@ -80,7 +82,7 @@ public record StudyConfig(String model, String site, int layer, List<Integer> la
         StudyConfig d = defaults();
         return new StudyConfig(d.model, d.site, d.layer, List.of(0, 1, 2, 3, 4, 5), d.ratios, d.ratio,
                 // a WordNet half holds about 950k tokens: 800k train + held-out fit
-                List.of(42L, 43L, 44L), d.otherModels, 800_000, 65_536, 2000, 4096, d.l1, 1e-3, 0, true);
+                List.of(42L, 43L, 44L), d.otherModels, 800_000, 65_536, 2000, 4096, d.l1, 1e-3, 0, d.matchedL0, true);
     }
 
     /** Reads a config file over the defaults (or the full preset). */
@@ -138,6 +140,8 @@ public record StudyConfig(String model, String site, int layer, List<Integer> la
             throw new IllegalArgumentException(what + ": need trainTokens >= batch >= 1, heldoutTokens >= 2, steps >= 1");
         if (!(l1 >= 0) || !(lr > 0)) throw new IllegalArgumentException(what + ": l1 must be >= 0 and lr > 0");
         if (resampleEvery < 0) throw new IllegalArgumentException(what + ": resampleEvery must be >= 0 steps (0 = never)");
+        if (!(matchedL0 >= 0) || Double.isInfinite(matchedL0))
+            throw new IllegalArgumentException(what + ": matchedL0 must be >= 0 (0 = no matched-sparsity sweep), got " + matchedL0);
         return this;
     }
 

@@ -20,7 +20,7 @@ import org.junit.jupiter.api.io.TempDir;
 /** The whole study on a tiny config (few tokens, small ratios, quantised MiniLM): end to end, then resumed. */
 class TinyStudyTest {
     static final StudyConfig TINY = new StudyConfig("minilm-q", "mlp_out", 3, List.of(2, 3), List.of(1, 2), 2, List.of(42L, 43L, 44L),
-            List.of("minilm"), 2048, 512, 20, 256, 2.5, 2e-3, 5, false).validated("tiny");
+            List.of("minilm"), 2048, 512, 20, 256, 2.5, 2e-3, 5, 8, false).validated("tiny");
 
     @Test
     void tinyStudyRunsEndToEndAndResumes(@TempDir Path out) throws Exception {
@@ -29,8 +29,9 @@ class TinyStudyTest {
         try (CpuBackend be = new CpuBackend()) {
             r = new Study(TINY, out, be, quiet(), log::add).run();
         }
-        // 2 sweep SAEs (r1, r2 with seed 42), r2 seeds 43 and 44, half B, Europarl, layer 2, model minilm
-        assertEquals(8, r.getAsJsonArray("saes").size(), r.toString());
+        // 2 sweep SAEs (r1, r2 with seed 42), r2 seeds 43 and 44, half B, Europarl, layer 2, model minilm, and the
+        // sweep again at matched L0
+        assertEquals(10, r.getAsJsonArray("saes").size(), r.toString());
         Set<String> kinds = new HashSet<>();
         for (JsonElement e : r.getAsJsonArray("comparisons")) {
             JsonObject c = e.getAsJsonObject();
@@ -38,7 +39,11 @@ class TinyStudyTest {
             double ab = c.get("mmcs_ab").getAsDouble();
             assertTrue(ab > 0 && ab <= 1.0001, "MMCS in (0, 1]: " + c);
         }
-        assertEquals(Set.of("ratio", "seed", "dataset", "layer", "cross_layer", "model", "random"), kinds);
+        assertEquals(Set.of("ratio", "seed", "dataset", "layer", "cross_layer", "model", "random", "ratio_matched_l0"), kinds);
+        var matchedCfg = com.google.gson.JsonParser.parseString(Files.readString(
+                out.resolve("saes/matched-l0/minilm-q-L3-mlp_out-r2-s42-A-matched-l0/cfg.json"))).getAsJsonObject();
+        double lambda = matchedCfg.getAsJsonObject("sae4j").getAsJsonObject("final").get("l1_coefficient").getAsDouble();
+        assertTrue(lambda != 2.5 && lambda > 0, "the matched sweep's lambda adapted from 2.5: " + lambda);
         long datasets = r.getAsJsonArray("comparisons").asList().stream()
                 .filter(e -> e.getAsJsonObject().get("kind").getAsString().equals("dataset")).count();
         assertEquals(2, datasets, "WordNet half B and Europarl against the main SAE");
