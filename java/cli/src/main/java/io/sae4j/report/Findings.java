@@ -163,8 +163,9 @@ public final class Findings {
         List<Double> sorted = medians.stream().sorted().toList();
         double mid = sorted.size() % 2 == 1 ? sorted.get(sorted.size() / 2) : (sorted.get(sorted.size() / 2 - 1) + sorted.get(sorted.size() / 2)) / 2;
         return new Finding(claim, holds, String.format("The median log10 frequency of live features is between -3 and -2 for %d of %d SAEs "
-                + "(\"most\" = more than half); the medians range from %s to %s, median of medians %s (%s per token).", inside, medians.size(),
-                Html.num(sorted.get(0)), Html.num(sorted.get(sorted.size() - 1)), Html.num(mid), Html.num(Math.pow(10, mid))), Figures.FREQ_RATIO);
+                + "(\"most\" = more than half); the medians range from %s to %s, median of medians %s (%s per token); mean \u00b1 sd %s.",
+                inside, medians.size(), Html.num(sorted.get(0)), Html.num(sorted.get(sorted.size() - 1)), Html.num(mid),
+                Html.num(Math.pow(10, mid)), Analysis.Spread.of(medians).text()), Figures.FREQ_RATIO);
     }
 
     /** (e) L0 / d_sae falls with ratio over the ratio sweep (Spearman rho of per-ratio means). */
@@ -180,10 +181,22 @@ public final class Findings {
             if (i > 0 && y[i] < y[i - 1]) down++;
             list.append(i == 0 ? "" : ", ").append(Analysis.ratioLabel(x[i])).append(' ').append(Html.num(y[i]));
         }
-        boolean holds = Double.isFinite(rho) && rho <= SPARSER_RHO;
+        Boolean holds = Double.isFinite(rho) && rho <= SPARSER_RHO;
         String ev = "Measure: L0 / d_sae (mean fraction of latents active per token, i.e. mean feature frequency), averaged per ratio over "
                 + "the ratio-sweep SAEs: " + list + ". It falls in " + down + " of " + (ps.size() - 1) + " steps; Spearman rho with ratio "
                 + Html.num(rho) + " (holds at rho \u2264 " + Html.num(SPARSER_RHO) + ").";
+        // the seeds' spread of the same measure at one ratio: a step smaller than it is not told apart from seed noise
+        Analysis.Spread seeds = Analysis.Spread.of(Analysis.saesIn(r, "seed").stream().map(Sae::activeFraction).toList());
+        if (seeds.n() > 1 && Double.isFinite(seeds.sd())) {
+            double smallest = Double.POSITIVE_INFINITY;
+            for (int i = 1; i < y.length; i++) smallest = Math.min(smallest, y[i - 1] - y[i]);
+            ev += " Seed spread of L0 / d_sae at one ratio (" + seeds.n() + " seeds): sd " + Html.num(seeds.sd()) + "; the smallest "
+                    + "step between adjacent ratios is " + Html.num(smallest) + ".";
+            if (holds && !(smallest > seeds.sd())) {
+                holds = null;
+                ev += " A step within the seed spread: the trend cannot be told at every step.";
+            }
+        }
         double[] med = ps.stream().mapToDouble(Sparsity::medianLog10Freq).toArray();
         double rhoMed = Analysis.spearman(x, med);
         if (Double.isFinite(rhoMed)) ev += " The median log10 frequency of live features has rho " + Html.num(rhoMed) + " with ratio.";

@@ -53,8 +53,10 @@ final class StudyResults {
     record Comparison(String kind, String a, String b, double mmcsAb, double mmcsBa, double hungarianMean,
                       double sharedFrac, double corrAb, double corrBa, double deadA, double deadB, double mmcsAbLive,
                       double mmcsBaLive, double pwMcc, double sharedFracEncdec, double[] curveThresholds,
-                      double[] curveDecoder) {
+                      double[] curveDecoder, double mmcsAbMid, double mmcsBaMid) {
         double mmcsMean() { return mean2(mmcsAb, mmcsBa); }
+        /** MMCS (both directions) of the same pair at 75% of training; NaN where not measured. */
+        double mmcsMidMean() { return mean2(mmcsAbMid, mmcsBaMid); }
         double corrMean() { return mean2(corrAb, corrBa); }
     }
 
@@ -90,7 +92,8 @@ final class StudyResults {
                     Json.num(c, "mmcs_ab"), Json.num(c, "mmcs_ba"), Json.num(c, "hungarian_mean"), Json.num(c, "shared_frac"),
                     Json.num(c, "corr_ab"), Json.num(c, "corr_ba"), Json.num(c, "dead_a"), Json.num(c, "dead_b"),
                     Json.num(c, "mmcs_ab_live"), Json.num(c, "mmcs_ba_live"), Json.num(c, "pw_mcc"), Json.num(c, "shared_frac_encdec"),
-                    Json.nums(Json.obj(c, "threshold_curve"), "thresholds"), Json.nums(Json.obj(c, "threshold_curve"), "decoder")));
+                    Json.nums(Json.obj(c, "threshold_curve"), "thresholds"), Json.nums(Json.obj(c, "threshold_curve"), "decoder"),
+                    Json.num(c, "mmcs_ab_mid"), Json.num(c, "mmcs_ba_mid")));
         }
         for (JsonObject f : Json.objects(r, "top_features")) {
             topFeatures.add(new TopFeature(Json.str(f, "sae"), Json.num(f, "feature"), Json.num(f, "frequency"),

@@ -14,8 +14,8 @@ import java.util.TreeMap;
 final class TrainingChecks {
     /** Where in training the figures are compared with the end's. */
     static final double MID = 0.75;
-    /** Converged: L0 within 5% (relative) and FVU within 0.01 (absolute) of their values at {@link #MID}. */
-    static final double L0_REL = 0.05, FVU_ABS = 0.01;
+    /** Converged: L0 within 5% (relative), FVU and the seed pairs' MMCS within 0.01 (absolute) of their values at {@link #MID}. */
+    static final double L0_REL = 0.05, FVU_ABS = 0.01, MMCS_ABS = 0.01;
     /** At most this fraction of an SAE's latents may be dead on the held-out tokens. */
     static final double DEAD_MAX = 0.10;
 
@@ -46,7 +46,7 @@ final class TrainingChecks {
 
     static Finding converged(StudyResults r) {
         String claim = "Every SAE had stopped changing when training ended (L0 within " + Html.num(100 * L0_REL)
-                + "% and FVU within " + Html.num(FVU_ABS) + " of their values at " + Html.num(100 * MID) + "% of training)";
+                + "%, FVU and the seed pairs' MMCS within " + Html.num(FVU_ABS) + " of their values at " + Html.num(100 * MID) + "% of training)";
         List<Convergence> all = new ArrayList<>();
         List<String> unchecked = new ArrayList<>();
         for (Sae s : r.saes) {
@@ -70,7 +70,18 @@ final class TrainingChecks {
             ev.append(". More steps (the study config's \"steps\") would move its conclusions.");
         }
         if (!unchecked.isEmpty()) ev.append(" Without a training curve: ").append(String.join(", ", unchecked)).append('.');
-        return new Finding(claim, moving.isEmpty() && unchecked.isEmpty(), ev.toString(), Figures.TRAIN_L0);
+        boolean seedsSettled = true;
+        List<String> seedPairs = new ArrayList<>();
+        for (StudyResults.Comparison c : r.ofKind("seed")) {
+            if (!Double.isFinite(c.mmcsMidMean()) || !Double.isFinite(c.mmcsMean())) continue;
+            double change = Math.abs(c.mmcsMean() - c.mmcsMidMean());
+            seedsSettled &= change <= MMCS_ABS;
+            seedPairs.add(c.a() + " / " + c.b() + " " + Html.num(c.mmcsMidMean()) + " \u2192 " + Html.num(c.mmcsMean()));
+        }
+        ev.append(seedPairs.isEmpty() ? " No seed pair was measured at " + Html.num(100 * MID) + "% of training."
+                : " Seed-pair MMCS at " + Html.num(100 * MID) + "% \u2192 end: " + String.join("; ", seedPairs)
+                + (seedsSettled ? " (settled)." : " (still moving)."));
+        return new Finding(claim, moving.isEmpty() && unchecked.isEmpty() && seedsSettled, ev.toString(), Figures.TRAIN_L0);
     }
 
     static Finding fewDead(StudyResults r) {

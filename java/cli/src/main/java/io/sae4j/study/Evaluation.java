@@ -77,7 +77,11 @@ final class Evaluation {
             List<Study.Sae> seeds = study.saes().values().stream()
                     .filter(s -> s.group().equals("main") && s.ratio() == c.ratio()).sorted(Comparator.comparingLong(Study.Sae::seed)).toList();
             for (int i = 0; i < seeds.size(); i++)
-                for (int j = i + 1; j < seeds.size(); j++) comparisons.add(compare("seed", seeds.get(i), seeds.get(j)));
+                for (int j = i + 1; j < seeds.size(); j++) {
+                    JsonObject cmp = compare("seed", seeds.get(i), seeds.get(j));
+                    addMidTraining(cmp, seeds.get(i), seeds.get(j));
+                    comparisons.add(cmp);
+                }
             // the matched-sparsity sweep: every pair, smaller first (decoder matching only, as for the random baseline)
             List<Study.Sae> matched = study.saes().values().stream().filter(s -> s.group().equals(Study.MATCHED_GROUP))
                     .sorted(Comparator.comparingInt(Study.Sae::ratio)).toList();
@@ -205,6 +209,16 @@ final class Evaluation {
     private JsonObject compare(String kind, Study.Sae a, Study.Sae b) throws IOException {
         SparseAutoencoder ma = models.get(a.name()), mb = models.get(b.name());
         return comparison(kind, a.name(), b.name(), input(a, ma), input(b, mb));
+    }
+
+    /** The pair's decoder MMCS at 75% of training (mmcs_ab_mid, mmcs_ba_mid), when both SAEs were written there. */
+    private void addMidTraining(JsonObject cmp, Study.Sae a, Study.Sae b) throws IOException {
+        try (SparseAutoencoder ma = study.loadAtMidStep(a); SparseAutoencoder mb = study.loadAtMidStep(b)) {
+            if (ma == null || mb == null) return;
+            DecoderSimilarity.Mmcs m = DecoderSimilarity.mmcs(ma, mb);
+            num(cmp, "mmcs_ab_mid", m.ab());
+            num(cmp, "mmcs_ba_mid", m.ba());
+        }
     }
 
     private JsonObject randomBaseline(Study.Sae s) throws IOException {

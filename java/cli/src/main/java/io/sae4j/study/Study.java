@@ -195,6 +195,7 @@ public final class Study {
         Path file = Manifest.layerFile(acts(first.model(), first.dataset()), first.layer());
         TrainingRun run = new TrainingRun(out.resolve("saes").resolve(group), names, cfgs, tc,
                 out.relativize(file) + " first " + c.trainTokens() + " rows, " + Fingerprint.of(file).id());
+        if (group.equals("main") && midStep(tc) > 0) run.snapshotAt(mainMidStep = midStep(tc)); // seed-pair MMCS there: a convergence check
         if (run.finished()) {
             log.accept("train " + group + ": already trained");
             return;
@@ -224,6 +225,21 @@ public final class Study {
 
     Path saeDir(Sae s) {
         return out.resolve("saes").resolve(s.group()).resolve(s.name());
+    }
+
+    /** The record step nearest 75% of training (0 when there is none before the end), where the convergence check looks. */
+    static long midStep(TrainConfig tc) {
+        long mid = Math.round(0.75 * tc.steps() / tc.logEvery()) * tc.logEvery();
+        return mid > 0 && mid < tc.steps() ? mid : 0;
+    }
+
+    private long mainMidStep; // where the main group's SAEs were also written (0: nowhere)
+
+    /** An SAE of group "main" as it was at {@link #midStep} of training, or null when that was not written. */
+    SparseAutoencoder loadAtMidStep(Sae s) throws IOException {
+        if (mainMidStep == 0) return null;
+        Path dir = TrainingRun.snapshotDir(out.resolve("saes").resolve(s.group()), mainMidStep, s.name());
+        return java.nio.file.Files.isRegularFile(dir.resolve(SaeLensFormat.CONFIG)) ? SaeLensFormat.read(dir).toModel(be) : null;
     }
 
     private long diskEstimate(long tokens, int d) {

@@ -198,6 +198,17 @@ class FindingsTest {
     }
 
     @Test
+    void largerSparserWithinTheSeedSpreadCannotBeTold() {
+        // sweep L0/d_sae 0.4, 0.19, 0.09, 0.044: the last step (0.046) is within the seeds' spread (sd 0.06)
+        R r = threeRatios().sae("r8", 8, 35, -3.0).sae("s1", 4, 36, -2.8).sae("s2", 4, 70, -2.8)
+                .cmp("ratio", "r1", "r2", 0.8, 0.6, null, null).cmp("ratio", "r2", "r4", 0.8, 0.6, null, null)
+                .cmp("ratio", "r4", "r8", 0.8, 0.6, null, null).cmp("seed", "s1", "s2", 0.8, 0.8, null, null);
+        Finding f = Findings.largerSparser(r.study());
+        assertNull(f.holds(), f.evidence());
+        assertTrue(f.evidence().contains("Seed spread"), f.evidence());
+    }
+
+    @Test
     void largerSparserFails() {
         Finding f = Findings.largerSparser(new R().sae("r1", 1, 10, -2.0).sae("r2", 2, 40, -2.0).sae("r4", 4, 160, -2.0).study());
         assertEquals(Boolean.FALSE, f.holds(), f.evidence());

@@ -55,6 +55,31 @@ class TrainingChecksTest {
     }
 
     @Test
+    void seedPairsWhoseMmcsStillMovesFailTheCheck() {
+        JsonObject r = new JsonObject();
+        JsonArray saes = new JsonArray(), comps = new JsonArray();
+        saes.add(sae("a", 8, 0, 20.5, 0.40, 20, 0.395));
+        saes.add(sae("b", 8, 0, 20.5, 0.40, 20, 0.395));
+        r.add("saes", saes);
+        JsonObject c = new JsonObject();
+        c.addProperty("kind", "seed");
+        c.addProperty("a", "a");
+        c.addProperty("b", "b");
+        c.addProperty("mmcs_ab", 0.84);
+        c.addProperty("mmcs_ba", 0.84);
+        c.addProperty("mmcs_ab_mid", 0.80);
+        c.addProperty("mmcs_ba_mid", 0.80);
+        comps.add(c);
+        r.add("comparisons", comps);
+        Finding f = TrainingChecks.converged(StudyResults.of(r));
+        assertEquals(Boolean.FALSE, f.holds(), f.evidence());
+        assertTrue(f.evidence().contains("0.8 \u2192 0.84") && f.evidence().contains("still moving"), f.evidence());
+        c.addProperty("mmcs_ab_mid", 0.835);
+        c.addProperty("mmcs_ba_mid", 0.835);
+        assertEquals(Boolean.TRUE, TrainingChecks.converged(StudyResults.of(r)).holds());
+    }
+
+    @Test
     void fewDeadNamesTheSaesOverTheLimitAndTheRemedy() {
         Finding ok = TrainingChecks.fewDead(results(sae("a", 1, 0.0, 1, 1, 1, 1), sae("b", 32, 0.1, 1, 1, 1, 1)));
         assertEquals(Boolean.TRUE, ok.holds(), ok.evidence());

@@ -49,6 +49,9 @@ class TinyStudyTest {
         assertEquals(2, datasets, "WordNet half B and Europarl against the main SAE");
         assertEquals(3, r.getAsJsonArray("comparisons").asList().stream()
                 .filter(e -> e.getAsJsonObject().get("kind").getAsString().equals("seed")).count(), "all three seed pairs");
+        for (JsonElement e : r.getAsJsonArray("comparisons"))
+            if (e.getAsJsonObject().get("kind").getAsString().equals("seed"))
+                assertTrue(e.getAsJsonObject().get("mmcs_ab_mid").getAsDouble() > 0, "seed-pair MMCS at 75% of training: " + e);
         for (JsonElement e : r.getAsJsonArray("saes")) {
             JsonObject s = e.getAsJsonObject();
             assertTrue(s.getAsJsonArray("training").size() > 0, "training curve of " + s.get("name"));

@@ -33,6 +33,7 @@ public final class TrainingRun {
     private final List<SaeConfig> configs;
     private final TrainConfig train;
     private final String dataIdentity;
+    private long snapshotStep; // also write the SAEs at this step (0: only at the end)
 
     public TrainingRun(Path dir, List<String> names, List<SaeConfig> configs, TrainConfig train, String dataIdentity) {
         if (names.size() != configs.size() || names.isEmpty())
@@ -43,6 +44,24 @@ public final class TrainingRun {
         this.configs = List.copyOf(configs);
         this.train = train;
         this.dataIdentity = dataIdentity;
+    }
+
+    /**
+     * Also writes every SAE as it is after step {@code step} (a multiple of the log interval), into
+     * {@code <dir>/at-step-<step>/<name>/}: a convergence check compares them with the final ones.
+     * Not part of the run's identity (it changes no weights).
+     */
+    public TrainingRun snapshotAt(long step) {
+        if (step < 0 || step > train.steps() || (step > 0 && step % train.logEvery() != 0))
+            throw new IllegalArgumentException("snapshot step " + step + " must be in 0.." + train.steps() + " and a multiple of the log"
+                    + " interval " + train.logEvery());
+        snapshotStep = step;
+        return this;
+    }
+
+    /** Where {@link #snapshotAt} writes an SAE. */
+    public static Path snapshotDir(Path runDir, long step, String name) {
+        return runDir.resolve("at-step-" + step).resolve(name);
     }
 
     /** What must match for a checkpoint to be resumed: the SAEs, the training config and the data. */
@@ -132,6 +151,14 @@ public final class TrainingRun {
                         throw new java.io.UncheckedIOException(dir.resolve(LOG) + ": " + e.getMessage(), e);
                     }
                     listener.record(records);
+                    if (snapshotStep > 0 && records.get(0).step() == snapshotStep)
+                        for (int i = 0; i < saes.size(); i++) {
+                            try {
+                                SaeLensFormat.write(saes.get(i), snapshotDir(dir, snapshotStep, names.get(i)), Map.of("step", snapshotStep));
+                            } catch (IOException e) {
+                                throw new java.io.UncheckedIOException(e);
+                            }
+                        }
                 }
 
                 @Override

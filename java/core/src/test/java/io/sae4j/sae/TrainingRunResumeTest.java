@@ -158,6 +158,27 @@ class TrainingRunResumeTest {
         }
     }
 
+    /** snapshotAt writes every SAE as it was at that step, beside the final ones. */
+    @Test
+    void snapshotsHoldTheSaesAsTheyWereAtThatStep(@TempDir Path tmp) throws Exception {
+        assertThrows(IllegalArgumentException.class, () -> run(tmp).snapshotAt(15), "not a multiple of the log interval 10");
+        assertThrows(IllegalArgumentException.class, () -> run(tmp).snapshotAt(50), "past the 40 steps");
+        try (CpuBackend be = new CpuBackend(2, 0)) {
+            run(tmp).snapshotAt(30).run(be, new SyntheticData(SPEC), Trainer.Listener.NONE);
+        }
+        for (String name : new String[] {"r2", "r4"}) {
+            SaeFile at30 = SaeLensFormat.read(TrainingRun.snapshotDir(tmp, 30, name)), end = SaeLensFormat.read(tmp.resolve(name));
+            assertEquals(end.wDec().length, at30.wDec().length);
+            assertTrue(!java.util.Arrays.equals(end.wDec(), at30.wDec()), name + ": ten more steps changed the decoder");
+        }
+        // the snapshot does not change the run: the final SAEs equal those of a run without it
+        Path plain = tmp.resolve("plain");
+        try (CpuBackend be = new CpuBackend(2, 0)) {
+            run(plain).run(be, new SyntheticData(SPEC), Trainer.Listener.NONE);
+        }
+        assertArrayEquals(SaeLensFormat.read(plain.resolve("r4")).wDec(), SaeLensFormat.read(tmp.resolve("r4")).wDec());
+    }
+
     /** Killed after the final checkpoint, while writing the SAE directories: a rerun only writes them. */
     @Test
     void aRunKilledAfterItsFinalCheckpointFinishes(@TempDir Path tmp) throws Exception {
