@@ -119,7 +119,7 @@ if want cli; then
     check synth 60 sae4j synth --d 64 --features 256 --tokens 200000 --out "$W/synth"
     for dev in cpu cuda; do
         check "train_$dev" 120 sae4j train --device "$dev" --acts "$W/synth/acts.npy" --ratios 2,8 --steps 1500 --batch 1024 \
-            --lr 3e-3 --resample-every 100 --out "$W/run-$dev"
+            --lr 3e-3 --resample-every 100 --target-l0 8 --out "$W/run-$dev"
     done
     for r in 2 8; do
         check "compare_cpu_r$r" 60 sae4j compare --device cpu "$W/run-cpu/ratio-$r" "$W/run-cuda/ratio-$r" \

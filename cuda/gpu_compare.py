@@ -8,7 +8,7 @@ cmp-{cpu,cuda}-{2,8}.json (compare of the CPU-trained against the CUDA-trained S
 once per backend). Passes when (1) both backends compute the same comparison numbers (within
 float32 and TF32-free summation differences), (2) the two trainings end at the same loss within
 5% and learn the same dictionary (MMCS both ways above 0.9: identical starts and data, only
-rounding differs, dead latents resampled alike), printing every number it judges.
+rounding differs, dead latents resampled and lambda adapted to L0 8 alike), printing every number it judges.
 """
 import csv
 import json
@@ -51,7 +51,8 @@ def main(work):
     for run in ("run-cpu", "run-cuda"):  # resampling (every 100 steps) takes discrete decisions: report them
         for cfg in sorted((work / run).glob("ratio-*/cfg.json")):
             fin = json.load(open(cfg))["sae4j"]["final"]
-            print(f"{run} {cfg.parent.name}: resampled {fin.get('resampled')}, dead fraction {fin.get('dead_fraction')}")
+            print(f"{run} {cfg.parent.name}: resampled {fin.get('resampled')}, dead fraction {fin.get('dead_fraction')}, "
+                  f"L0 {fin.get('l0')}, lambda adapted to {fin.get('l1_coefficient')}")
     if bad:
         print("FAILED: " + "; ".join(bad))
         return 1
