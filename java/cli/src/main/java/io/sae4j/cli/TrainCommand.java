@@ -54,7 +54,7 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--checkpoint-every", defaultValue = "1000", description = "Steps between checkpoints (default ${DEFAULT-VALUE}).")
     long checkpointEvery;
 
-    @Option(names = "--target-l0", defaultValue = "0", description = "Adapt lambda (from --l1) during the first 80% of training "
+    @Option(names = "--target-l0", defaultValue = "0", description = "Adapt lambda (from --l1) during training "
             + "until each SAE's L0 reaches this: SAEs at matched sparsity; 0 = lambda fixed (default ${DEFAULT-VALUE}).")
     double targetL0;
 
@@ -99,7 +99,11 @@ final class TrainCommand implements Callable<Integer> {
                         throw new IllegalArgumentException("--ratios: " + e.getMessage());
                     }
                     names.add("ratio-" + fmt(r) + (seeds.size() > 1 ? "-seed-" + s : ""));
-                    configs.add(SaeConfig.builder().setDIn(d).setRatio(r).optL1Coefficient(l1).optSeed(s).optTargetL0(targetL0).build());
+                    SaeConfig.Builder b = SaeConfig.builder().setDIn(d).setRatio(r).optL1Coefficient(l1).optSeed(s);
+                    if (targetL0 > Math.round(r * d))
+                        throw new IllegalArgumentException("--target-l0 " + targetL0 + " exceeds the " + Math.round(r * d)
+                                + " latents of ratio " + r + " (d_in " + d + ")");
+                    configs.add(b.optTargetL0(targetL0).build());
                 }
             // one batch and its latents live in single arrays and workspaces indexed by int
             long maxDSae = configs.stream().mapToLong(SaeConfig::dSae).max().orElse(1);

@@ -39,6 +39,21 @@ public final class Findings {
 
     /** Comparisons of the ratio sweep trained to one target L0 (the study's matched-sparsity sweep). */
     static final String MATCHED = "ratio_matched_l0";
+    /** Matched means the held-out L0 of the matched SAEs lie within this factor of each other. */
+    static final double MATCHED_L0_SPREAD = 1.25;
+
+    /** A finding made on the matched sweep, whose verdict stands only if the SAEs' L0 did match. */
+    static Finding checkMatched(StudyResults r, String kind, Finding f) {
+        if (!kind.equals(MATCHED) || f.holds() == null) return f;
+        List<Double> l0 = Analysis.saesIn(r, kind).stream().map(Sae::l0).filter(Double::isFinite).toList();
+        if (l0.isEmpty()) return f;
+        double lo = Charts.min(l0), hi = Charts.max(l0);
+        String note = " Held-out L0 of the matched SAEs: " + Html.num(lo) + " to " + Html.num(hi) + ".";
+        if (hi <= MATCHED_L0_SPREAD * lo) return new Finding(f.claim(), f.holds(), f.evidence() + note, f.figureAnchor());
+        return new Finding(f.claim(), null, f.evidence() + note + " They differ by more than " + Html.num(MATCHED_L0_SPREAD)
+                + "x, so they are not matched closely enough to tell (the verdict on these numbers alone: " + verdict(f.holds()) + ").",
+                f.figureAnchor());
+    }
 
     static Finding smallToLarge(StudyResults r) {
         return smallToLarge(r, "ratio", " (at one lambda)");
@@ -68,8 +83,8 @@ public final class Findings {
                 + "small \u2192 large is the higher in %d of %d pairs. ", diff.size(), all.text(), higher, diff.size());
         ev += live.n() > 0 ? "Live latents only (those that fire on the held-out tokens): " + live.text() + (live.sign() == holds
                 ? ", the same verdict. " : ", a different verdict (" + verdict(live.sign()) + "). ") : "Live-latent MMCS was not measured. ";
-        return new Finding(claim, holds, ev + "Verdict on all latents: " + verdict(holds)
-                + " (holds when the mean difference exceeds its spread; within the spread it cannot be told).", Figures.HEATMAP);
+        return checkMatched(r, kind, new Finding(claim, holds, ev + "Verdict on all latents: " + verdict(holds)
+                + " (holds when the mean difference exceeds its spread; within the spread it cannot be told).", Figures.HEATMAP));
     }
 
     static String verdict(Boolean b) {
@@ -106,10 +121,10 @@ public final class Findings {
         Boolean holds = allAbove ? Boolean.TRUE : oneBelow ? Boolean.FALSE : null;
         Map.Entry<Double, Analysis.Spread> lowest = per.entrySet().stream().min(Map.Entry.comparingByValue(
                 java.util.Comparator.comparingDouble(Analysis.Spread::mean))).orElseThrow();
-        return new Finding(claim, holds, "MMCS per ratio over the \"" + kind + "\" comparisons involving that ratio (each pair's mean of "
+        return checkMatched(r, kind, new Finding(claim, holds, "MMCS per ratio over the \"" + kind + "\" comparisons involving that ratio (each pair's mean of "
                 + "both directions: its heatmap row and column), mean \u00b1 sd over the pairs: " + list + ". The lowest mean is " + Analysis.ratioLabel(lowest.getKey())
                 + ". Verdict: " + verdict(holds) + " (1:1 must be below every other ratio by more than its own spread).",
-                Figures.HEATMAP);
+                Figures.HEATMAP));
     }
 
     private static double nanToZero(double x) {

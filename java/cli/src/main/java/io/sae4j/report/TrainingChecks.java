@@ -38,7 +38,7 @@ final class TrainingChecks {
         TrainPoint end = t.get(t.size() - 1), mid = null;
         double target = MID * end.step();
         for (TrainPoint p : t.subList(0, t.size() - 1))
-            if (mid == null || Math.abs(p.step() - target) < Math.abs(mid.step() - target)) mid = p;
+            if (mid == null || Math.abs(p.step() - target) <= Math.abs(mid.step() - target)) mid = p; // ties: the later, as the study's snapshot
         if (!Double.isFinite(end.l0()) || !Double.isFinite(mid.l0()) || !Double.isFinite(end.fvu()) || !Double.isFinite(mid.fvu()))
             return null;
         return new Convergence(s, mid, end);
@@ -81,7 +81,8 @@ final class TrainingChecks {
         ev.append(seedPairs.isEmpty() ? " No seed pair was measured at " + Html.num(100 * MID) + "% of training."
                 : " Seed-pair MMCS at " + Html.num(100 * MID) + "% \u2192 end: " + String.join("; ", seedPairs)
                 + (seedsSettled ? " (settled)." : " (still moving)."));
-        return new Finding(claim, moving.isEmpty() && unchecked.isEmpty() && seedsSettled, ev.toString(), Figures.TRAIN_L0);
+        Boolean holds = !moving.isEmpty() || !seedsSettled ? Boolean.FALSE : unchecked.isEmpty() ? Boolean.TRUE : null;
+        return new Finding(claim, holds, ev.toString(), Figures.TRAIN_L0);
     }
 
     static Finding fewDead(StudyResults r) {

@@ -83,6 +83,9 @@ public final class Study {
         TextFileCorpus text = c.text() == null ? null
                 : TextFileCorpus.read(Path.of(c.text()), c.textField() != null ? c.textField() : "text");
         HarvestModel main = mainModel(site);
+        int smallest = main.dModel() * java.util.Collections.min(c.ratios());
+        if (c.matchedL0() > smallest) // before anything is harvested
+            throw new IllegalArgumentException("matchedL0 " + c.matchedL0() + " exceeds the " + smallest + " latents of the smallest ratio");
         Corpus halfA = text == null ? Corpus.bundled("A") : text.half("A"), halfB = text == null ? Corpus.bundled("B") : text.half("B");
         // held-out rows start at the first text boundary after the training rows: up to 512 tokens later
         long harvestTokens = c.trainTokens() + HELDOUT_GAP + c.heldoutTokens();

@@ -49,7 +49,7 @@ class OwnModelStudyTest {
         // TinyStudyTest.TINY's sizes, two seeds
         config = Files.writeString(files.resolve("tiny.json"), """
                 {"site": "mlp_out", "layer": 3, "layers": [2, 3], "ratios": [1, 2], "ratio": 2, "seeds": [42, 43],
-                 "otherModels": [], "trainTokens": 2048, "heldoutTokens": 512, "steps": 20, "batch": 256}
+                 "otherModels": [], "trainTokens": 2048, "heldoutTokens": 512, "steps": 20, "batch": 256, "matchedL0": 0}
                 """);
     }
 

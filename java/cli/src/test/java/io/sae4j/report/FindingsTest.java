@@ -243,6 +243,20 @@ class FindingsTest {
     }
 
     @Test
+    void matchedFindingsNeedTheSaesToHaveMatchedL0() {
+        // threeRatios: L0 40, 38, 36 (within 1.25x): the verdict stands; with an L0 of 20 beside 40 it cannot be told
+        R close = threeRatios().cmp(Findings.MATCHED, "r1", "r2", 0.5, 0.7, null, null).cmp(Findings.MATCHED, "r2", "r4", 0.5, 0.75, null, null);
+        Finding f = Findings.smallToLarge(close.study(), Findings.MATCHED, "");
+        assertEquals(Boolean.FALSE, f.holds(), f.evidence());
+        assertTrue(f.evidence().contains("Held-out L0 of the matched SAEs: 36 to 40"), f.evidence());
+        R apart = new R().sae("r1", 1, 40, -2.5).sae("r2", 2, 20, -2.6).sae("r4", 4, 36, -2.8)
+                .cmp(Findings.MATCHED, "r1", "r2", 0.5, 0.7, null, null).cmp(Findings.MATCHED, "r2", "r4", 0.5, 0.75, null, null);
+        Finding g = Findings.smallToLarge(apart.study(), Findings.MATCHED, "");
+        assertNull(g.holds(), g.evidence());
+        assertTrue(g.evidence().contains("not matched closely enough"), g.evidence());
+    }
+
+    @Test
     void smallToLargeWithinTheSpreadCannotBeTold() {
         // differences +0.2 and -0.1: mean 0.05, spread 0.21
         Finding f = Findings.smallToLarge(threeRatios().cmp("ratio", "r1", "r2", 0.8, 0.6, null, null)

@@ -30,11 +30,11 @@ final class DeadLatentResampler {
 
     /**
      * Resamples {@code dead} (latent indices, ascending) of {@code sae} using the batch {@code x}
-     * (rows, d) on the host, which {@code ws} holds as its input. Returns the latents resampled (a
-     * prefix of {@code dead}).
+     * (rows, d) on the host, which {@code ws} holds as its input. Returns the latents resampled
+     * (those of {@code dead} that got a direction: at most {@code rows}).
      */
-    static int resample(SparseAutoencoder sae, AdamState moments, Workspace ws, float[] x, int rows, int[] dead, long seed) {
-        if (dead.length == 0) return 0;
+    static int[] resample(SparseAutoencoder sae, AdamState moments, Workspace ws, float[] x, int rows, int[] dead, long seed) {
+        if (dead.length == 0) return new int[0];
         Backend be = sae.backend();
         int d = sae.dIn(), m = sae.dSae();
         float[] bDec = sae.decoderBias();
@@ -71,7 +71,8 @@ final class DeadLatentResampler {
         encNorm = live > 0 ? encNorm / live : init;
         decNorm = live > 0 ? decNorm / live : init;
 
-        int done = 0;
+        int[] done = new int[n];
+        int count = 0;
         for (int i = 0; i < n; i++) {
             int j = dead[i], r = picked[i];
             double[] v = new double[d];
@@ -93,12 +94,12 @@ final class DeadLatentResampler {
             java.util.Arrays.fill(m2, (int) (decOff + (long) j * d), (int) (decOff + (long) (j + 1) * d), m2Dec);
             m1[(int) (bEncOff + j)] = 0;
             m2[(int) (bEncOff + j)] = m2Bias;
-            done++;
+            done[count++] = j;
         }
         sae.setParameters(p);
         be.upload(m1, 0, moments.m1(), 0, m1.length);
         be.upload(m2, 0, moments.m2(), 0, m2.length);
-        return done;
+        return java.util.Arrays.copyOf(done, count);
     }
 
     /** Mean of a (m, width) block at {@code off} over the rows of live latents (0 when none is live). */

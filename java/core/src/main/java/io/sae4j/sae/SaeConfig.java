@@ -39,6 +39,8 @@ public record SaeConfig(int dIn, int dSae, String architecture, double l1Coeffic
             throw new IllegalArgumentException("decoder init norm must be > 0, got " + decoderInitNorm);
         if (!(targetL0 >= 0) || targetL0 > dSae)
             throw new IllegalArgumentException("target L0 must be in [0, d_sae = " + dSae + "] (0: lambda fixed), got " + targetL0);
+        if (targetL0 > 0 && l1Coefficient == 0)
+            throw new IllegalArgumentException("a target L0 adapts lambda by factors: it needs an L1 coefficient > 0 to start from");
     }
 
     /** Expansion ratio d_sae / d_in. */

@@ -59,17 +59,29 @@ public final class TrainingRun {
         return this;
     }
 
+    private static void dropIfZero(JsonObject o, String key) {
+        if (o.has(key) && o.get(key).getAsDouble() == 0) o.remove(key);
+    }
+
     /** Where {@link #snapshotAt} writes an SAE. */
     public static Path snapshotDir(Path runDir, long step, String name) {
         return runDir.resolve("at-step-" + step).resolve(name);
     }
 
-    /** What must match for a checkpoint to be resumed: the SAEs, the training config and the data. */
+    /**
+     * What must match for a checkpoint to be resumed: the SAEs, the training config and the data.
+     * Settings added after format 1 are left out at their off value, so runs saved before they
+     * existed (which trained with them off) still match.
+     */
     JsonObject identity() {
         JsonObject o = new JsonObject();
         o.add("names", GSON.toJsonTree(names));
-        o.add("saes", GSON.toJsonTree(configs));
-        o.add("train", GSON.toJsonTree(train));
+        com.google.gson.JsonArray saes = GSON.toJsonTree(configs).getAsJsonArray();
+        for (var s : saes) dropIfZero(s.getAsJsonObject(), "targetL0");
+        o.add("saes", saes);
+        JsonObject t = GSON.toJsonTree(train).getAsJsonObject();
+        dropIfZero(t, "resampleEvery");
+        o.add("train", t);
         o.addProperty("data", dataIdentity);
         return o;
     }

@@ -158,6 +158,14 @@ class TrainingRunResumeTest {
         }
     }
 
+    /** Settings added later are left out of a run's identity while off, so runs saved before them still resume. */
+    @Test
+    void identityOmitsSettingsThatAreOff(@TempDir Path tmp) {
+        String plain = run(tmp).identity().toString(), resampling = run(tmp, RESAMPLING).identity().toString();
+        assertTrue(!plain.contains("resampleEvery") && !plain.contains("targetL0"), plain);
+        assertTrue(resampling.contains("\"resampleEvery\":30") && resampling.contains("\"targetL0\":5"), resampling);
+    }
+
     /** snapshotAt writes every SAE as it was at that step, beside the final ones. */
     @Test
     void snapshotsHoldTheSaesAsTheyWereAtThatStep(@TempDir Path tmp) throws Exception {
