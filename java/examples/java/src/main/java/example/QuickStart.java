@@ -30,5 +30,8 @@ public final class QuickStart {
             System.out.printf("two seeds: MMCS %.3f, Hungarian mean %.3f, activation correlation %.3f%n",
                     c.get("mmcs_ab"), c.get("hungarian_mean"), c.get("corr_ab"));
         }
+        try (var files = Files.walk(dir)) { // leave no temporary files behind
+            files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+        }
     }
 }

@@ -25,4 +25,5 @@ fun main() {
                 println("two seeds: MMCS %.3f, Hungarian mean %.3f".format(c["mmcs_ab"], c["hungarian_mean"]))
             }
         }
+    dir.toFile().deleteRecursively() // leave no temporary files behind
 }

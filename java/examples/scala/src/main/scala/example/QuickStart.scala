@@ -27,5 +27,8 @@ object QuickStart {
       val c = Sae.compare(acts, rows, a, b)
       println(f"two seeds: MMCS ${c.get("mmcs_ab").asInstanceOf[Double]}%.3f, Hungarian mean ${c.get("hungarian_mean").asInstanceOf[Double]}%.3f")
     }
+    Using.resource(Files.walk(dir)) { files => // leave no temporary files behind
+      files.sorted(java.util.Comparator.reverseOrder[java.nio.file.Path]()).forEach(f => { f.toFile.delete(); () })
+    }
   }
 }
