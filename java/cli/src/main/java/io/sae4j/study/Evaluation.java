@@ -76,12 +76,18 @@ final class Evaluation {
             // every pair of seeds at the main ratio: the spread of seed-to-seed agreement needs more than one pair
             List<Study.Sae> seeds = study.saes().values().stream()
                     .filter(s -> s.group().equals("main") && s.ratio() == c.ratio()).sorted(Comparator.comparingLong(Study.Sae::seed)).toList();
-            for (int i = 0; i < seeds.size(); i++)
-                for (int j = i + 1; j < seeds.size(); j++) {
-                    JsonObject cmp = compare("seed", seeds.get(i), seeds.get(j));
-                    addMidTraining(cmp, seeds.get(i), seeds.get(j));
-                    comparisons.add(cmp);
-                }
+            Map<String, SparseAutoencoder> atMid = new LinkedHashMap<>(); // each seed's SAE at 75% of training, read once
+            try {
+                for (Study.Sae s : seeds) atMid.put(s.name(), study.loadAtMidStep(s));
+                for (int i = 0; i < seeds.size(); i++)
+                    for (int j = i + 1; j < seeds.size(); j++) {
+                        JsonObject cmp = compare("seed", seeds.get(i), seeds.get(j));
+                        addMidTraining(cmp, atMid.get(seeds.get(i).name()), atMid.get(seeds.get(j).name()));
+                        comparisons.add(cmp);
+                    }
+            } finally {
+                atMid.values().stream().filter(java.util.Objects::nonNull).forEach(SparseAutoencoder::close);
+            }
             // the matched-sparsity sweep: every pair, smaller first (decoder matching only, as for the random baseline)
             List<Study.Sae> matched = study.saes().values().stream().filter(s -> s.group().equals(Study.MATCHED_GROUP))
                     .sorted(Comparator.comparingInt(Study.Sae::ratio)).toList();
@@ -211,14 +217,12 @@ final class Evaluation {
         return comparison(kind, a.name(), b.name(), input(a, ma), input(b, mb));
     }
 
-    /** The pair's decoder MMCS at 75% of training (mmcs_ab_mid, mmcs_ba_mid), when both SAEs were written there. */
-    private void addMidTraining(JsonObject cmp, Study.Sae a, Study.Sae b) throws IOException {
-        try (SparseAutoencoder ma = study.loadAtMidStep(a); SparseAutoencoder mb = study.loadAtMidStep(b)) {
-            if (ma == null || mb == null) return;
-            DecoderSimilarity.Mmcs m = DecoderSimilarity.mmcs(ma, mb);
-            num(cmp, "mmcs_ab_mid", m.ab());
-            num(cmp, "mmcs_ba_mid", m.ba());
-        }
+    /** The pair's decoder MMCS at 75% of training (mmcs_ab_mid, mmcs_ba_mid), when both SAEs were written there (else null). */
+    private static void addMidTraining(JsonObject cmp, SparseAutoencoder a, SparseAutoencoder b) {
+        if (a == null || b == null) return;
+        DecoderSimilarity.Mmcs m = DecoderSimilarity.mmcs(a, b);
+        num(cmp, "mmcs_ab_mid", m.ab());
+        num(cmp, "mmcs_ba_mid", m.ba());
     }
 
     private JsonObject randomBaseline(Study.Sae s) throws IOException {

@@ -59,18 +59,18 @@ public final class Checkpoint {
         List<Map<String, Object>> saes = new ArrayList<>();
         for (int i = 0; i < t.size(); i++) {
             SparseAutoencoder sae = t.sae(i);
+            Trainer.SaeState st = t.state(i);
             Map<String, Object> s = new LinkedHashMap<>();
             s.put("config", sae.config());
-            s.put("last_fired", t.lastFired(i));
-            s.put("resampled", t.resampled(i));
-            s.put("l1_factor", t.l1Factor(i));
+            s.put("last_fired", st.lastFired());
+            s.put("resampled", st.resampled());
+            s.put("l1_factor", st.l1Factor());
             saes.add(s);
-            float[][] mom = t.optimizerState(i);
             Map<String, Safetensors.Tensor> tensors = new LinkedHashMap<>();
             float[] p = sae.backend().download(sae.parameters());
             tensors.put("parameters", Safetensors.Tensor.of(p, p.length));
-            tensors.put("adam_m1", Safetensors.Tensor.of(mom[0], mom[0].length));
-            tensors.put("adam_m2", Safetensors.Tensor.of(mom[1], mom[1].length));
+            tensors.put("adam_m1", Safetensors.Tensor.of(st.adamM1(), st.adamM1().length));
+            tensors.put("adam_m2", Safetensors.Tensor.of(st.adamM2(), st.adamM2().length));
             Safetensors.write(tmp.resolve("sae-" + i + ".safetensors"), tensors);
         }
         state.add("saes", GSON.toJsonTree(saes));
@@ -139,26 +139,22 @@ public final class Checkpoint {
         var saes = state.getAsJsonArray("saes");
         if (saes.size() != t.size())
             throw new FormatException(checkpoint.resolve("state.json"), "holds " + saes.size() + " SAEs, trainer has " + t.size());
-        List<float[][]> moments = new ArrayList<>();
-        List<long[]> fired = new ArrayList<>();
-        long[] resampled = new long[saes.size()];
-        double[] l1Factors = new double[saes.size()];
+        List<Trainer.SaeState> states = new ArrayList<>();
         for (int i = 0; i < saes.size(); i++) {
             Path f = checkpoint.resolve("sae-" + i + ".safetensors");
             Map<String, Safetensors.Tensor> ts = Safetensors.read(f).tensors();
             for (String k : new String[] {"adam_m1", "adam_m2"})
                 if (!ts.containsKey(k)) throw new FormatException(f, "missing tensor " + k);
-            moments.add(new float[][] {ts.get("adam_m1").data(), ts.get("adam_m2").data()});
-            fired.add(GSON.fromJson(saes.get(i).getAsJsonObject().get("last_fired"), long[].class));
-            var r = saes.get(i).getAsJsonObject().get("resampled"); // absent in checkpoints before resampling existed
-            resampled[i] = r == null ? 0 : r.getAsLong();
-            var factor = saes.get(i).getAsJsonObject().get("l1_factor");
-            l1Factors[i] = factor == null ? 1 : factor.getAsDouble();
+            JsonObject sae = saes.get(i).getAsJsonObject();
+            // resampled and l1_factor are absent in checkpoints written before resampling and target L0 existed
+            states.add(new Trainer.SaeState(ts.get("adam_m1").data(), ts.get("adam_m2").data(),
+                    GSON.fromJson(sae.get("last_fired"), long[].class), sae.has("resampled") ? sae.get("resampled").getAsLong() : 0,
+                    sae.has("l1_factor") ? sae.get("l1_factor").getAsDouble() : 1));
         }
         Trainer.Record[] records = state.has("last_records")
                 ? GSON.fromJson(state.get("last_records"), Trainer.Record[].class) : new Trainer.Record[0];
         try {
-            t.restore(state.get("step").getAsLong(), moments, fired, resampled, l1Factors, List.of(records));
+            t.restore(state.get("step").getAsLong(), states, List.of(records));
         } catch (IllegalArgumentException | IllegalStateException | UnsupportedOperationException e) {
             throw new FormatException(checkpoint.resolve("state.json"), "does not fit this run: " + e.getMessage(), e);
         }

@@ -331,24 +331,20 @@ public final class Trainer implements AutoCloseable {
      * Resamples, in every SAE, the latents that have not fired since the previous resampling (or
      * since step 0), using the batch x (batchSize, d) just trained on (see
      * {@link DeadLatentResampler}). {@link #run} calls it where {@link TrainConfig#resamplesAt} says;
-     * deterministic in the SAE's seed and the step. Returns the latents resampled per SAE.
+     * deterministic in the SAE's seed and the step.
      */
-    int[] resampleDead(float[] x) {
+    void resampleDead(float[] x) {
         collect();
         int B = config.batchSize();
         long since = config.lastResampleBefore(step) * B, now = step * B;
         backend.upload(x, 0, ws.input(), 0, B * d);
-        int[] counts = new int[slots.size()];
-        for (int i = 0; i < slots.size(); i++) {
-            Slot s = slots.get(i);
+        for (Slot s : slots) {
             int[] dead = java.util.stream.IntStream.range(0, s.lastFired.length).filter(j -> s.lastFired[j] <= since).toArray();
             long seed = s.sae.config().seed() * 0x9E3779B97F4A7C15L ^ step;
             int[] done = DeadLatentResampler.resample(s.sae, s.moments, ws, x, B, dead, seed);
             for (int j : done) s.lastFired[j] = now; // a fresh start, not dead on arrival
             s.resampled += done.length;
-            counts[i] = done.length;
         }
-        return counts;
     }
 
     /** Dead latents of SAE i resampled so far (restored from checkpoints too). */
@@ -358,32 +354,34 @@ public final class Trainer implements AutoCloseable {
 
     // ---- state for checkpoints ----
 
-    /** Optimiser moments of SAE i (host copies), for checkpoints. */
-    public float[][] optimizerState(int i) {
+    /** SAE i's state beside its parameters (host copies), for checkpoints; {@link #restore} takes it back. */
+    public SaeState state(int i) {
         Slot s = slots.get(i);
-        return new float[][] {backend.download(s.moments.m1()), backend.download(s.moments.m2())};
+        return new SaeState(backend.download(s.moments.m1()), backend.download(s.moments.m2()), s.lastFired.clone(), s.resampled,
+                s.l1Factor);
     }
 
-    public long[] lastFired(int i) {
-        return slots.get(i).lastFired.clone();
-    }
+    /**
+     * One SAE's training state beside its parameters, as a checkpoint holds it: Adam's moments,
+     * the firing history, the latents resampled so far and the adapted lambda factor.
+     */
+    public record SaeState(float[] adamM1, float[] adamM2, long[] lastFired, long resampled, double l1Factor) {}
 
-    /** Restores the step counter, optimiser moments, firing history and latest records of a checkpoint. */
-    public void restore(long atStep, List<float[][]> moments, List<long[]> fired, long[] resampled, double[] l1Factors,
-                        List<Record> records) {
+    /** Restores the step counter, each SAE's state (in trainer order) and the latest records of a checkpoint. */
+    public void restore(long atStep, List<SaeState> states, List<Record> records) {
         if (atStep < 0 || atStep > config.steps())
             throw new IllegalArgumentException("checkpoint step " + atStep + " outside 0.." + config.steps());
         for (int i = 0; i < slots.size(); i++) {
             Slot s = slots.get(i);
-            float[][] mm = moments.get(i);
+            SaeState st = states.get(i);
             long n = s.moments.m1().length();
-            if (mm[0].length != n || mm[1].length != n || fired.get(i).length != s.lastFired.length)
+            if (st.adamM1().length != n || st.adamM2().length != n || st.lastFired().length != s.lastFired.length)
                 throw new IllegalArgumentException("checkpoint state of SAE " + i + " does not match its shape");
-            backend.upload(mm[0], 0, s.moments.m1(), 0, (int) n);
-            backend.upload(mm[1], 0, s.moments.m2(), 0, (int) n);
-            System.arraycopy(fired.get(i), 0, s.lastFired, 0, s.lastFired.length);
-            s.resampled = resampled[i];
-            s.l1Factor = l1Factors[i];
+            backend.upload(st.adamM1(), 0, s.moments.m1(), 0, (int) n);
+            backend.upload(st.adamM2(), 0, s.moments.m2(), 0, (int) n);
+            System.arraycopy(st.lastFired(), 0, s.lastFired, 0, s.lastFired.length);
+            s.resampled = st.resampled();
+            s.l1Factor = st.l1Factor();
         }
         step = atStep;
         lastRecords = List.copyOf(records);

@@ -59,8 +59,15 @@ public final class TrainingRun {
         return this;
     }
 
-    private static void dropIfZero(JsonObject o, String key) {
-        if (o.has(key) && o.get(key).getAsDouble() == 0) o.remove(key);
+    private void writeSnapshot(List<SparseAutoencoder> saes) {
+        for (int i = 0; i < saes.size(); i++) {
+            Path to = snapshotDir(dir, snapshotStep, names.get(i));
+            try {
+                SaeLensFormat.write(saes.get(i), to, Map.of("step", snapshotStep));
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(to + ": " + e.getMessage(), e);
+            }
+        }
     }
 
     /** Where {@link #snapshotAt} writes an SAE. */
@@ -84,6 +91,10 @@ public final class TrainingRun {
         o.add("train", t);
         o.addProperty("data", dataIdentity);
         return o;
+    }
+
+    private static void dropIfZero(JsonObject o, String key) {
+        if (o.has(key) && o.get(key).getAsDouble() == 0) o.remove(key);
     }
 
     /**
@@ -163,14 +174,7 @@ public final class TrainingRun {
                         throw new java.io.UncheckedIOException(dir.resolve(LOG) + ": " + e.getMessage(), e);
                     }
                     listener.record(records);
-                    if (snapshotStep > 0 && records.get(0).step() == snapshotStep)
-                        for (int i = 0; i < saes.size(); i++) {
-                            try {
-                                SaeLensFormat.write(saes.get(i), snapshotDir(dir, snapshotStep, names.get(i)), Map.of("step", snapshotStep));
-                            } catch (IOException e) {
-                                throw new java.io.UncheckedIOException(e);
-                            }
-                        }
+                    if (snapshotStep > 0 && records.get(0).step() == snapshotStep) writeSnapshot(saes);
                 }
 
                 @Override
