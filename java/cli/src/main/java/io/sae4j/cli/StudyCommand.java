@@ -23,7 +23,7 @@ final class StudyCommand implements Callable<Integer> {
     DeviceOption device = new DeviceOption();
 
     @Option(names = "--config", description = "Study config JSON; keys (missing ones take the defaults): model, site, layer, "
-            + "layers, ratios, ratio, seeds, otherModels, trainTokens, heldoutTokens, steps, batch, l1, lr, resampleEvery, float16, "
+            + "layers, ratios, ratio, seeds, otherModels, trainTokens, heldoutTokens, steps, batch, l1, lr, resampleEvery, matchedL0, float16, "
             + "onnx, tokenizer, tensor, text, textField (paths relative to the file's folder).")
     Path config;
 
