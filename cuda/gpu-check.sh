@@ -102,7 +102,7 @@ check env 60 bash -c 'sae4j env >"$1" && cat "$1" && ! tr -d "\n\t" <"$1" | LC_A
 want junit && check junit_kernels 240 env SAE4J_REQUIRE_CUDA=1 "$JAVA" "${JOPTS[@]}" -jar "$B"/lib/junit-platform-console-standalone-*.jar \
     execute --class-path "$B/test-classes:$(ls "$B"/lib/*.jar | grep -v console-standalone | tr '\n' ':')" \
     --select-class io.sae4j.backend.BackendKernelsTest --select-class io.sae4j.metrics.MetricsTest \
-    --select-class io.sae4j.metrics.ExactMatchingTest --details=summary --disable-banner --fail-if-no-tests
+    --select-class io.sae4j.metrics.ExactMatchingTest --select-class io.sae4j.metrics.ActivationPassTest --details=summary --disable-banner --fail-if-no-tests
 
 # ---- certified matching at scale: CUDA, and the CPU of this machine on the same pair ----
 if want matching; then

@@ -9,6 +9,15 @@ stages="$1" out="$2"
 shift 2
 study=/tmp/sae4j-gpu-study
 [ -d "$study/jre" ] || bash "$ROOT/cuda/gpu-study-bundle.sh" --assemble "$stages" "$study" || exit 1
+# DJL's tokenizer looks for a CUDA build of its library when it sees a GPU, and that build is not in
+# the jar (it would download it): point it at the jar's CPU build. (The CLI now sets ai.djl.offline,
+# which does the same, but that has not run on a GPU yet.)
+tokenizer_lib="$study/native/libtokenizers.so"
+[ -f "$tokenizer_lib" ] || python3 -c 'import sys, zipfile, shutil, os
+with zipfile.ZipFile(sys.argv[1]) as z, z.open("native/lib/linux-x86_64/cpu/libtokenizers.so") as f:
+    os.makedirs(os.path.dirname(sys.argv[2]), exist_ok=True); shutil.copyfileobj(f, open(sys.argv[2], "wb"))' \
+    "$(ls "$study"/lib/tokenizers-*.jar)" "$tokenizer_lib" || exit 1
+export RUST_LIBRARY_PATH="$tokenizer_lib"
 export FONTCONFIG_FILE="$study/fonts.conf" LD_LIBRARY_PATH="$study/fontlibs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
 echo "CPU: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2)"

@@ -185,6 +185,11 @@ public final class Harvester {
 
         /** The tokenizer every harvest uses: the same 128-token limit for every model (bge-small's tokenizer.json sets none), no padding. */
         static HuggingFaceTokenizer tokenizer(Path tokenizerJson) throws IOException {
+            // DJL picks its tokenizer library's CUDA build when it sees a GPU, and that build is not
+            // in the jar: it would download it, and offline it fails ("Failed to load Huggingface
+            // native library", seen on an H200). Offline mode makes it use the jar's CPU build.
+            if (System.getProperty("ai.djl.offline") == null && System.getenv("DJL_OFFLINE") == null)
+                System.setProperty("ai.djl.offline", "true");
             return HuggingFaceTokenizer.builder().optTokenizerPath(tokenizerJson).optMaxLength(MAX_TOKENS)
                     .optTruncation(true).optPadding(false).build();
         }

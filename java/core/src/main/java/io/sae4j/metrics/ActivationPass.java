@@ -1,6 +1,7 @@
 package io.sae4j.metrics;
 
 import io.sae4j.backend.Backend;
+import io.sae4j.backend.Backends;
 import io.sae4j.backend.Coactivation;
 import io.sae4j.backend.CosineMax;
 import io.sae4j.backend.CosineMaxima;
@@ -58,16 +59,20 @@ public record ActivationPass(long tokens, Side a, Side b, ActivationCorrelation 
     public record Input(SparseAutoencoder sae, Rows rows) {}
 
     /**
-     * Runs the first {@code tokens} rows of a's and b's activations through each (one backend, which
-     * must {@link Backend#supportsCoactivation}); progress (may be null) receives the rows done
-     * after each block.
+     * Runs the first {@code tokens} rows of a's and b's activations through each (one backend);
+     * progress (may be null) receives the rows done after each block. On a backend without the exact
+     * correlation ({@link Backend#supportsCoactivation}: CUDA until it has the kernel) the pass runs on
+     * CPU copies of the two SAEs.
      */
     public static ActivationPass run(Input a, Input b, long tokens, String what, LongConsumer progress) throws IOException {
         Backend be = a.sae().backend();
         if (b.sae().backend() != be) throw new IllegalArgumentException("SAEs must share one backend");
-        if (!be.supportsCoactivation())
-            throw new UnsupportedOperationException(be.describe() + ": no exact activation correlation on this backend");
-        return pass(a, b, tokens, what, progress);
+        if (be.supportsCoactivation()) return pass(a, b, tokens, what, progress);
+        if (tokens < 2) throw new IllegalArgumentException(what + ": need at least 2 tokens, got " + tokens);
+        try (Backend cpu = Backends.select("cpu").backend(); SparseAutoencoder ca = a.sae().copyTo(cpu);
+             SparseAutoencoder cb = b.sae().copyTo(cpu)) {
+            return pass(new Input(ca, a.rows()), new Input(cb, b.rows()), tokens, what, progress);
+        }
     }
 
     /** The same SAEs on the same activations (one file of rows). */

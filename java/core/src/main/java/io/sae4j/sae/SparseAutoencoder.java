@@ -123,6 +123,11 @@ public final class SparseAutoencoder implements AutoCloseable {
         return sae;
     }
 
+    /** A copy of this SAE's weights, encoder activation and config on another backend. */
+    public SparseAutoencoder copyTo(Backend other) {
+        return fromWeights(config, other, encoderWeights(), encoderBias(), decoderWeights(), decoderBias(), encoderActivation);
+    }
+
     private static void requireLength(String name, float[] a, long n, String shape) {
         if (a == null || a.length != n)
             throw new IllegalArgumentException(name + ": expected shape " + shape + " = " + n + " values, got "

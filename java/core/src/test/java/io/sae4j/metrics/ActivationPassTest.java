@@ -5,13 +5,18 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.sae4j.backend.Backend;
+import io.sae4j.backend.TestBackends;
 import io.sae4j.backend.cpu.CpuBackend;
 import io.sae4j.sae.SaeConfig;
 import io.sae4j.sae.SparseAutoencoder;
 import java.util.Random;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * The streamed pass (exact correlation from sparse latents, per-SAE statistics) against the
@@ -74,6 +79,37 @@ class ActivationPassTest {
             assertEquals(fb.fvu(), p.b().fvu(), 1e-6 * fb.fvu());
             double ref = referenceCorrAB(a, b, x, n);
             assertEquals(ref, p.correlation().corrAB(), 1e-6, "corr a->b against a double reference");
+        }
+    }
+
+    static Stream<TestBackends.Config> cpuAndCuda() {
+        return TestBackends.all().stream().filter(c -> c.name().endsWith("-2t") || c.name().equals("cuda"));
+    }
+
+    /**
+     * SAEs on any backend give the CPU's pass: on one without the exact correlation (CUDA until it
+     * has the kernel) the pass runs on CPU copies rather than refusing (the study on --device cuda
+     * stopped at its first comparison).
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("cpuAndCuda")
+    void passOnEachBackendEqualsTheCpuPass(TestBackends.Config cfg) throws Exception {
+        Random r = new Random(52);
+        int n = 3000;
+        float[] x = new float[n * D];
+        for (int q = 0; q < x.length; q++) x[q] = (float) (r.nextGaussian() + 0.3);
+        ActivationPass.Rows rows = (start, count, into) -> System.arraycopy(x, (int) start * D, into, 0, count * D);
+        try (Backend other = cfg.open(); SparseAutoencoder a = sae(r, 48, -1.0); SparseAutoencoder b = sae(r, 80, -1.1);
+             SparseAutoencoder oa = a.copyTo(other); SparseAutoencoder ob = b.copyTo(other)) {
+            ActivationPass want = ActivationPass.run(a, b, rows, n, "x", null);
+            ActivationPass got = ActivationPass.run(oa, ob, rows, n, "x", null);
+            double tol = 1e-5 * cfg.tolerance();
+            assertEquals(want.correlation().corrAB(), got.correlation().corrAB(), tol, "corr a->b");
+            assertEquals(want.correlation().corrBA(), got.correlation().corrBA(), tol, "corr b->a");
+            assertEquals(want.a().dead(), got.a().dead());
+            assertEquals(want.b().dead(), got.b().dead());
+            assertArrayEquals(want.b().frequency(), got.b().frequency(), 1e-12);
+            assertEquals(want.a().fvu(), got.a().fvu(), tol * want.a().fvu());
         }
     }
 
