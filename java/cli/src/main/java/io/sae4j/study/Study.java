@@ -83,7 +83,8 @@ public final class Study {
         TextFileCorpus text = c.text() == null ? null
                 : TextFileCorpus.read(Path.of(c.text()), c.textField() != null ? c.textField() : "text");
         HarvestModel main = mainModel(site);
-        int smallest = main.dModel() * java.util.Collections.min(c.ratios());
+        int smallest = dSae("ratio", c.ratio(), main.dModel()); // each ratio's SAE fits, checked before anything is harvested
+        for (int r : c.ratios()) smallest = Math.min(smallest, dSae("ratios", r, main.dModel()));
         if (c.matchedL0() > smallest) // before anything is harvested
             throw new IllegalArgumentException("matchedL0 " + c.matchedL0() + " exceeds the " + smallest + " latents of the smallest ratio");
         Corpus halfA = text == null ? Corpus.bundled("A") : text.half("A"), halfB = text == null ? Corpus.bundled("B") : text.half("B");
@@ -156,6 +157,15 @@ public final class Study {
     static long initSeed(Sae s) {
         String key = s.model().key() + "/" + s.layer() + "/" + s.ratio() + "/" + s.dataset();
         return s.seed() * 0x9E3779B97F4A7C15L ^ (long) key.hashCode() * 0xBF58476D1CE4E5B9L;
+    }
+
+    /** d_sae of a ratio (SaeConfig's overflow-safe rule and size limit), or an error naming the config key. */
+    private static int dSae(String key, int ratio, int dModel) {
+        try {
+            return SaeConfig.dSaeFor(ratio, dModel);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(key + " " + ratio + " with d_model " + dModel + ": " + e.getMessage(), e);
+        }
     }
 
     private void harvest(HarvestSpec spec) throws IOException {

@@ -122,11 +122,28 @@ public record StudyConfig(String model, String site, int layer, List<Integer> la
             return GSON.fromJson(merged, StudyConfig.class).validated(what);
         } catch (JsonParseException | NumberFormatException | IllegalStateException | InvalidPathException e) {
             throw new IllegalArgumentException(what + ": invalid study config: " + e.getMessage(), e);
+        } catch (java.nio.charset.CharacterCodingException e) { // found by the fuzzer, as the null checks in validated
+            throw new IllegalArgumentException(what + ": not UTF-8 text", e);
         }
     }
 
     public StudyConfig validated(String what) {
+        if (site == null) throw new IllegalArgumentException(what + ": site must be a string (mlp_out, resid)");
+        for (var list : java.util.Map.of("layers", layers, "ratios", ratios, "seeds", seeds, "otherModels", otherModels).entrySet())
+            if (list.getValue() == null || list.getValue().contains(null))
+                throw new IllegalArgumentException(what + ": " + list.getKey() + " must be a list without nulls");
         validateOwnFiles(what);
+        // names checked here, before anything is harvested or trained
+        try {
+            io.sae4j.harvest.TransformerModel.Site.of(site);
+            if (model != null) io.sae4j.harvest.TransformerModel.of(model);
+            otherModels.forEach(io.sae4j.harvest.TransformerModel::of);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(what + ": " + e.getMessage(), e);
+        }
+        if (layers.stream().anyMatch(l -> l < 0) || layer < 0) throw new IllegalArgumentException(what + ": layers must be >= 0");
+        if (steps > Long.MAX_VALUE / Math.max(1, batch))
+            throw new IllegalArgumentException(what + ": steps x batch (" + steps + " x " + batch + ") overflows a token count");
         if (!layers.contains(layer)) throw new IllegalArgumentException(what + ": layers " + layers + " must include layer " + layer);
         if (layers.stream().distinct().count() != layers.size()) throw new IllegalArgumentException(what + ": layers repeat: " + layers);
         if (otherModels.contains(model) || otherModels.stream().distinct().count() != otherModels.size())

@@ -87,4 +87,46 @@ class StudyConfigTest {
         Path big = Files.writeString(tmp.resolve("big.json"), "{\"text\": \"c.txt\", \"trainTokens\": 2000000}");
         assertEquals(2_000_000, StudyConfig.read(big, false).trainTokens());
     }
+
+    /**
+     * A study config under the parser fuzzer: whatever the file holds, reading it gives a config or
+     * an IllegalArgumentException naming the file, never another exception.
+     */
+    @Test
+    void mutatedConfigsAreReadOrRefusedNamingTheFile() throws Exception {
+        Path f = tmp.resolve("fuzz.json");
+        List<byte[]> seeds = List.of(StudyConfig.defaults().toJson().getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                "{\"ratios\": [1, 2], \"steps\": 10, \"layers\": [3, 1], \"seeds\": [1, 2], \"matchedL0\": 8}".getBytes(),
+                "{\"onnx\": \"m.onnx\", \"tokenizer\": \"t.json\", \"tensor\": \"x{layer}\", \"text\": \"c.jsonl\", \"textField\": \"body\"}"
+                        .getBytes());
+        long errors = io.sae4j.io.Fuzzer.run("study-config", seeds, f, () -> StudyConfig.read(f, false),
+                t -> t instanceof IllegalArgumentException && t.getMessage().startsWith(f.toString()));
+        assertTrue(errors < io.sae4j.io.Fuzzer.ITERATIONS, "every mutation was refused: the fuzzer does not get past the syntax");
+    }
+
+    /** Names and sizes are checked when the config is read, before anything is harvested. */
+    @Test
+    void namesAndSizesAreCheckedUpFront() throws Exception {
+        for (String[] c : new String[][] {{"{\"site\": \"mlp\"}", "unknown site 'mlp'"},
+                {"{\"otherModels\": [\"gpt2\"]}", "unknown model 'gpt2'"}, {"{\"model\": \"gpt2\"}", "unknown model 'gpt2'"},
+                {"{\"layers\": [-1, 3]}", "layers must be >= 0"},
+                {"{\"steps\": 9223372036854775807}", "steps x batch (9223372036854775807 x 2048) overflows"}}) {
+            Path f = Files.writeString(tmp.resolve("c.json"), c[0]);
+            String m = assertThrows(IllegalArgumentException.class, () -> StudyConfig.read(f, false)).getMessage();
+            assertTrue(m.startsWith(f.toString()) && m.contains(c[1]), c[0] + " -> " + m);
+        }
+    }
+
+    /** A ratio whose SAE cannot exist is refused naming the key before the study harvests (it overflowed d_sae before). */
+    @Test
+    void aHugeRatioIsRefusedBeforeAnyWork() throws Exception {
+        Path f = Files.writeString(tmp.resolve("r.json"), "{\"ratios\": [1, 134217730]}");
+        StudyConfig c = StudyConfig.read(f, false);
+        Path out = tmp.resolve("out");
+        try (io.sae4j.backend.cpu.CpuBackend be = new io.sae4j.backend.cpu.CpuBackend(1, 0)) {
+            String m = assertThrows(IllegalArgumentException.class, () -> new Study(c, out, be, null, s -> {}).run()).getMessage();
+            assertTrue(m.startsWith("ratios 134217730 with d_model 384") && m.contains("over the limit"), m);
+        }
+        assertTrue(!Files.exists(out.resolve("acts")), "nothing harvested");
+    }
 }

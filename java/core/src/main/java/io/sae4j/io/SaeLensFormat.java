@@ -172,6 +172,8 @@ public final class SaeLensFormat {
             return root.getAsJsonObject();
         } catch (JsonParseException e) {
             throw new FormatException(file, "invalid JSON: " + e.getMessage(), e);
+        } catch (java.nio.charset.CharacterCodingException e) { // found by the fuzzer: a stray byte is a format error
+            throw new FormatException(file, "not UTF-8 text", e);
         }
     }
 

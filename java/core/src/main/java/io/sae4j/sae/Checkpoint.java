@@ -2,6 +2,7 @@ package io.sae4j.sae;
 
 import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
+import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
@@ -9,6 +10,7 @@ import io.sae4j.backend.Backend;
 import io.sae4j.io.FormatException;
 import io.sae4j.io.Safetensors;
 import java.io.IOException;
+import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -95,68 +97,121 @@ public final class Checkpoint {
 
     /** The run identity a checkpoint was saved with. */
     public static JsonObject identity(Path checkpoint) throws IOException {
-        return state(checkpoint).getAsJsonObject("identity");
+        return State.read(checkpoint).identity();
     }
 
     /** The step a checkpoint was saved at. */
     public static long step(Path checkpoint) throws IOException {
-        return state(checkpoint).get("step").getAsLong();
-    }
-
-    private static JsonObject state(Path checkpoint) throws IOException {
-        Path f = checkpoint.resolve("state.json");
-        try {
-            JsonObject o = JsonParser.parseString(Files.readString(f, StandardCharsets.UTF_8)).getAsJsonObject();
-            if (!o.has("format_version") || o.get("format_version").getAsInt() != FORMAT_VERSION)
-                throw new FormatException(f, "unsupported checkpoint format_version " + o.get("format_version"));
-            return o;
-        } catch (JsonParseException | IllegalStateException e) {
-            throw new FormatException(f, "invalid checkpoint state: " + e.getMessage(), e);
-        }
+        return State.read(checkpoint).step();
     }
 
     /** Rebuilds the SAEs saved in a checkpoint on the backend, with their parameters. */
     public static List<SparseAutoencoder> loadSaes(Path checkpoint, Backend backend) throws IOException {
-        JsonObject state = state(checkpoint);
+        State state = State.read(checkpoint);
         List<SparseAutoencoder> out = new ArrayList<>();
-        var saes = state.getAsJsonArray("saes");
-        for (int i = 0; i < saes.size(); i++) {
-            SaeConfig c = GSON.fromJson(saes.get(i).getAsJsonObject().get("config"), SaeConfig.class);
-            SparseAutoencoder sae = SparseAutoencoder.initialize(c, backend);
-            Path f = checkpoint.resolve("sae-" + i + ".safetensors");
-            float[] p = Safetensors.readTensor(f, "parameters").data();
-            if (p.length != sae.parameters().length())
-                throw new FormatException(f, "parameters hold " + p.length + " floats, config implies " + sae.parameters().length());
-            sae.setParameters(p);
-            out.add(sae);
+        try {
+            for (int i = 0; i < state.saes().size(); i++) {
+                SaeConfig c = state.saes().get(i).config();
+                Path f = checkpoint.resolve("sae-" + i + ".safetensors");
+                float[] p = Safetensors.readTensor(f, "parameters").data();
+                // checked before anything is allocated: a damaged config must not ask for gigabytes
+                if (p.length != SparseAutoencoder.parameterCount(c))
+                    throw new FormatException(f, "parameters hold " + p.length + " floats, the config in " + state.file() + " implies "
+                            + SparseAutoencoder.parameterCount(c));
+                SparseAutoencoder sae = SparseAutoencoder.initialize(c, backend);
+                out.add(sae);
+                sae.setParameters(p);
+            }
+        } catch (IOException | RuntimeException e) {
+            for (SparseAutoencoder sae : out) sae.close();
+            throw e;
         }
         return out;
     }
 
     /** Restores the optimiser state and step of a trainer built over {@link #loadSaes}'s SAEs. */
     public static void restore(Trainer t, Path checkpoint) throws IOException {
-        JsonObject state = state(checkpoint);
-        var saes = state.getAsJsonArray("saes");
-        if (saes.size() != t.size())
-            throw new FormatException(checkpoint.resolve("state.json"), "holds " + saes.size() + " SAEs, trainer has " + t.size());
+        State state = State.read(checkpoint);
+        if (state.saes().size() != t.size())
+            throw new FormatException(state.file(), "holds " + state.saes().size() + " SAEs, trainer has " + t.size());
         List<Trainer.SaeState> states = new ArrayList<>();
-        for (int i = 0; i < saes.size(); i++) {
+        for (int i = 0; i < state.saes().size(); i++) {
             Path f = checkpoint.resolve("sae-" + i + ".safetensors");
             Map<String, Safetensors.Tensor> ts = Safetensors.read(f).tensors();
             for (String k : new String[] {"adam_m1", "adam_m2"})
                 if (!ts.containsKey(k)) throw new FormatException(f, "missing tensor " + k);
-            JsonObject sae = saes.get(i).getAsJsonObject();
-            // resampled and l1_factor are absent in checkpoints written before resampling and target L0 existed
-            states.add(new Trainer.SaeState(ts.get("adam_m1").data(), ts.get("adam_m2").data(),
-                    GSON.fromJson(sae.get("last_fired"), long[].class), sae.has("resampled") ? sae.get("resampled").getAsLong() : 0,
-                    sae.has("l1_factor") ? sae.get("l1_factor").getAsDouble() : 1));
+            SaeEntry sae = state.saes().get(i);
+            states.add(new Trainer.SaeState(ts.get("adam_m1").data(), ts.get("adam_m2").data(), sae.lastFired(), sae.resampled(),
+                    sae.l1Factor()));
         }
-        Trainer.Record[] records = state.has("last_records")
-                ? GSON.fromJson(state.get("last_records"), Trainer.Record[].class) : new Trainer.Record[0];
         try {
-            t.restore(state.get("step").getAsLong(), states, List.of(records));
+            t.restore(state.step(), states, List.of(state.records()));
         } catch (IllegalArgumentException | IllegalStateException | UnsupportedOperationException e) {
-            throw new FormatException(checkpoint.resolve("state.json"), "does not fit this run: " + e.getMessage(), e);
+            throw new FormatException(state.file(), "does not fit this run: " + e.getMessage(), e);
+        }
+    }
+
+    /** One SAE's entry in state.json. */
+    private record SaeEntry(SaeConfig config, long[] lastFired, long resampled, double l1Factor) {}
+
+    /** state.json, read and checked in one place: whatever is wrong in it is a FormatException naming it. */
+    private record State(Path file, long step, JsonObject identity, List<SaeEntry> saes, Trainer.Record[] records) {
+        static State read(Path checkpoint) throws IOException {
+            Path f = checkpoint.resolve("state.json");
+            try {
+                JsonElement root = JsonParser.parseString(Files.readString(f, StandardCharsets.UTF_8));
+                if (!root.isJsonObject()) throw new FormatException(f, "expected a JSON object");
+                JsonObject o = root.getAsJsonObject();
+                JsonElement version = o.get("format_version");
+                if (version == null || !version.isJsonPrimitive() || !version.getAsJsonPrimitive().isNumber()
+                        || version.getAsDouble() != FORMAT_VERSION)
+                    throw new FormatException(f, "unsupported checkpoint format_version " + version + " (expected " + FORMAT_VERSION + ")");
+                long step = field(o, "step", f).getAsLong();
+                if (step < 0) throw new FormatException(f, "step " + step + " is negative");
+                JsonElement identity = field(o, "identity", f);
+                if (!identity.isJsonObject()) throw new FormatException(f, "identity is not an object");
+                JsonElement saes = field(o, "saes", f);
+                if (!saes.isJsonArray()) throw new FormatException(f, "saes is not a list");
+                List<SaeEntry> entries = new ArrayList<>();
+                for (JsonElement e : saes.getAsJsonArray()) {
+                    if (!e.isJsonObject()) throw new FormatException(f, "an entry of saes is not an object");
+                    JsonObject sae = e.getAsJsonObject();
+                    SaeConfig config = config(field(sae, "config", f), f);
+                    long[] lastFired = GSON.fromJson(field(sae, "last_fired", f), long[].class);
+                    if (config == null || lastFired == null) throw new FormatException(f, "an SAE's config or last_fired is null");
+                    // resampled and l1_factor are absent in checkpoints written before resampling and target L0 existed
+                    entries.add(new SaeEntry(config, lastFired, sae.has("resampled") ? sae.get("resampled").getAsLong() : 0,
+                            sae.has("l1_factor") ? sae.get("l1_factor").getAsDouble() : 1));
+                }
+                Trainer.Record[] records = o.has("last_records") ? GSON.fromJson(o.get("last_records"), Trainer.Record[].class)
+                        : new Trainer.Record[0];
+                if (records == null || java.util.Arrays.asList(records).contains(null))
+                    throw new FormatException(f, "last_records holds a null");
+                return new State(f, step, identity.getAsJsonObject(), entries, records);
+            } catch (CharacterCodingException e) {
+                throw new FormatException(f, "not UTF-8 text", e);
+            } catch (JsonParseException | IllegalStateException | UnsupportedOperationException | ClassCastException
+                     | IllegalArgumentException e) {
+                // wrong JSON types (Gson's getAs* on the wrong kind), or a config its own checks refuse
+                throw new FormatException(f, "invalid checkpoint state: " + e.getMessage(), e);
+            }
+        }
+
+        /** Gson builds the record through its constructor, whose checks it wraps in a bare RuntimeException. */
+        private static SaeConfig config(JsonElement e, Path f) throws FormatException {
+            try {
+                return GSON.fromJson(e, SaeConfig.class);
+            } catch (RuntimeException ex) {
+                Throwable root = ex;
+                while (root.getCause() != null) root = root.getCause();
+                throw new FormatException(f, "an SAE's config: " + root.getMessage(), ex);
+            }
+        }
+
+        private static JsonElement field(JsonObject o, String key, Path f) throws FormatException {
+            JsonElement e = o.get(key);
+            if (e == null || e.isJsonNull()) throw new FormatException(f, "missing " + key);
+            return e;
         }
     }
 

@@ -15,89 +15,16 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Mutation fuzzing of the file parsers, in process: valid files (seeds) are mutated (bit flips,
- * byte overwrites with boundary values, insertions, deletions, truncation, duplicated chunks, and
- * the 8- or 10-byte length fields set to edge values) and parsed; the only exception allowed is
- * the library's own {@link FormatException}, and no parse may take over a second.
- *
- * <p>CI runs {@code sae4j.fuzz.iterations} (default 3000) per parser. The long mode, for the counts
- * in the issue notes: {@code mvn -pl java/core verify -Dtest=ParserFuzzTest
- * -Dsae4j.fuzz.iterations=1000000 -DskipTests=false}.
+ * The file parsers under {@link Fuzzer}: .npy, safetensors, and the SAE directories of SAELens (and
+ * sae4j), sparsify and dictionary_learning with their config JSON mutated. The only exception
+ * allowed is the library's own {@link FormatException}, naming the file.
  */
 class ParserFuzzTest {
-    static final int ITERATIONS = Integer.getInteger("sae4j.fuzz.iterations", 3000);
-    static final long HANG_NANOS = 1_000_000_000L;
-
     @TempDir
     Path dir;
 
-    interface Parser {
-        void parse(Path file) throws IOException;
-    }
-
-    /** Runs the fuzzer over the seeds; returns the executions and the format errors seen. */
-    private long[] fuzz(String name, List<byte[]> seeds, Parser parser) throws IOException {
-        Random rnd = new Random(name.hashCode());
-        Path f = dir.resolve(name);
-        long formatErrors = 0, slowest = 0;
-        for (int it = 0; it < ITERATIONS; it++) {
-            byte[] input = mutate(seeds.get(rnd.nextInt(seeds.size())), rnd);
-            Files.write(f, input);
-            long t0 = System.nanoTime();
-            try {
-                parser.parse(f);
-            } catch (FormatException e) {
-                formatErrors++;
-            } catch (Throwable t) {
-                Path keep = dir.resolveSibling(name + "-crash-" + it);
-                Files.write(keep, input);
-                throw new AssertionError(name + ": iteration " + it + " threw " + t + " (input kept in " + keep + ")", t);
-            }
-            long took = System.nanoTime() - t0;
-            slowest = Math.max(slowest, took);
-            assertTrue(took < HANG_NANOS, name + ": iteration " + it + " took " + took / 1e6 + " ms");
-        }
-        System.out.printf("fuzz %s: %d executions, %d format errors, 0 other exceptions, slowest %.1f ms%n", name,
-                ITERATIONS, formatErrors, slowest / 1e6);
-        return new long[] {ITERATIONS, formatErrors};
-    }
-
-    static byte[] mutate(byte[] seed, Random rnd) {
-        byte[] b = seed.clone();
-        int edits = 1 + rnd.nextInt(4);
-        for (int e = 0; e < edits; e++) {
-            if (b.length == 0) return new byte[] {(byte) rnd.nextInt(256)};
-            int at = rnd.nextInt(b.length);
-            switch (rnd.nextInt(8)) {
-                case 0 -> b[at] ^= (byte) (1 << rnd.nextInt(8));
-                case 1 -> b[at] = (byte) new int[] {0, 0xff, 0x7f, 0x80, '"', '{', '[', ':', ',', '0', '9', '-'}[rnd.nextInt(12)];
-                case 2 -> b = splice(b, at, 0, new byte[] {(byte) rnd.nextInt(256)});
-                case 3 -> b = splice(b, at, Math.min(b.length - at, 1 + rnd.nextInt(8)), new byte[0]);
-                case 4 -> b = java.util.Arrays.copyOf(b, at);
-                case 5 -> {
-                    int len = Math.min(b.length - at, 1 + rnd.nextInt(32));
-                    b = splice(b, at, 0, java.util.Arrays.copyOfRange(b, at, at + len));
-                }
-                case 6 -> { // a length field at the start: safetensors u64 at 0, npy u16 at 8
-                    long v = new long[] {0, 1, 7, 0xffff, 0x7fffffffL, -1L, 1L << 40}[rnd.nextInt(7)];
-                    int off = rnd.nextBoolean() ? 0 : 8, width = off == 0 ? 8 : 2;
-                    for (int k = 0; k < width && off + k < b.length; k++) b[off + k] = (byte) (v >>> (8 * k));
-                }
-                default -> { // a digit run changed (shapes, offsets, lengths in text headers)
-                    for (int k = at; k < b.length && Character.isDigit(b[k]); k++) b[k] = (byte) ('0' + rnd.nextInt(10));
-                    if (rnd.nextBoolean()) b = splice(b, at, 0, "99999999999".getBytes());
-                }
-            }
-        }
-        return b;
-    }
-
-    static byte[] splice(byte[] b, int at, int remove, byte[] insert) {
-        byte[] out = new byte[b.length - remove + insert.length];
-        System.arraycopy(b, 0, out, 0, at);
-        System.arraycopy(insert, 0, out, at, insert.length);
-        System.arraycopy(b, at + remove, out, at + insert.length, b.length - at - remove);
-        return out;
+    private static boolean formatError(Throwable t) {
+        return t instanceof FormatException;
     }
 
     private List<byte[]> npySeeds() throws IOException {
@@ -115,12 +42,12 @@ class ParserFuzzTest {
 
     @Test
     void npyParserOnlyReportsFormatErrors() throws IOException {
-        long[] counts = fuzz("fuzz.npy", npySeeds(), f -> {
+        Path f = dir.resolve("fuzz.npy");
+        Fuzzer.run("npy", npySeeds(), f, () -> {
             try (NpyReader r = NpyReader.open(f)) {
                 if (r.rows() * r.cols() <= 1 << 20) r.readAll();
             }
-        });
-        assertEquals(ITERATIONS, counts[0]);
+        }, ParserFuzzTest::formatError);
     }
 
     @Test
@@ -130,7 +57,90 @@ class ParserFuzzTest {
         t.put("b_dec", Safetensors.Tensor.of(new float[] {0.5f, -1}, 2));
         Path p = dir.resolve("seed.safetensors");
         Safetensors.write(p, t);
-        long[] counts = fuzz("fuzz.safetensors", List.of(Files.readAllBytes(p)), f -> Safetensors.read(f));
-        assertEquals(ITERATIONS, counts[0]);
+        Path f = dir.resolve("fuzz.safetensors");
+        Fuzzer.run("safetensors", List.of(Files.readAllBytes(p)), f, () -> Safetensors.read(f), ParserFuzzTest::formatError);
+    }
+
+    /** Reads the SAE directory and builds it on the CPU, as compare does. */
+    private void readAndBuild(Path sae) throws IOException {
+        try (io.sae4j.backend.cpu.CpuBackend be = new io.sae4j.backend.cpu.CpuBackend(1, io.sae4j.backend.cpu.NativeCpu.ISA_PORTABLE)) {
+            SaeFile f = SaeFiles.read(sae);
+            if (f.forwardRefusal() == null) f.toModel(be).close();
+        }
+    }
+
+    /** Fuzzes one config file of a valid SAE directory; the seeds must read cleanly, and some mutations must too. */
+    private void fuzzConfig(String name, Path sae, String configName, List<String> seeds) throws IOException {
+        Path cfg = sae.resolve(configName);
+        List<byte[]> bytes = new ArrayList<>();
+        for (String seed : seeds) {
+            Files.writeString(cfg, seed);
+            readAndBuild(sae);
+            bytes.add(seed.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        }
+        long errors = Fuzzer.run(name, bytes, cfg, () -> readAndBuild(sae), ParserFuzzTest::formatError);
+        assertTrue(errors < Fuzzer.ITERATIONS, name + ": every mutation was refused: the fuzzer does not get past the syntax");
+    }
+
+    private static Map<String, Safetensors.Tensor> saeTensors(String wEnc, String bEnc, String wDec, boolean encTransposed,
+                                                              int d, int m) {
+        Random r = new Random(3);
+        Map<String, Safetensors.Tensor> t = new LinkedHashMap<>();
+        float[] we = new float[d * m], be = new float[m], wd = new float[m * d], bd = new float[d];
+        for (float[] a : List.of(we, be, wd, bd))
+            for (int i = 0; i < a.length; i++) a[i] = (float) r.nextGaussian();
+        t.put(wEnc, encTransposed ? Safetensors.Tensor.of(we, m, d) : Safetensors.Tensor.of(we, d, m));
+        t.put(bEnc, Safetensors.Tensor.of(be, m));
+        t.put(wDec, Safetensors.Tensor.of(wd, m, d));
+        t.put("b_dec", Safetensors.Tensor.of(bd, d));
+        return t;
+    }
+
+    @Test
+    void saeLensDirectoryConfigOnlyReportsFormatErrors() throws IOException {
+        Path sae = Files.createDirectories(dir.resolve("saelens"));
+        Safetensors.write(sae.resolve(SaeLensFormat.WEIGHTS), saeTensors("W_enc", "b_enc", "W_dec", false, 6, 12));
+        fuzzConfig("saelens-cfg", sae, SaeLensFormat.CONFIG, List.of(
+                "{\"d_in\": 6, \"d_sae\": 12, \"dtype\": \"float32\", \"apply_b_dec_to_input\": true, \"normalize_activations\": \"none\"}",
+                "{\"architecture\": \"topk\", \"d_in\": 6, \"d_sae\": 12, \"dtype\": \"float32\", \"k\": 3}",
+                "{\"d_in\": 6, \"d_sae\": 12, \"dtype\": \"float32\", \"activation_fn_str\": \"topk\", "
+                        + "\"activation_fn_kwargs\": {\"k\": 2}, \"apply_b_dec_to_input\": false}"));
+        Path jump = Files.createDirectories(dir.resolve("saelens-jumprelu"));
+        Map<String, Safetensors.Tensor> t = saeTensors("W_enc", "b_enc", "W_dec", false, 6, 12);
+        t.put("threshold", Safetensors.Tensor.of(new float[12], 12));
+        Safetensors.write(jump.resolve(SaeLensFormat.WEIGHTS), t);
+        fuzzConfig("saelens-jumprelu-cfg", jump, SaeLensFormat.CONFIG, List.of(
+                "{\"architecture\": \"jumprelu\", \"d_in\": 6, \"d_sae\": 12, \"dtype\": \"float32\", \"normalize_activations\": \"none\"}"));
+    }
+
+    @Test
+    void sparsifyDirectoryConfigOnlyReportsFormatErrors() throws IOException {
+        Path sae = Files.createDirectories(dir.resolve("sparsify").resolve("layers.3"));
+        Safetensors.write(sae.resolve(SparsifyFormat.WEIGHTS), saeTensors("encoder.weight", "encoder.bias", "W_dec", true, 6, 12));
+        fuzzConfig("sparsify-cfg", sae, SparsifyFormat.CONFIG, List.of(
+                "{\"activation\": \"topk\", \"expansion_factor\": 2, \"normalize_decoder\": true, \"num_latents\": 0, \"k\": 4,"
+                        + " \"multi_topk\": false, \"skip_connection\": false, \"transcode\": false, \"d_in\": 6}",
+                "{\"expansion_factor\": 32, \"num_latents\": 12, \"k\": 3, \"d_in\": 6}"));
+    }
+
+    @Test
+    void dictionaryLearningConfigOnlyReportsFormatErrors() throws IOException {
+        Path sae = Files.createDirectories(dir.resolve("dl").resolve("trainer_0"));
+        int d = 6, m = 12;
+        Random r = new Random(4);
+        float[] we = new float[m * d], be = new float[m], wd = new float[d * m], bd = new float[d];
+        for (float[] a : List.of(we, be, wd, bd))
+            for (int i = 0; i < a.length; i++) a[i] = (float) r.nextGaussian();
+        Map<String, TorchFixture.TensorEntry> sd = new LinkedHashMap<>();
+        sd.put("b_dec", TorchFixture.TensorEntry.floats(bd, d));
+        sd.put("encoder.weight", TorchFixture.TensorEntry.floats(we, m, d));
+        sd.put("encoder.bias", TorchFixture.TensorEntry.floats(be, m));
+        sd.put("decoder.weight", TorchFixture.TensorEntry.floats(wd, d, m));
+        sd.put("k", TorchFixture.TensorEntry.int32(3));
+        TorchFixture.write(sae.resolve("ae.pt"), sd, true);
+        String trainer = "{\"trainer\": {\"dict_class\": \"%s\", \"trainer_class\": \"T\", \"activation_dim\": 6, "
+                + "\"dict_size\": 12%s}, \"buffer\": {\"d_submodule\": 6}}";
+        fuzzConfig("dictionary-learning-config", sae, "config.json", List.of(String.format(trainer, "AutoEncoderTopK", ", \"k\": 3"),
+                String.format(trainer, "AutoEncoderTopK", "")));
     }
 }
