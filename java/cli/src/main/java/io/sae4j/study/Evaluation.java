@@ -7,6 +7,7 @@ import com.google.gson.JsonParser;
 import io.sae4j.harvest.HarvestModel;
 import io.sae4j.backend.VectorSet;
 import io.sae4j.io.NpyReader;
+import io.sae4j.io.SaeLensFormat;
 import io.sae4j.metrics.ActivationCorrelation;
 import io.sae4j.metrics.ActivationPass;
 import io.sae4j.metrics.DecoderSimilarity;
@@ -233,10 +234,76 @@ final class Evaluation {
         }
     }
 
-    /** Decoder agreement, and over all held-out tokens in one pass live-latent MMCS and the exact correlation. */
+    /** A pair's comparison (see {@link #compute}), saved under comparisons/ and reused while the pair is unchanged. */
     private JsonObject comparison(String kind, String na, String nb, ActivationPass.Input ia, ActivationPass.Input ib)
             throws IOException {
+        // a study that is run again (resumed, or with one more SAE) reuses comparisons of unchanged SAEs
+        Path saved = study.out().resolve("comparisons").resolve((kind + "-" + na + "-" + nb).replaceAll("[^A-Za-z0-9._-]", "_") + ".json");
+        String key = savedKey(kind, na, nb, ia.sae(), ib.sae());
+        JsonObject done = readSaved(saved, key);
+        if (done != null) {
+            study.log("compare (" + kind + "): " + na + " with " + nb + ": saved");
+            return done;
+        }
         study.log("compare (" + kind + "): " + na + " with " + nb);
+        JsonObject o = compute(kind, na, nb, ia, ib);
+        JsonObject file = new JsonObject();
+        file.addProperty("key", key);
+        file.add("comparison", o);
+        Files.createDirectories(saved.getParent());
+        SaeLensFormat.writeAtomically(saved, file.toString());
+        return o;
+    }
+
+    /** Bump when a comparison's keys or their meaning change: saved ones are then computed again. */
+    private static final String SAVED_VERSION = "1";
+
+    /** What a saved comparison was computed from: this code, the pair, the held-out token count, both SAEs' weights. */
+    private String savedKey(String kind, String na, String nb, SparseAutoencoder a, SparseAutoencoder b) {
+        java.security.MessageDigest sha = sha256();
+        sha.update((SAVED_VERSION + "|" + kind + "|" + na + "|" + nb + "|" + study.config().heldoutTokens() + "|" + THRESHOLD)
+                .getBytes(StandardCharsets.UTF_8));
+        sha.update(weightsDigest(na, a));
+        sha.update(weightsDigest(nb, b));
+        return java.util.HexFormat.of().formatHex(sha.digest());
+    }
+
+    private final Map<String, byte[]> weightDigests = new LinkedHashMap<>();
+
+    /** SHA-256 of an SAE's parameters, once per SAE name (a random baseline is a function of its SAE). */
+    private byte[] weightsDigest(String name, SparseAutoencoder sae) {
+        return weightDigests.computeIfAbsent(name, k -> {
+            float[] p = sae.backend().download(sae.parameters());
+            java.nio.ByteBuffer bytes = java.nio.ByteBuffer.allocate(p.length * 4).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            bytes.asFloatBuffer().put(p);
+            java.security.MessageDigest sha = sha256();
+            sha.update(bytes);
+            return sha.digest();
+        });
+    }
+
+    private static java.security.MessageDigest sha256() {
+        try {
+            return java.security.MessageDigest.getInstance("SHA-256");
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is part of every Java runtime", e);
+        }
+    }
+
+    /** The saved comparison when it was computed from the same key; null (compute it again) otherwise, or if unreadable. */
+    private static JsonObject readSaved(Path saved, String key) {
+        if (!Files.isRegularFile(saved)) return null;
+        try {
+            JsonObject o = JsonParser.parseString(Files.readString(saved, StandardCharsets.UTF_8)).getAsJsonObject();
+            return key.equals(o.get("key").getAsString()) ? o.getAsJsonObject("comparison") : null;
+        } catch (IOException | RuntimeException e) {
+            return null; // a damaged file costs a recomputation, nothing else
+        }
+    }
+
+    /** Decoder agreement, and over all held-out tokens in one pass live-latent MMCS and the exact correlation. */
+    private JsonObject compute(String kind, String na, String nb, ActivationPass.Input ia, ActivationPass.Input ib)
+            throws IOException {
         SparseAutoencoder a = ia.sae(), b = ib.sae();
         ActivationPass pass = ActivationPass.run(ia, ib, study.config().heldoutTokens(), "held-out tokens", null);
         JsonObject o = new JsonObject();

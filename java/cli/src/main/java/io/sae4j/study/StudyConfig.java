@@ -129,9 +129,11 @@ public record StudyConfig(String model, String site, int layer, List<Integer> la
 
     public StudyConfig validated(String what) {
         if (site == null) throw new IllegalArgumentException(what + ": site must be a string (mlp_out, resid)");
-        for (var list : java.util.Map.of("layers", layers, "ratios", ratios, "seeds", seeds, "otherModels", otherModels).entrySet())
-            if (list.getValue() == null || list.getValue().contains(null))
-                throw new IllegalArgumentException(what + ": " + list.getKey() + " must be a list without nulls");
+        String[] names = {"layers", "ratios", "seeds", "otherModels"};
+        List<?>[] lists = {layers, ratios, seeds, otherModels};
+        for (int q = 0; q < names.length; q++) // (List.of's contains(null) throws: a stream asks each element)
+            if (lists[q] == null || lists[q].stream().anyMatch(java.util.Objects::isNull))
+                throw new IllegalArgumentException(what + ": " + names[q] + " must be a list without nulls");
         validateOwnFiles(what);
         // names checked here, before anything is harvested or trained
         try {

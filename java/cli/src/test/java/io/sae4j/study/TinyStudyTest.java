@@ -61,12 +61,16 @@ class TinyStudyTest {
         String html = Files.readString(out.resolve("report.html"));
         assertTrue(html.contains("id=\"findings\"") && html.contains("data:image/png;base64,"), "report with figures");
 
-        // a second run finds everything harvested and trained
+        // a second run finds everything harvested, trained and compared, with the same results
         log.clear();
+        JsonObject again;
         try (CpuBackend be = new CpuBackend()) {
-            new Study(TINY, out, be, quiet(), log::add).run();
+            again = new Study(TINY, out, be, quiet(), log::add).run();
         }
         assertTrue(log.stream().filter(l -> l.startsWith("train ")).allMatch(l -> l.endsWith("already trained")), log.toString());
+        List<String> compares = log.stream().filter(l -> l.startsWith("compare (")).toList();
+        assertTrue(!compares.isEmpty() && compares.stream().allMatch(l -> l.endsWith(": saved")), "comparisons reused: " + compares);
+        assertEquals(r.getAsJsonArray("comparisons"), again.getAsJsonArray("comparisons"), "the same comparisons");
         assertEquals(4, log.stream().filter(l -> l.endsWith("already harvested")).count(), "all four harvests reused: " + log);
         assertFalse(Files.exists(out.resolve("acts/minilm-q-A/shards")));
     }
