@@ -59,6 +59,8 @@ public record StudyConfig(String model, String site, int layer, List<Integer> la
     private static final Gson GSON = new GsonBuilder().setPrettyPrinting().create();
     /** Every key a config file may give. */
     static final List<String> KEYS = Arrays.stream(StudyConfig.class.getRecordComponents()).map(RecordComponent::getName).toList();
+    /** More training tokens than any corpus of this tool's scale (2^40): beyond it token sums could overflow. */
+    static final long MAX_TOKENS = 1L << 40;
     /** Keys holding paths: relative ones in a config file are relative to its folder. */
     static final List<String> PATHS = List.of("onnx", "tokenizer", "text");
 
@@ -150,6 +152,8 @@ public record StudyConfig(String model, String site, int layer, List<Integer> la
         if (layers.stream().distinct().count() != layers.size()) throw new IllegalArgumentException(what + ": layers repeat: " + layers);
         if (otherModels.contains(model) || otherModels.stream().distinct().count() != otherModels.size())
             throw new IllegalArgumentException(what + ": otherModels " + otherModels + " must be distinct and not the main model " + model);
+        if (trainTokens > MAX_TOKENS) // (and no sum below overflows)
+            throw new IllegalArgumentException(what + ": trainTokens " + trainTokens + " is over " + MAX_TOKENS);
         if (text == null && trainTokens + heldoutTokens > 900_000)
             throw new IllegalArgumentException(what + ": trainTokens + heldoutTokens must stay under 900k (a WordNet half has about 950k tokens)");
         if (ratios.isEmpty() || seeds.isEmpty()) throw new IllegalArgumentException(what + ": ratios and seeds must not be empty");

@@ -110,7 +110,8 @@ class StudyConfigTest {
         for (String[] c : new String[][] {{"{\"site\": \"mlp\"}", "unknown site 'mlp'"},
                 {"{\"otherModels\": [\"gpt2\"]}", "unknown model 'gpt2'"}, {"{\"model\": \"gpt2\"}", "unknown model 'gpt2'"},
                 {"{\"layers\": [-1, 3]}", "layers must be >= 0"},
-                {"{\"steps\": 9223372036854775807}", "steps x batch (9223372036854775807 x 2048) overflows"}}) {
+                {"{\"steps\": 9223372036854775807}", "steps x batch (9223372036854775807 x 2048) overflows"},
+                {"{\"trainTokens\": 9223372036854775807}", "trainTokens 9223372036854775807 is over"}}) {
             Path f = Files.writeString(tmp.resolve("c.json"), c[0]);
             String m = assertThrows(IllegalArgumentException.class, () -> StudyConfig.read(f, false)).getMessage();
             assertTrue(m.startsWith(f.toString()) && m.contains(c[1]), c[0] + " -> " + m);

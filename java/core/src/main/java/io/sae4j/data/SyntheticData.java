@@ -16,6 +16,9 @@ public final class SyntheticData implements ActivationSource {
                        double noise, long seed) {
         public Spec {
             if (d < 1 || features < 1) throw new IllegalArgumentException("d and features must be >= 1");
+            if ((long) d * features > Integer.MAX_VALUE - 8) // the true features are one Java array
+                throw new IllegalArgumentException("features x d = " + features + " x " + d + " = " + (long) d * features
+                        + " floats, over the 2^31 - 9 one array holds");
             if (!(meanActive > 0 && meanActive <= features))
                 throw new IllegalArgumentException("mean active features must be in (0, features], got " + meanActive);
             if (!(decay > 0 && decay <= 1)) throw new IllegalArgumentException("decay must be in (0, 1], got " + decay);

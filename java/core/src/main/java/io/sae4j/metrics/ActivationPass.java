@@ -90,7 +90,7 @@ public record ActivationPass(long tokens, Side a, Side b, ActivationCorrelation 
     private static ActivationPass pass(Input a, Input b, long tokens, String what, LongConsumer progress) throws IOException {
         if (tokens < 2) throw new IllegalArgumentException(what + ": need at least 2 tokens, got " + tokens);
         Backend be = a.sae().backend();
-        int block = (int) Math.min(BLOCK_ROWS, tokens);
+        int block = blockRows(tokens, Math.max(a.sae().dIn(), b == null ? 1 : b.sae().dIn()));
         try (Stream sa = new Stream(a, block, what); Stream sb = b == null ? null : new Stream(b, block, what);
              Coactivation acc = b == null ? null : be.coactivation(a.sae().dSae(), b.sae().dSae())) {
             for (long start = 0; start < tokens; start += block) {
@@ -113,6 +113,11 @@ public record ActivationPass(long tokens, Side a, Side b, ActivationCorrelation 
             return new ActivationPass(tokens, A, B, new ActivationCorrelation(liveMean(max.rowMax()), liveMean(max.colMax()),
                     A.dead(), B.dead()));
         }
+    }
+
+    /** Rows per block: BLOCK_ROWS, fewer when there are fewer tokens or a block of d_in-wide rows would not fit one Java array. */
+    static int blockRows(long tokens, int dIn) {
+        return (int) Math.min(Math.min(BLOCK_ROWS, tokens), (Integer.MAX_VALUE - 8) / dIn);
     }
 
     /** Mean of the finite maxima (latents without variance have -inf). */

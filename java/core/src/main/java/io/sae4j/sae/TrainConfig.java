@@ -24,6 +24,8 @@ public record TrainConfig(int batchSize, long steps, double lr, long lrWarmupSte
     public TrainConfig {
         if (batchSize < 1) throw new IllegalArgumentException("batch size must be >= 1, got " + batchSize);
         if (steps < 1) throw new IllegalArgumentException("steps must be >= 1, got " + steps);
+        if (steps > Long.MAX_VALUE / batchSize) // token counters are steps x batch size
+            throw new IllegalArgumentException("steps x batch size = " + steps + " x " + batchSize + " overflows a token count");
         if (!(lr > 0) || Double.isInfinite(lr)) throw new IllegalArgumentException("lr must be > 0, got " + lr);
         if (lrWarmupSteps < 0 || l1WarmupSteps < 0 || checkpointEvery < 0)
             throw new IllegalArgumentException("warmup and checkpoint intervals must be >= 0");

@@ -104,6 +104,9 @@ public final class Trainer implements AutoCloseable {
         this.config = config;
         this.backend = saes.get(0).backend();
         this.d = saes.get(0).dIn();
+        if ((long) config.batchSize() * d > Integer.MAX_VALUE - 8) // the host batch is one Java array
+            throw new IllegalArgumentException("batch size x d_in = " + config.batchSize() + " x " + d + " = "
+                    + (long) config.batchSize() * d + " floats, over the 2^31 - 9 one array holds: use a smaller batch");
         int maxM = 0;
         long maxParams = 0;
         for (SparseAutoencoder s : saes) {

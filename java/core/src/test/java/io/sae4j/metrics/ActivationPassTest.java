@@ -82,6 +82,16 @@ class ActivationPassTest {
         }
     }
 
+    /** Blocks of d_in-wide rows are one Java array: 2048 rows of 2e6 floats wrapped negative before. */
+    @Test
+    void blocksFitOneArray() {
+        assertEquals(2048, ActivationPass.blockRows(1_000_000, 512));
+        assertEquals(7, ActivationPass.blockRows(7, 512));
+        int rows = ActivationPass.blockRows(5000, 2_000_000);
+        assertEquals(1073, rows);
+        assertTrue((long) rows * 2_000_000 <= Integer.MAX_VALUE - 8);
+    }
+
     static Stream<TestBackends.Config> cpuAndCuda() {
         return TestBackends.all().stream().filter(c -> c.name().endsWith("-2t") || c.name().equals("cuda"));
     }
