@@ -27,8 +27,8 @@ class CheckpointFuzzTest {
         Checkpoint.identity(checkpoint);
         Checkpoint.step(checkpoint);
         List<SparseAutoencoder> saes = Checkpoint.loadSaes(checkpoint, be);
-        try {
-            Checkpoint.restore(new Trainer(saes, TrainingRunResumeTest.TRAIN), checkpoint);
+        try (Trainer t = new Trainer(saes, TrainingRunResumeTest.TRAIN)) {
+            Checkpoint.restore(t, checkpoint);
         } finally {
             for (SparseAutoencoder s : saes) s.close();
         }
