@@ -33,7 +33,12 @@ public final class Main implements Runnable {
             err.println("sae4j " + cmd.getCommandName() + ": error: " + message(ex));
             return 1;
         });
-        return cl.execute(args);
+        try {
+            return cl.execute(args);
+        } catch (OutOfMemoryError e) { // an Error: picocli's handler above sees only exceptions
+            err.println("sae4j " + (args.length > 0 ? args[0] : "") + ": error: " + message(e));
+            return 1;
+        }
     }
 
     /** The version in the jar's manifest, or "dev" when run from classes. */

@@ -102,13 +102,16 @@ public record StudyConfig(String model, String site, int layer, List<Integer> la
         try {
             JsonObject given = new JsonObject();
             if (file != null) {
-                JsonElement json = JsonParser.parseString(Files.readString(file, StandardCharsets.UTF_8));
+                String text = Files.readString(file, StandardCharsets.UTF_8);
+                JsonElement json = JsonParser.parseString(text);
                 if (!json.isJsonObject()) throw new IllegalArgumentException(file + ": expected a JSON object");
+                rejectRepeatedKeys(text, file);
                 Path folder = file.toAbsolutePath().getParent();
                 for (var e : json.getAsJsonObject().entrySet()) {
                     if (!KEYS.contains(e.getKey()))
                         throw new IllegalArgumentException(file + ": unknown key '" + e.getKey() + "'; known: " + KEYS);
                     JsonElement v = e.getValue();
+                    checkType(e.getKey(), v, file);
                     if (PATHS.contains(e.getKey()) && v.isJsonPrimitive() && !v.getAsString().isBlank())
                         v = new JsonPrimitive(folder.resolve(v.getAsString()).normalize().toString());
                     given.add(e.getKey(), v);
@@ -123,9 +126,57 @@ public record StudyConfig(String model, String site, int layer, List<Integer> la
             given.entrySet().forEach(e -> merged.add(e.getKey(), e.getValue()));
             return GSON.fromJson(merged, StudyConfig.class).validated(what);
         } catch (JsonParseException | NumberFormatException | IllegalStateException | InvalidPathException e) {
-            throw new IllegalArgumentException(what + ": invalid study config: " + e.getMessage(), e);
+            // Gson's messages may start with an exception's class name, or give only a position
+            String m = String.valueOf(e.getMessage()).replaceFirst("^(\\w+\\.)+\\w+(Exception|Error): ", "");
+            throw new IllegalArgumentException(what + ": invalid study config: " + (m.startsWith("at line") || m.startsWith("Use JsonReader")
+                    ? "malformed JSON " + m.substring(m.indexOf("at line") < 0 ? 0 : m.indexOf("at line")) : m), e);
         } catch (java.nio.charset.CharacterCodingException e) { // found by the fuzzer, as the null checks in validated
             throw new IllegalArgumentException(what + ": not UTF-8 text", e);
+        }
+    }
+
+    /** A key given twice (JSON keeps the last silently). */
+    private static void rejectRepeatedKeys(String text, Path file) throws IOException {
+        try (com.google.gson.stream.JsonReader r = new com.google.gson.stream.JsonReader(new java.io.StringReader(text))) {
+            r.setStrictness(com.google.gson.Strictness.LENIENT); // as JsonParser, which has read this text already
+            java.util.Set<String> seen = new java.util.HashSet<>();
+            r.beginObject();
+            while (r.hasNext()) {
+                String name = r.nextName();
+                if (!seen.add(name)) throw new IllegalArgumentException(file + ": key '" + name + "' is given twice");
+                r.skipValue();
+            }
+        }
+    }
+
+    /** A key's JSON value against its type here: whole numbers where counts are meant (Gson reads 2.5 steps as 2). */
+    private static void checkType(String key, JsonElement v, Path file) {
+        RecordComponent rc = Arrays.stream(StudyConfig.class.getRecordComponents()).filter(c -> c.getName().equals(key))
+                .findFirst().orElseThrow();
+        java.lang.reflect.Type t = rc.getGenericType();
+        String problem = null;
+        if (t == int.class || t == long.class) problem = wholeNumber(v, t == int.class) ? null : "a whole number";
+        else if (t == double.class) problem = v.isJsonPrimitive() && v.getAsJsonPrimitive().isNumber() ? null : "a number";
+        else if (t == boolean.class) problem = v.isJsonPrimitive() && v.getAsJsonPrimitive().isBoolean() ? null : "true or false";
+        else if (t == String.class) problem = v.isJsonNull() || v.isJsonPrimitive() && v.getAsJsonPrimitive().isString() ? null : "a string";
+        else if (t instanceof java.lang.reflect.ParameterizedType p) {
+            java.lang.reflect.Type e = p.getActualTypeArguments()[0];
+            boolean ok = v.isJsonArray();
+            if (ok)
+                for (JsonElement x : v.getAsJsonArray())
+                    ok &= e == String.class ? x.isJsonPrimitive() && x.getAsJsonPrimitive().isString() : wholeNumber(x, e == Integer.class);
+            problem = ok ? null : e == String.class ? "a list of strings" : "a list of whole numbers";
+        }
+        if (problem != null) throw new IllegalArgumentException(file + ": " + key + " must be " + problem + ", got " + v);
+    }
+
+    private static boolean wholeNumber(JsonElement v, boolean asInt) {
+        if (!v.isJsonPrimitive() || !v.getAsJsonPrimitive().isNumber()) return false;
+        try {
+            long x = new java.math.BigDecimal(v.getAsString()).longValueExact();
+            return !asInt || x == (int) x;
+        } catch (ArithmeticException | NumberFormatException e) {
+            return false;
         }
     }
 

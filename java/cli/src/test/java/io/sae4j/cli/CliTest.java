@@ -690,4 +690,11 @@ class CliTest {
         assertEquals(1, bad.code(), bad.toString());
         assertOneLineError(bad, "no backend named 'tpu'; expected auto, cuda or cpu");
     }
+
+    /** Out of memory is one line too (it was a stack trace: an Error passes picocli's exception handler). */
+    @Test
+    void outOfMemoryIsOneLine() {
+        Result r = sae4j("synth", "--d", 4096, "--features", 524_287, "--tokens", 10, "--out", tmp.resolve("oom.npy"));
+        assertOneLineError(r, "out of memory");
+    }
 }

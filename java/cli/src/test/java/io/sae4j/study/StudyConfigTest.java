@@ -111,7 +111,12 @@ class StudyConfigTest {
                 {"{\"otherModels\": [\"gpt2\"]}", "unknown model 'gpt2'"}, {"{\"model\": \"gpt2\"}", "unknown model 'gpt2'"},
                 {"{\"layers\": [-1, 3]}", "layers must be >= 0"},
                 {"{\"steps\": 9223372036854775807}", "steps x batch (9223372036854775807 x 2048) overflows"},
-                {"{\"trainTokens\": 9223372036854775807}", "trainTokens 9223372036854775807 is over"}}) {
+                {"{\"trainTokens\": 9223372036854775807}", "trainTokens 9223372036854775807 is over"},
+                // silently read before: 2.5 steps as 2, the second of two keys, 1e30 as a wrong number
+                {"{\"steps\": 2.5}", "steps must be a whole number, got 2.5"}, {"{\"steps\": 1, \"steps\": 2}", "key 'steps' is given twice"},
+                {"{\"steps\": 1e30}", "steps must be a whole number"}, {"{\"steps\": \"abc\"}", "steps must be a whole number, got \"abc\""},
+                {"{\"ratios\": [1, 2.5]}", "ratios must be a list of whole numbers"}, {"{\"float16\": 1}", "float16 must be true or false"},
+                {"{\"steps\": 3} x", "malformed JSON at line 1"}, {"{\"ratios\": [1, 2", "invalid study config: End of input"}}) {
             Path f = Files.writeString(tmp.resolve("c.json"), c[0]);
             String m = assertThrows(IllegalArgumentException.class, () -> StudyConfig.read(f, false)).getMessage();
             assertTrue(m.startsWith(f.toString()) && m.contains(c[1]), c[0] + " -> " + m);

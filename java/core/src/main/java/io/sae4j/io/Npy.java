@@ -244,8 +244,15 @@ public final class Npy {
         return sb.length() == 0 ? "none" : sb.toString();
     }
 
-    private static String abbreviate(String s) {
-        String t = s.strip();
-        return t.length() <= 200 ? t : t.substring(0, 200) + "...";
+    /**
+     * The header for a message: its printable ASCII up to the first character that is not (a header
+     * length reaching into the data makes the rest float bytes read as text), at most 200 of them.
+     */
+    static String abbreviate(String s) {
+        int end = 0;
+        while (end < s.length() && s.charAt(end) >= 0x20 && s.charAt(end) < 0x7f) end++;
+        String t = s.substring(0, end).strip();
+        String rest = s.substring(end).strip().isEmpty() ? "" : " (then " + (s.length() - end) + " characters that are not text)";
+        return (t.length() <= 200 ? t : t.substring(0, 200) + "...") + rest;
     }
 }

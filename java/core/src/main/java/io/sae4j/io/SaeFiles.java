@@ -18,6 +18,9 @@ public final class SaeFiles {
     public static SaeFile read(Path path) throws IOException {
         if (!Files.exists(path)) throw new NoSuchFileException(path.toString());
         if (Files.isDirectory(path)) {
+            // an unreadable folder hides its files: say so rather than "not an SAE"
+            if (!Files.isReadable(path) || !Files.isExecutable(path))
+                throw new java.nio.file.AccessDeniedException(path.toString());
             if (Files.isRegularFile(path.resolve(SaeLensFormat.WEIGHTS))) return SaeLensFormat.read(path);
             if (SparsifyFormat.detect(path)) return SparsifyFormat.read(path);
             if (DictionaryLearningFormat.detect(path)) return DictionaryLearningFormat.read(path);

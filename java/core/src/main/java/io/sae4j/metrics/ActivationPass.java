@@ -115,6 +115,9 @@ public record ActivationPass(long tokens, Side a, Side b, ActivationCorrelation 
         }
     }
 
+    /** Variance below this fraction of sum ||x||^2 is the rounding of sum x^2 - (sum x)^2 / n, not data. */
+    static final double VARIANCE_FLOOR = 1e-10;
+
     /** Rows per block: BLOCK_ROWS, fewer when there are fewer tokens or a block of d_in-wide rows would not fit one Java array. */
     static int blockRows(long tokens, int dIn) {
         return (int) Math.min(Math.min(BLOCK_ROWS, tokens), (Integer.MAX_VALUE - 8) / dIn);
@@ -185,8 +188,14 @@ public record ActivationPass(long tokens, Side a, Side b, ActivationCorrelation 
         }
 
         Side side(long tokens) {
-            double variance = 0; // sum over tokens of ||x - mean x||^2
-            for (int k = 0; k < colSum.length; k++) variance += colSq[k] - colSum[k] * colSum[k] / tokens;
+            double variance = 0, total = 0; // sum over tokens of ||x - mean x||^2, and of ||x||^2
+            for (int k = 0; k < colSum.length; k++) {
+                variance += colSq[k] - colSum[k] * colSum[k] / tokens;
+                total += colSq[k];
+            }
+            // rows that do not vary leave only the sums' rounding (about 1e-14 of the total), which
+            // made the FVU of constant rows 2.6e13: below this floor the FVU is undefined
+            if (variance <= VARIANCE_FLOOR * total) variance = 0;
             double[] freq = new double[fired.length];
             int dead = 0;
             for (int i = 0; i < fired.length; i++) {

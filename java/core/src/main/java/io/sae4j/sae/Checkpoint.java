@@ -166,7 +166,7 @@ public final class Checkpoint {
                 if (version == null || !version.isJsonPrimitive() || !version.getAsJsonPrimitive().isNumber()
                         || version.getAsDouble() != FORMAT_VERSION)
                     throw new FormatException(f, "unsupported checkpoint format_version " + version + " (expected " + FORMAT_VERSION + ")");
-                long step = field(o, "step", f).getAsLong();
+                long step = wholeNumber(field(o, "step", f), "step", f);
                 if (step < 0) throw new FormatException(f, "step " + step + " is negative");
                 JsonElement identity = field(o, "identity", f);
                 if (!identity.isJsonObject()) throw new FormatException(f, "identity is not an object");
@@ -180,7 +180,7 @@ public final class Checkpoint {
                     long[] lastFired = GSON.fromJson(field(sae, "last_fired", f), long[].class);
                     if (config == null || lastFired == null) throw new FormatException(f, "an SAE's config or last_fired is null");
                     // resampled and l1_factor are absent in checkpoints written before resampling and target L0 existed
-                    entries.add(new SaeEntry(config, lastFired, sae.has("resampled") ? sae.get("resampled").getAsLong() : 0,
+                    entries.add(new SaeEntry(config, lastFired, sae.has("resampled") ? wholeNumber(sae.get("resampled"), "resampled", f) : 0,
                             sae.has("l1_factor") ? sae.get("l1_factor").getAsDouble() : 1));
                 }
                 Trainer.Record[] records = o.has("last_records") ? GSON.fromJson(o.get("last_records"), Trainer.Record[].class)
@@ -205,6 +205,17 @@ public final class Checkpoint {
                 Throwable root = ex;
                 while (root.getCause() != null) root = root.getCause();
                 throw new FormatException(f, "an SAE's config: " + root.getMessage(), ex);
+            }
+        }
+
+        /** A whole number that fits a long: Gson's getAsLong reads 1.5 as 1 and 1e400 as 0. */
+        private static long wholeNumber(JsonElement e, String key, Path f) throws FormatException {
+            if (!e.isJsonPrimitive() || !e.getAsJsonPrimitive().isNumber())
+                throw new FormatException(f, key + " " + e + " is not a number");
+            try {
+                return new java.math.BigDecimal(e.getAsString()).longValueExact();
+            } catch (ArithmeticException | NumberFormatException ex) {
+                throw new FormatException(f, key + " " + e + " is not a whole number of at most 19 digits");
             }
         }
 

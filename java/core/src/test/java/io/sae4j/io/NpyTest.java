@@ -324,4 +324,24 @@ class NpyTest {
         assertEquals(busy.toString(), e.getFile());
         assertFalse(Files.exists(dir.resolve("busy.safetensors.tmp")), "no temporary file left");
     }
+
+    /** A header length reaching into the data printed the float bytes as text (Latin-1 garbage) in the message. */
+    @Test
+    void headerLengthIntoTheDataPrintsNoDataBytes(@org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {
+        Path f = tmp.resolve("badlen.npy");
+        float[] x = new float[64 * 32];
+        java.util.Random r = new java.util.Random(5);
+        for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian();
+        NpyWriter.write(f, x, 64, 32, false);
+        byte[] b = java.nio.file.Files.readAllBytes(f);
+        b[8] = (byte) 0xff; // header length 0x00ff + its low byte: the header now runs into the floats
+        java.nio.file.Files.write(f, b);
+        String m = assertThrows(FormatException.class, () -> {
+            try (NpyReader rd = NpyReader.open(f)) {
+                rd.rows();
+            }
+        }).getMessage();
+        assertTrue(m.chars().allMatch(c -> c >= 0x20 && c < 0x7f), m);
+        assertTrue(m.contains("{'descr': '<f4'") && m.contains("not text"), m);
+    }
 }

@@ -408,4 +408,27 @@ class SaeLensFormatTest {
         FormatException e = assertThrows(FormatException.class, () -> SaeLensFormat.read(dir));
         assertMentions(e.getMessage(), dir.resolve(SaeLensFormat.CONFIG).toString(), "'d_in'", "integer");
     }
+
+    /**
+     * An SAE folder the user may not read was reported as "not an SAE sae4j reads" (its files looked
+     * absent). Needs a user whom permissions bind: as root the case cannot arise, and it is skipped.
+     */
+    @Test
+    void anUnreadableFolderIsAPermissionError() throws IOException {
+        int d = 5, m = 9;
+        Weights w = Weights.random(2, d, m);
+        Path dir = tmp.resolve("locked");
+        try (SparseAutoencoder sae = SparseAutoencoder.fromWeights(SaeConfig.builder().setDIn(d).setDSae(m).build(), backend,
+                w.wEnc, w.bEnc, w.wDec, w.bDec)) {
+            SaeLensFormat.write(sae, dir, Map.of());
+        }
+        var mode = Files.getPosixFilePermissions(dir);
+        Files.setPosixFilePermissions(dir, java.util.Set.of());
+        try {
+            org.junit.jupiter.api.Assumptions.assumeFalse(Files.isReadable(dir), "running as root: permissions do not apply");
+            assertThrows(java.nio.file.AccessDeniedException.class, () -> SaeFiles.read(dir));
+        } finally {
+            Files.setPosixFilePermissions(dir, mode);
+        }
+    }
 }

@@ -82,6 +82,24 @@ class ActivationPassTest {
         }
     }
 
+    /** Rows that do not vary: the FVU is undefined (NaN), not the ratio to the sums' rounding (2.6e13 before). */
+    @Test
+    void constantRowsHaveNoFvu() throws Exception {
+        Random r = new Random(53);
+        int n = 4097;
+        float[] row = new float[D], x = new float[n * D];
+        try (SparseAutoencoder a = sae(r, 16, -0.5); SparseAutoencoder b = sae(r, 24, -0.5)) {
+            for (int trial = 0; trial < 12; trial++) { // the sums' rounding leaves a residue of either sign: several rows
+                for (int k = 0; k < D; k++) row[k] = (float) (3 * r.nextGaussian());
+                for (int t = 0; t < n; t++) System.arraycopy(row, 0, x, t * D, D);
+                ActivationPass p = ActivationPass.run(a, b, (start, count, into) -> System.arraycopy(x, (int) start * D, into, 0,
+                        count * D), n, "x", null);
+                assertTrue(Double.isNaN(p.a().fvu()) && Double.isNaN(p.b().fvu()), "trial " + trial + ": fvu " + p.a().fvu()
+                        + ", " + p.b().fvu());
+            }
+        }
+    }
+
     /** Blocks of d_in-wide rows are one Java array: 2048 rows of 2e6 floats wrapped negative before. */
     @Test
     void blocksFitOneArray() {

@@ -51,9 +51,13 @@ class TrainingRunResumeTest {
                 }
             }));
             Path state = Checkpoint.find(dir).resolve("state.json");
-            Files.writeString(state, Files.readString(state).replaceFirst("\"step\": 20", "\"step\": 5000"));
-            Exception e = assertThrows(Exception.class, () -> run(dir).run(be, new SyntheticData(SPEC), Trainer.Listener.NONE));
-            assertTrue(e.getMessage().contains(state.toString()) && e.getMessage().contains("5000"), e.getMessage());
+            String good = Files.readString(state);
+            // 1.5 and 1e400 were read as steps 1 and 0 (Gson's getAsLong), and the run resumed from there
+            for (String step : new String[] {"5000", "1.5", "1e400"}) {
+                Files.writeString(state, good.replaceFirst("\"step\": 20", "\"step\": " + step));
+                Exception e = assertThrows(Exception.class, () -> run(dir).run(be, new SyntheticData(SPEC), Trainer.Listener.NONE));
+                assertTrue(e.getMessage().contains(state.toString()) && e.getMessage().contains(step), e.getMessage());
+            }
         }
     }
 
