@@ -54,6 +54,8 @@ final class SynthCommand implements Callable<Integer> {
         if (tokens < 1) throw new IllegalArgumentException("--tokens must be >= 1, got " + tokens);
         if (d < 1) throw new IllegalArgumentException("--d must be >= 1, got " + d);
         if (features < 1) throw new IllegalArgumentException("--features must be >= 1, got " + features);
+        if (tokens > Long.MAX_VALUE / (4L * d)) // the file's size (it printed -0.0 MB and started writing)
+            throw new IllegalArgumentException("--tokens x --d = " + tokens + " x " + d + " floats: the file size overflows");
         if (!(meanActive > 0 && meanActive <= features))
             throw new IllegalArgumentException("--mean-active must be in (0, --features = " + features + "], got " + meanActive);
         if (!(decay > 0 && decay <= 1)) throw new IllegalArgumentException("--decay must be in (0, 1], got " + decay);

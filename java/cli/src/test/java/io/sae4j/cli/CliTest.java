@@ -691,6 +691,13 @@ class CliTest {
         assertOneLineError(bad, "no backend named 'tpu'; expected auto, cuda or cpu");
     }
 
+    @Test
+    void synthFileSizeOverflowIsRefused() {
+        assertOneLineError(sae4j("synth", "--d", 4, "--features", 8, "--tokens", Long.MAX_VALUE, "--out", tmp.resolve("big")),
+                "--tokens x --d", "overflows");
+        assertTrue(!Files.exists(tmp.resolve("big")), "nothing written");
+    }
+
     /** Out of memory is one line too (it was a stack trace: an Error passes picocli's exception handler). */
     @Test
     void outOfMemoryIsOneLine() {
