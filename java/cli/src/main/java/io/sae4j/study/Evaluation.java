@@ -16,16 +16,22 @@ import io.sae4j.metrics.LatentMatching;
 import io.sae4j.sae.SparseAutoencoder;
 import io.sae4j.sae.TrainingRun;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
+import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 
 /**
  * The study's measurements: every SAE on the held-out tokens of its model and layer (half A), then
@@ -87,7 +93,7 @@ final class Evaluation {
                         comparisons.add(cmp);
                     }
             } finally {
-                atMid.values().stream().filter(java.util.Objects::nonNull).forEach(SparseAutoencoder::close);
+                atMid.values().stream().filter(Objects::nonNull).forEach(SparseAutoencoder::close);
             }
             // the matched-sparsity sweep: every pair, smaller first (decoder matching only, as for the random baseline)
             List<Study.Sae> matched = study.saes().values().stream().filter(s -> s.group().equals(Study.MATCHED_GROUP))
@@ -260,12 +266,12 @@ final class Evaluation {
 
     /** What a saved comparison was computed from: this code, the pair, the held-out token count, both SAEs' weights. */
     private String savedKey(String kind, String na, String nb, SparseAutoencoder a, SparseAutoencoder b) {
-        java.security.MessageDigest sha = sha256();
+        MessageDigest sha = sha256();
         sha.update((SAVED_VERSION + "|" + kind + "|" + na + "|" + nb + "|" + study.config().heldoutTokens() + "|" + THRESHOLD)
                 .getBytes(StandardCharsets.UTF_8));
         sha.update(weightsDigest(na, a));
         sha.update(weightsDigest(nb, b));
-        return java.util.HexFormat.of().formatHex(sha.digest());
+        return HexFormat.of().formatHex(sha.digest());
     }
 
     private final Map<String, byte[]> weightDigests = new LinkedHashMap<>();
@@ -274,18 +280,23 @@ final class Evaluation {
     private byte[] weightsDigest(String name, SparseAutoencoder sae) {
         return weightDigests.computeIfAbsent(name, k -> {
             float[] p = sae.backend().download(sae.parameters());
-            java.nio.ByteBuffer bytes = java.nio.ByteBuffer.allocate(p.length * 4).order(java.nio.ByteOrder.LITTLE_ENDIAN);
-            bytes.asFloatBuffer().put(p);
-            java.security.MessageDigest sha = sha256();
-            sha.update(bytes);
+            MessageDigest sha = sha256();
+            ByteBuffer bytes = ByteBuffer.allocate(4 << 20).order(ByteOrder.LITTLE_ENDIAN); // 1M floats at a time
+            for (int i = 0; i < p.length; i += 1 << 20) {
+                int n = Math.min(1 << 20, p.length - i);
+                bytes.clear();
+                bytes.asFloatBuffer().put(p, i, n);
+                bytes.limit(4 * n);
+                sha.update(bytes);
+            }
             return sha.digest();
         });
     }
 
-    private static java.security.MessageDigest sha256() {
+    private static MessageDigest sha256() {
         try {
-            return java.security.MessageDigest.getInstance("SHA-256");
-        } catch (java.security.NoSuchAlgorithmException e) {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("SHA-256 is part of every Java runtime", e);
         }
     }

@@ -8,15 +8,25 @@ import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
 import com.google.gson.JsonPrimitive;
+import com.google.gson.Strictness;
+import com.google.gson.stream.JsonReader;
 import io.sae4j.harvest.TextFileCorpus;
 import java.io.IOException;
+import java.io.StringReader;
+import java.lang.reflect.ParameterizedType;
 import java.lang.reflect.RecordComponent;
+import java.lang.reflect.Type;
+import java.math.BigDecimal;
+import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Objects;
+import java.util.Set;
 
 /**
  * The universality study's settings (a JSON file; missing keys take the defaults below). The main
@@ -130,16 +140,16 @@ public record StudyConfig(String model, String site, int layer, List<Integer> la
             String m = String.valueOf(e.getMessage()).replaceFirst("^(\\w+\\.)+\\w+(Exception|Error): ", "");
             throw new IllegalArgumentException(what + ": invalid study config: " + (m.startsWith("at line") || m.startsWith("Use JsonReader")
                     ? "malformed JSON " + m.substring(m.indexOf("at line") < 0 ? 0 : m.indexOf("at line")) : m), e);
-        } catch (java.nio.charset.CharacterCodingException e) { // found by the fuzzer, as the null checks in validated
+        } catch (CharacterCodingException e) { // found by the fuzzer, as the null checks in validated
             throw new IllegalArgumentException(what + ": not UTF-8 text", e);
         }
     }
 
     /** A key given twice (JSON keeps the last silently). */
     private static void rejectRepeatedKeys(String text, Path file) throws IOException {
-        try (com.google.gson.stream.JsonReader r = new com.google.gson.stream.JsonReader(new java.io.StringReader(text))) {
-            r.setStrictness(com.google.gson.Strictness.LENIENT); // as JsonParser, which has read this text already
-            java.util.Set<String> seen = new java.util.HashSet<>();
+        try (JsonReader r = new JsonReader(new StringReader(text))) {
+            r.setStrictness(Strictness.LENIENT); // as JsonParser, which has read this text already
+            Set<String> seen = new HashSet<>();
             r.beginObject();
             while (r.hasNext()) {
                 String name = r.nextName();
@@ -153,14 +163,14 @@ public record StudyConfig(String model, String site, int layer, List<Integer> la
     private static void checkType(String key, JsonElement v, Path file) {
         RecordComponent rc = Arrays.stream(StudyConfig.class.getRecordComponents()).filter(c -> c.getName().equals(key))
                 .findFirst().orElseThrow();
-        java.lang.reflect.Type t = rc.getGenericType();
+        Type t = rc.getGenericType();
         String problem = null;
         if (t == int.class || t == long.class) problem = wholeNumber(v, t == int.class) ? null : "a whole number";
         else if (t == double.class) problem = v.isJsonPrimitive() && v.getAsJsonPrimitive().isNumber() ? null : "a number";
         else if (t == boolean.class) problem = v.isJsonPrimitive() && v.getAsJsonPrimitive().isBoolean() ? null : "true or false";
         else if (t == String.class) problem = v.isJsonNull() || v.isJsonPrimitive() && v.getAsJsonPrimitive().isString() ? null : "a string";
-        else if (t instanceof java.lang.reflect.ParameterizedType p) {
-            java.lang.reflect.Type e = p.getActualTypeArguments()[0];
+        else if (t instanceof ParameterizedType p) {
+            Type e = p.getActualTypeArguments()[0];
             boolean ok = v.isJsonArray();
             if (ok)
                 for (JsonElement x : v.getAsJsonArray())
@@ -173,7 +183,7 @@ public record StudyConfig(String model, String site, int layer, List<Integer> la
     private static boolean wholeNumber(JsonElement v, boolean asInt) {
         if (!v.isJsonPrimitive() || !v.getAsJsonPrimitive().isNumber()) return false;
         try {
-            long x = new java.math.BigDecimal(v.getAsString()).longValueExact();
+            long x = new BigDecimal(v.getAsString()).longValueExact();
             return !asInt || x == (int) x;
         } catch (ArithmeticException | NumberFormatException e) {
             return false;
@@ -185,7 +195,7 @@ public record StudyConfig(String model, String site, int layer, List<Integer> la
         String[] names = {"layers", "ratios", "seeds", "otherModels"};
         List<?>[] lists = {layers, ratios, seeds, otherModels};
         for (int q = 0; q < names.length; q++) // (List.of's contains(null) throws: a stream asks each element)
-            if (lists[q] == null || lists[q].stream().anyMatch(java.util.Objects::isNull))
+            if (lists[q] == null || lists[q].stream().anyMatch(Objects::isNull))
                 throw new IllegalArgumentException(what + ": " + names[q] + " must be a list without nulls");
         validateOwnFiles(what);
         // names checked here, before anything is harvested or trained
