@@ -5,9 +5,11 @@ import io.sae4j.data.SyntheticData;
 import io.sae4j.io.Npy;
 import io.sae4j.io.NpyWriter;
 import io.sae4j.io.SaeLensFormat;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicBoolean;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -72,7 +74,23 @@ final class SynthCommand implements Callable<Integer> {
                 tokens * d * (float16 ? 2.0 : 4.0) / 1e6);
         int chunk = (int) Math.max(1, Math.min(tokens, (1 << 22) / d));
         float[] buf = new float[chunk * d];
-        NpyWriter w = NpyWriter.open(out.resolve("acts.npy"), d, float16 ? Npy.Dtype.F16 : Npy.Dtype.F32);
+        // interrupted (Ctrl-C, TERM): no acts.npy.tmp left behind (the hook is in place before the file exists)
+        Path acts = out.resolve("acts.npy");
+        AtomicBoolean published = new AtomicBoolean();
+        Thread cleanup = new Thread(() -> {
+            try {
+                if (!published.get()) Files.deleteIfExists(NpyWriter.temporaryFile(acts));
+            } catch (IOException ignored) { // exiting: nobody to tell
+            }
+        });
+        Runtime.getRuntime().addShutdownHook(cleanup);
+        NpyWriter w;
+        try {
+            w = NpyWriter.open(acts, d, float16 ? Npy.Dtype.F16 : Npy.Dtype.F32);
+        } catch (IOException | RuntimeException e) {
+            Runtime.getRuntime().removeShutdownHook(cleanup);
+            throw e;
+        }
         try (Progress p = new Progress("synth", tokens, "tokens")) {
             for (long done = 0; done < tokens; ) {
                 int n = (int) Math.min(chunk, tokens - done);
@@ -82,9 +100,12 @@ final class SynthCommand implements Callable<Integer> {
                 p.update(done);
             }
             w.close(); // publishes acts.npy only once complete
+            published.set(true);
         } catch (Exception | Error e) {
             w.abort();
             throw e;
+        } finally {
+            Runtime.getRuntime().removeShutdownHook(cleanup);
         }
         NpyWriter.write(out.resolve("truth.npy"), data.features(), features, d, false);
         SaeLensFormat.writeAtomically(out.resolve("synth.json"),

@@ -698,6 +698,25 @@ class CliTest {
         assertTrue(!Files.exists(tmp.resolve("big")), "nothing written");
     }
 
+    /** synth stopped by TERM (as Ctrl-C or a scheduler would) left acts.npy.tmp behind. */
+    @Test
+    void interruptedSynthLeavesNoTemporaryFile() throws Exception {
+        Path dir = tmp.resolve("interrupted"), partial = dir.resolve("acts.npy.tmp");
+        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp",
+                System.getProperty("java.class.path"), Main.class.getName(), "synth", "--d", "64", "--features", "128",
+                "--tokens", "1000000000", "--out", dir.toString()).redirectErrorStream(true)
+                .redirectOutput(tmp.resolve("synth.log").toFile()).start();
+        try {
+            for (int wait = 0; wait < 600 && !Files.exists(partial); wait++) Thread.sleep(50);
+            assertTrue(Files.exists(partial), "synth started writing");
+        } finally {
+            p.destroy(); // SIGTERM
+            p.waitFor();
+        }
+        assertTrue(!Files.exists(partial) && !Files.exists(dir.resolve("acts.npy")), "no partial or unfinished file; synth said: "
+                + Files.readString(tmp.resolve("synth.log")));
+    }
+
     /** Out of memory is one line too (it was a stack trace: an Error passes picocli's exception handler). */
     @Test
     void outOfMemoryIsOneLine() {
