@@ -40,12 +40,14 @@ class TorchZipFuzzTest {
         int iterations = Fuzzer.ITERATIONS;
         SplittableRandom rng = new SplittableRandom(2026);
         int refused = 0;
+        long slowest = 0;
         for (int it = 0; it < iterations; it++) {
             byte[] p = mutate(pickle, rng);
             Map<String, byte[]> records = new LinkedHashMap<>();
             records.put("archive/data.pkl", p);
             records.putAll(storages);
             Path f = TorchFixture.zip(tmp.resolve("f.pt"), records);
+            long t0 = System.nanoTime();
             try {
                 TorchZip.read(f);
             } catch (FormatException e) {
@@ -54,10 +56,14 @@ class TorchZipFuzzTest {
             } catch (Throwable t) {
                 fail("iteration " + it + ": " + t + " escaped for pickle " + java.util.HexFormat.of().formatHex(p), t);
             }
+            long took = System.nanoTime() - t0; // the parse alone, not the archive's writing
+            slowest = Math.max(slowest, took);
+            if (took >= Fuzzer.HANG_NANOS) fail("iteration " + it + " took " + took / 1e6 + " ms");
             Files.delete(f);
         }
         if (refused == 0) fail("no mutation was refused: the fuzzer does not reach the parser");
-        System.out.printf("fuzz torch-zip: %d executions, %d format errors, 0 other exceptions%n", iterations, refused);
+        System.out.printf("fuzz torch-zip: %d executions, %d format errors, 0 other exceptions, slowest %.1f ms%n", iterations,
+                refused, slowest / 1e6);
     }
 
     private static byte[] mutate(byte[] in, SplittableRandom rng) {
