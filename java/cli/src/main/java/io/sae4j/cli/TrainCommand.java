@@ -93,17 +93,17 @@ final class TrainCommand implements Callable<Integer> {
             List<SaeConfig> configs = new ArrayList<>();
             for (double r : ratios)
                 for (long s : seeds) {
+                    int dSae;
                     try {
-                        SaeConfig.dSaeFor(r, d);
+                        dSae = SaeConfig.dSaeFor(r, d);
                     } catch (IllegalArgumentException e) {
                         throw new IllegalArgumentException("--ratios: " + e.getMessage());
                     }
                     names.add("ratio-" + fmt(r) + (seeds.size() > 1 ? "-seed-" + s : ""));
-                    SaeConfig.Builder b = SaeConfig.builder().setDIn(d).setRatio(r).optL1Coefficient(l1).optSeed(s);
-                    if (targetL0 > Math.round(r * d))
-                        throw new IllegalArgumentException("--target-l0 " + targetL0 + " exceeds the " + Math.round(r * d)
+                    if (targetL0 > dSae)
+                        throw new IllegalArgumentException("--target-l0 " + targetL0 + " exceeds the " + dSae
                                 + " latents of ratio " + r + " (d_in " + d + ")");
-                    configs.add(b.optTargetL0(targetL0).build());
+                    configs.add(SaeConfig.builder().setDIn(d).setRatio(r).optL1Coefficient(l1).optSeed(s).optTargetL0(targetL0).build());
                 }
             // one batch and its latents live in single arrays and workspaces indexed by int
             long maxDSae = configs.stream().mapToLong(SaeConfig::dSae).max().orElse(1);

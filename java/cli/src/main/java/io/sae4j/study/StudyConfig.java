@@ -11,12 +11,12 @@ import com.google.gson.JsonPrimitive;
 import com.google.gson.Strictness;
 import com.google.gson.stream.JsonReader;
 import io.sae4j.harvest.TextFileCorpus;
+import io.sae4j.io.JsonNumbers;
 import java.io.IOException;
 import java.io.StringReader;
 import java.lang.reflect.ParameterizedType;
 import java.lang.reflect.RecordComponent;
 import java.lang.reflect.Type;
-import java.math.BigDecimal;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -181,13 +181,7 @@ public record StudyConfig(String model, String site, int layer, List<Integer> la
     }
 
     private static boolean wholeNumber(JsonElement v, boolean asInt) {
-        if (!v.isJsonPrimitive() || !v.getAsJsonPrimitive().isNumber()) return false;
-        try {
-            long x = new BigDecimal(v.getAsString()).longValueExact();
-            return !asInt || x == (int) x;
-        } catch (ArithmeticException | NumberFormatException e) {
-            return false;
-        }
+        return JsonNumbers.wholeNumber(v).stream().anyMatch(x -> !asInt || x == (int) x);
     }
 
     public StudyConfig validated(String what) {

@@ -717,6 +717,12 @@ class CliTest {
                 + Files.readString(tmp.resolve("synth.log")));
     }
 
+    @Test
+    void targetL0AboveTheLatentsIsRefused() {
+        Result r = sae4j("train", "--acts", acts, "--ratios", "1", "--target-l0", 17, "--steps", 5, "--out", tmp.resolve("t"));
+        assertOneLineError(r, "--target-l0 17.0 exceeds the " + D + " latents of ratio 1.0");
+    }
+
     /** Out of memory is one line too (it was a stack trace: an Error passes picocli's exception handler). */
     @Test
     void outOfMemoryIsOneLine() {

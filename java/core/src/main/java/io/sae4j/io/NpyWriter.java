@@ -132,12 +132,12 @@ public final class NpyWriter implements AutoCloseable {
         }
     }
 
-    /** Discards what was written; the target path is left untouched. */
     /** The file written until {@link #close} publishes it as {@code target}: {@code target.tmp}. */
     public static Path temporaryFile(Path target) {
         return ChannelIo.tmpSibling(target);
     }
 
+    /** Discards what was written; the target path is left untouched. */
     public void abort() {
         if (finished)
             return;

@@ -1,6 +1,7 @@
 package io.sae4j.io;
 
 import java.io.IOException;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -20,7 +21,7 @@ public final class SaeFiles {
         if (Files.isDirectory(path)) {
             // an unreadable folder hides its files: say so rather than "not an SAE"
             if (!Files.isReadable(path) || !Files.isExecutable(path))
-                throw new java.nio.file.AccessDeniedException(path.toString());
+                throw new AccessDeniedException(path.toString());
             if (Files.isRegularFile(path.resolve(SaeLensFormat.WEIGHTS))) return SaeLensFormat.read(path);
             if (SparsifyFormat.detect(path)) return SparsifyFormat.read(path);
             if (DictionaryLearningFormat.detect(path)) return DictionaryLearningFormat.read(path);

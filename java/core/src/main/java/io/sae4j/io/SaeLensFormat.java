@@ -9,6 +9,7 @@ import com.google.gson.JsonParser;
 import io.sae4j.sae.EncoderActivation;
 import io.sae4j.sae.SparseAutoencoder;
 import java.io.IOException;
+import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileSystemException;
 import java.nio.file.Files;
@@ -172,7 +173,7 @@ public final class SaeLensFormat {
             return root.getAsJsonObject();
         } catch (JsonParseException e) {
             throw new FormatException(file, "invalid JSON: " + e.getMessage(), e);
-        } catch (java.nio.charset.CharacterCodingException e) { // found by the fuzzer: a stray byte is a format error
+        } catch (CharacterCodingException e) { // found by the fuzzer: a stray byte is a format error
             throw new FormatException(file, "not UTF-8 text", e);
         }
     }

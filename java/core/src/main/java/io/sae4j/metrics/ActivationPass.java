@@ -68,7 +68,6 @@ public record ActivationPass(long tokens, Side a, Side b, ActivationCorrelation 
         Backend be = a.sae().backend();
         if (b.sae().backend() != be) throw new IllegalArgumentException("SAEs must share one backend");
         if (be.supportsCoactivation()) return pass(a, b, tokens, what, progress);
-        if (tokens < 2) throw new IllegalArgumentException(what + ": need at least 2 tokens, got " + tokens);
         try (Backend cpu = Backends.select("cpu").backend(); SparseAutoencoder ca = a.sae().copyTo(cpu);
              SparseAutoencoder cb = b.sae().copyTo(cpu)) {
             return pass(new Input(ca, a.rows()), new Input(cb, b.rows()), tokens, what, progress);

@@ -8,6 +8,7 @@ import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
 import io.sae4j.backend.Backend;
 import io.sae4j.io.FormatException;
+import io.sae4j.io.JsonNumbers;
 import io.sae4j.io.Safetensors;
 import java.io.IOException;
 import java.nio.charset.CharacterCodingException;
@@ -208,15 +209,12 @@ public final class Checkpoint {
             }
         }
 
-        /** A whole number that fits a long: Gson's getAsLong reads 1.5 as 1 and 1e400 as 0. */
+        /** A whole number that fits a long (see {@link JsonNumbers}: 1.5 is not read as 1). */
         private static long wholeNumber(JsonElement e, String key, Path f) throws FormatException {
             if (!e.isJsonPrimitive() || !e.getAsJsonPrimitive().isNumber())
                 throw new FormatException(f, key + " " + e + " is not a number");
-            try {
-                return new java.math.BigDecimal(e.getAsString()).longValueExact();
-            } catch (ArithmeticException | NumberFormatException ex) {
-                throw new FormatException(f, key + " " + e + " is not a whole number of at most 19 digits");
-            }
+            return JsonNumbers.wholeNumber(e).orElseThrow(
+                    () -> new FormatException(f, key + " " + e + " is not a whole number of at most 19 digits"));
         }
 
         private static JsonElement field(JsonObject o, String key, Path f) throws FormatException {
