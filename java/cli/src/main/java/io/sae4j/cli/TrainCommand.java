@@ -48,6 +48,10 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--lr", description = "Adam learning rate (default ${DEFAULT-VALUE}).")
     double lr = TrainConfig.DEFAULT_LR;
 
+    @Option(names = "--lr-decay", description = "Fraction of the steps, at the end, over which the learning rate falls "
+            + "linearly to 0 (default ${DEFAULT-VALUE}).")
+    double lrDecay = TrainConfig.DEFAULT_LR_DECAY;
+
     @Option(names = "--log-every", defaultValue = "100", description = "Steps between log records (default ${DEFAULT-VALUE}).")
     int logEvery;
 
@@ -79,6 +83,8 @@ final class TrainCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--out " + out + ": exists and is not a directory");
         if (!(lr > 0) || Double.isInfinite(lr)) throw new IllegalArgumentException("--lr must be a positive number, got " + lr);
         if (!(l1 >= 0) || Double.isInfinite(l1)) throw new IllegalArgumentException("--l1 must be a number >= 0, got " + l1);
+        if (!(lrDecay >= 0 && lrDecay <= 1))
+            throw new IllegalArgumentException("--lr-decay must be a fraction of the steps in [0, 1], got " + lrDecay);
         if (logEvery < 1) throw new IllegalArgumentException("--log-every must be >= 1, got " + logEvery);
         if (checkpointEvery < 0) throw new IllegalArgumentException("--checkpoint-every must be >= 0, got " + checkpointEvery);
         try (NpyActivationSource source = new NpyActivationSource(acts, dataSeed)) {
@@ -111,8 +117,8 @@ final class TrainCommand implements Callable<Integer> {
                 throw new IllegalArgumentException("--batch " + batch + " is too large for d_in " + d + " and d_sae " + maxDSae
                         + ": batch x max(d_in, d_sae) must be at most " + Integer.MAX_VALUE + " (at most "
                         + Integer.MAX_VALUE / Math.max(d, maxDSae) + " here)");
-            TrainConfig tc = TrainConfig.builder().setSteps(nSteps).optBatchSize(batch).optLr(lr).optLogEvery(logEvery)
-                    .optCheckpointEvery(checkpointEvery).optResampleEvery(resampleEvery).build();
+            TrainConfig tc = TrainConfig.builder().setSteps(nSteps).optBatchSize(batch).optLr(lr).optLrDecayFraction(lrDecay)
+                    .optLogEvery(logEvery).optCheckpointEvery(checkpointEvery).optResampleEvery(resampleEvery).build();
             // the content, not only the path and size: a regenerated file must not pass as the old one
             String identity = acts.toAbsolutePath() + " (" + source.rows() + " x " + d + ", " + Files.size(acts)
                     + " bytes, " + content.id() + ", shuffle seed " + dataSeed + ")";

@@ -203,7 +203,8 @@ public final class Study {
         }
         // ten or more records per group: the matched sweep adapts its lambda at each
         int logEvery = (int) Math.max(1, Math.min(25, c.steps() / 10));
-        TrainConfig tc = TrainConfig.builder().setSteps(c.steps()).optBatchSize(c.batch()).optLr(c.lr()).optLogEvery(logEvery)
+        TrainConfig tc = TrainConfig.builder().setSteps(c.steps()).optBatchSize(c.batch()).optLr(c.lr()).optLrDecayFraction(c.lrDecay())
+                .optLogEvery(logEvery)
                 .optCheckpointEvery(logEvery * Math.max(1, 100 / logEvery)).optResampleEvery(c.resampleEvery()).build();
         Path file = Manifest.layerFile(acts(first.model(), first.dataset()), first.layer());
         TrainingRun run = new TrainingRun(out.resolve("saes").resolve(group), names, cfgs, tc,

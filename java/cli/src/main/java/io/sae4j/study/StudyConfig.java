@@ -22,6 +22,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
+import io.sae4j.sae.TrainConfig;
 import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
@@ -52,6 +53,7 @@ import java.util.Set;
  * @param batch        tokens per step
  * @param l1           L1 coefficient
  * @param lr           Adam learning rate
+ * @param lrDecay      the final fraction of each group's steps over which the learning rate falls linearly to 0
  * @param resampleEvery steps between resamplings of dead latents, in each group's first half (0 = never)
  * @param matchedL0    when > 0, the ratio sweep is trained a second time with lambda adapted to this L0
  *                     (the comparisons at matched sparsity); 0 leaves it out
@@ -64,7 +66,7 @@ import java.util.Set;
  */
 public record StudyConfig(String model, String site, int layer, List<Integer> layers, List<Integer> ratios, int ratio,
                           List<Long> seeds, List<String> otherModels, long trainTokens, int heldoutTokens, long steps,
-                          int batch, double l1, double lr, long resampleEvery, double matchedL0, boolean float16,
+                          int batch, double l1, double lr, double lrDecay, long resampleEvery, double matchedL0, boolean float16,
                           String onnx, String tokenizer, String tensor, String text, String textField) {
     private static final Gson GSON = new GsonBuilder().setPrettyPrinting().create();
     /** Every key a config file may give. */
@@ -77,14 +79,14 @@ public record StudyConfig(String model, String site, int layer, List<Integer> la
     /** The bundled model and corpus: no onnx, tokenizer, tensor, text or textField. */
     public StudyConfig(String model, String site, int layer, List<Integer> layers, List<Integer> ratios, int ratio,
                        List<Long> seeds, List<String> otherModels, long trainTokens, int heldoutTokens, long steps,
-                       int batch, double l1, double lr, long resampleEvery, double matchedL0, boolean float16) {
+                       int batch, double l1, double lr, double lrDecay, long resampleEvery, double matchedL0, boolean float16) {
         this(model, site, layer, layers, ratios, ratio, seeds, otherModels, trainTokens, heldoutTokens, steps, batch, l1, lr,
-                resampleEvery, matchedL0, float16, null, null, null, null, null);
+                lrDecay, resampleEvery, matchedL0, float16, null, null, null, null, null);
     }
 
     public static StudyConfig defaults() {
         return new StudyConfig("minilm", "mlp_out", 3, List.of(0, 1, 2, 3), List.of(1, 2, 4, 8, 16, 32), 8,
-                List.of(42L, 43L, 44L), List.of("minilm-q", "bge-small"), 100_000, 65_536, 300, 2048, 2.5, 2e-3,
+                List.of(42L, 43L, 44L), List.of("minilm-q", "bge-small"), 100_000, 65_536, 300, 2048, 2.5, 2e-3, TrainConfig.DEFAULT_LR_DECAY,
                 // resampling off: on this study (every 25 steps) it left 48.8% of the 1:32 latents dead, not 13.5%
                 0, 32, false);
     }
@@ -94,7 +96,7 @@ public record StudyConfig(String model, String site, int layer, List<Integer> la
         StudyConfig d = defaults();
         return new StudyConfig(d.model, d.site, d.layer, List.of(0, 1, 2, 3, 4, 5), d.ratios, d.ratio,
                 // a WordNet half holds about 950k tokens: 800k train + held-out fit
-                List.of(42L, 43L, 44L), d.otherModels, 800_000, 65_536, 2000, 4096, d.l1, 1e-3, 0, d.matchedL0, true);
+                List.of(42L, 43L, 44L), d.otherModels, 800_000, 65_536, 2000, 4096, d.l1, 1e-3, d.lrDecay, 0, d.matchedL0, true);
     }
 
     /** Reads a config file over the defaults (or the full preset). */
@@ -217,6 +219,7 @@ public record StudyConfig(String model, String site, int layer, List<Integer> la
         if (trainTokens < batch || heldoutTokens < 2 || steps < 1 || batch < 1)
             throw new IllegalArgumentException(what + ": need trainTokens >= batch >= 1, heldoutTokens >= 2, steps >= 1");
         if (!(l1 >= 0) || !(lr > 0)) throw new IllegalArgumentException(what + ": l1 must be >= 0 and lr > 0");
+        if (!(lrDecay >= 0 && lrDecay <= 1)) throw new IllegalArgumentException(what + ": lrDecay must be in [0, 1], got " + lrDecay);
         if (resampleEvery < 0) throw new IllegalArgumentException(what + ": resampleEvery must be >= 0 steps (0 = never)");
         if (!(matchedL0 >= 0) || Double.isInfinite(matchedL0))
             throw new IllegalArgumentException(what + ": matchedL0 must be >= 0 (0 = no matched-sparsity sweep), got " + matchedL0);

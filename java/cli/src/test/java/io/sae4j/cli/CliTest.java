@@ -22,8 +22,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.TreeSet;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -721,6 +723,23 @@ class CliTest {
     void targetL0AboveTheLatentsIsRefused() {
         Result r = sae4j("train", "--acts", acts, "--ratios", "1", "--target-l0", 17, "--steps", 5, "--out", tmp.resolve("t"));
         assertOneLineError(r, "--target-l0 17.0 exceeds the " + D + " latents of ratio 1.0");
+    }
+
+    @Test
+    void lrDecayShapesTheLoggedLearningRate() throws IOException {
+        Path out = tmp.resolve("decay");
+        Result r = sae4j("train", "--acts", acts, "--ratios", "1", "--steps", 20, "--batch", 64, "--log-every", 5,
+                "--lr", "0.01", "--lr-decay", "0.5", "--out", out);
+        assertEquals(0, r.code(), r.toString());
+        Map<Long, Double> lr = new TreeMap<>();
+        List<String> log = Files.readAllLines(out.resolve("train_log.csv"));
+        for (String line : log.subList(1, log.size())) lr.put(Long.parseLong(line.split(",")[0]), Double.parseDouble(line.split(",")[4]));
+        // warmup is 5% (1 step); constant to step 10, then linear to 1/11 of the rate at step 20
+        assertEquals(0.01, lr.get(10L), 1e-9, log.toString());
+        assertEquals(0.01 * 6 / 11, lr.get(15L), 1e-7, log.toString());
+        assertEquals(0.01 / 11, lr.get(20L), 1e-7, log.toString());
+        assertOneLineError(sae4j("train", "--acts", acts, "--lr-decay", "1.5", "--steps", 5, "--out", tmp.resolve("d2")),
+                "--lr-decay must be a fraction of the steps in [0, 1], got 1.5");
     }
 
     /** Out of memory is one line too (it was a stack trace: an Error passes picocli's exception handler). */

@@ -36,6 +36,9 @@ class StudyConfigTest {
         Path broken = Files.writeString(tmp.resolve("b.json"), "{\"steps\": ");
         assertTrue(assertThrows(IllegalArgumentException.class, () -> StudyConfig.read(broken, false)).getMessage()
                 .contains(broken.toString()));
+        Path decay = Files.writeString(tmp.resolve("d.json"), "{\"lrDecay\": 1.5}");
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> StudyConfig.read(decay, false)).getMessage()
+                .contains("lrDecay must be in [0, 1], got 1.5"));
         Path type = Files.writeString(tmp.resolve("t.json"), "{\"steps\": \"many\"}");
         assertThrows(IllegalArgumentException.class, () -> StudyConfig.read(type, false));
     }

@@ -20,7 +20,7 @@ import org.junit.jupiter.api.io.TempDir;
 /** The whole study on a tiny config (few tokens, small ratios, quantised MiniLM): end to end, then resumed. */
 class TinyStudyTest {
     static final StudyConfig TINY = new StudyConfig("minilm-q", "mlp_out", 3, List.of(2, 3), List.of(1, 2), 2, List.of(42L, 43L, 44L),
-            List.of("minilm"), 2048, 512, 20, 256, 2.5, 2e-3, 5, 8, false).validated("tiny");
+            List.of("minilm"), 2048, 512, 20, 256, 2.5, 2e-3, 0.2, 5, 8, false).validated("tiny");
 
     @Test
     void tinyStudyRunsEndToEndAndResumes(@TempDir Path out) throws Exception {

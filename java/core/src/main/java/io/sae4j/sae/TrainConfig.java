@@ -72,6 +72,8 @@ public record TrainConfig(int batchSize, long steps, double lr, long lrWarmupSte
 
     /** The Adam learning rate of the library and the CLI alike. */
     public static final double DEFAULT_LR = 1e-3;
+    /** The final fraction of steps over which the learning rate decays to 0, library and CLI. */
+    public static final double DEFAULT_LR_DECAY = 0.2;
     /** Tokens per step, library and CLI. */
     public static final int DEFAULT_BATCH = 4096;
 
@@ -84,7 +86,7 @@ public record TrainConfig(int batchSize, long steps, double lr, long lrWarmupSte
         private long steps = -1;
         private double lr = DEFAULT_LR;
         private long lrWarmup = -1, l1Warmup = -1;
-        private double decay = 0.2;
+        private double decay = DEFAULT_LR_DECAY;
         private double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
         private int logEvery = 100;
         private long checkpointEvery = 0;
