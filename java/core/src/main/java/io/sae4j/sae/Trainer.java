@@ -246,7 +246,7 @@ public final class Trainer implements AutoCloseable {
         }
         varSum = 0;
         for (Record r : out) requireNotDiverging(r);
-        for (Record r : out) adaptLambda(slots.get(r.sae()), r);
+        for (Record r : out) adaptLambda(slots.get(r.sae()), r, lastRecords.size() == out.size() ? lastRecords.get(r.sae()) : null);
         lastRecords = List.copyOf(out);
         return out;
     }
@@ -258,20 +258,33 @@ public final class Trainer implements AutoCloseable {
 
     /** Largest change of lambda per record, either way. */
     static final double ADAPT_MAX_STEP = 1.25;
+    /** Lambda is not raised while L0, above the target, already falls by more than this fraction per record. */
+    static final double ADAPT_HOLD_FALL = 0.10;
 
     /**
-     * Moves an SAE's lambda towards its target L0 (when it has one): times sqrt(L0 / target) per
-     * record, at most 1.25x either way, from the end of the L1 warmup to the end of training (held
-     * from 80% on, L0 kept falling well below the target: to 23-29 for 32 in the default study,
-     * unevenly across ratios). L0 falls as lambda rises, so this settles where the interval L0 meets
-     * the target.
+     * Moves an SAE's lambda towards its target L0 (when it has one), from the end of the L1 warmup
+     * to the end of training (held from 80% on, L0 kept falling well below the target: to 23-29 for
+     * 32 in the default study, unevenly across ratios). See {@link #lambdaFactor}.
      */
-    private void adaptLambda(Slot s, Record r) {
+    private void adaptLambda(Slot s, Record r, Record previous) {
         double target = s.sae.config().targetL0();
         // not after the last step: the run's final record gives the lambda it ended with
         if (target <= 0 || r.step() <= config.l1WarmupSteps() || r.step() >= config.steps()) return;
-        double f = r.l0() > 0 ? Math.sqrt(r.l0() / target) : 1 / ADAPT_MAX_STEP;
-        s.l1Factor *= Math.max(1 / ADAPT_MAX_STEP, Math.min(ADAPT_MAX_STEP, f));
+        s.l1Factor *= lambdaFactor(r.l0(), previous == null ? Double.NaN : previous.l0(), target);
+    }
+
+    /**
+     * The change of lambda after a record of interval L0 {@code l0} (the one before: {@code previousL0},
+     * NaN when none): times sqrt(L0 / target), at most 1.25x either way, so that it settles where L0
+     * meets the target. Not raised while L0 is above the target but already falling by more than 10%
+     * a record: early in training L0 falls from hundreds on its own, and raising lambda all the while
+     * (to 4.9 at 1:32 for a target of 32 in the default study, where 1.5 was the end's) killed 16% of
+     * the latents that a lambda waiting for that fall leaves alive (1.3%; benchmarks/RESULTS.md).
+     */
+    static double lambdaFactor(double l0, double previousL0, double target) {
+        if (!(l0 > 0)) return 1 / ADAPT_MAX_STEP;
+        if (l0 > target && previousL0 > 0 && l0 < (1 - ADAPT_HOLD_FALL) * previousL0) return 1;
+        return Math.max(1 / ADAPT_MAX_STEP, Math.min(ADAPT_MAX_STEP, Math.sqrt(l0 / target)));
     }
 
     /** SAE i's lambda factor so far (1 unless it adapts towards a target L0). */

@@ -14,6 +14,16 @@ class TargetL0Test {
     static final SyntheticData.Spec SPEC = new SyntheticData.Spec(16, 64, 3, 0.98, 0, 1, 0.01, 5);
 
     @Test
+    void lambdaWaitsWhileL0IsFallingOnItsOwn() {
+        assertEquals(1.0, Trainer.lambdaFactor(200, 300, 32), "L0 above the target, already falling 33% a record: held");
+        assertEquals(1.25, Trainer.lambdaFactor(200, 210, 32), "falling 5% a record: raised, at most 1.25x");
+        assertEquals(1.25, Trainer.lambdaFactor(200, Double.NaN, 32), "no record before: raised");
+        assertEquals(Math.sqrt(33 / 32.0), Trainer.lambdaFactor(33, 34, 32), 1e-12, "near the target, settling: sqrt(L0 / target)");
+        assertEquals(Math.sqrt(24 / 32.0), Trainer.lambdaFactor(24, 40, 32), 1e-12, "below the target: lowered, falling or not");
+        assertEquals(0.8, Trainer.lambdaFactor(0, 5, 32), "nothing fires: lowered by the most");
+    }
+
+    @Test
     void lambdaAdaptsUntilL0MeetsTheTarget() throws Exception {
         TrainConfig tc = TrainConfig.builder().setSteps(500).optBatchSize(256).optLr(5e-3).optLogEvery(10).build();
         try (CpuBackend be = new CpuBackend(2, 0)) {
