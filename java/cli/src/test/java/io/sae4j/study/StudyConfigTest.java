@@ -113,7 +113,7 @@ class StudyConfigTest {
         for (String[] c : new String[][] {{"{\"site\": \"mlp\"}", "unknown site 'mlp'"},
                 {"{\"otherModels\": [\"gpt2\"]}", "unknown model 'gpt2'"}, {"{\"model\": \"gpt2\"}", "unknown model 'gpt2'"},
                 {"{\"layers\": [-1, 3]}", "layers must be >= 0"},
-                {"{\"steps\": 9223372036854775807}", "steps x batch (9223372036854775807 x 2048) overflows"},
+                {"{\"steps\": 9223372036854775807, \"batch\": 2048}", "steps x batch (9223372036854775807 x 2048) overflows"},
                 {"{\"trainTokens\": 9223372036854775807}", "trainTokens 9223372036854775807 is over"},
                 // silently read before: 2.5 steps as 2, the second of two keys, 1e30 as a wrong number
                 {"{\"steps\": 2.5}", "steps must be a whole number, got 2.5"}, {"{\"steps\": 1, \"steps\": 2}", "key 'steps' is given twice"},
