@@ -23,7 +23,7 @@ final class StudyCommand implements Callable<Integer> {
     DeviceOption device = new DeviceOption();
 
     @Option(names = "--config", description = "Study config JSON; keys (missing ones take the defaults): model, site, layer, "
-            + "layers, ratios, ratio, seeds, otherModels, trainTokens, heldoutTokens, steps, batch, l1, lr, resampleEvery, matchedL0, float16, "
+            + "layers, ratios, ratio, seeds, otherModels, trainTokens, heldoutTokens, steps, batch, l1, lr, lrDecay, resampleEvery, matchedL0, float16, "
             + "onnx, tokenizer, tensor, text, textField (paths relative to the file's folder).")
     Path config;
 
@@ -46,7 +46,7 @@ final class StudyCommand implements Callable<Integer> {
             + "(key textField; default text).")
     String textField;
 
-    @Option(names = "--full", description = "Start from the full preset (more tokens, steps, layers, seeds): hours.")
+    @Option(names = "--full", description = "Start from the full preset (more tokens, steps and layers; lambda 2.5): hours.")
     boolean full;
 
     @Option(names = "--out", description = "Output directory (default runs/study-<date>).")

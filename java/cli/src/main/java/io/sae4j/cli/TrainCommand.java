@@ -49,7 +49,7 @@ final class TrainCommand implements Callable<Integer> {
     double lr = TrainConfig.DEFAULT_LR;
 
     @Option(names = "--lr-decay", description = "Fraction of the steps, at the end, over which the learning rate falls "
-            + "linearly to 0 (default ${DEFAULT-VALUE}).")
+            + "linearly towards 0 (default ${DEFAULT-VALUE}).")
     double lrDecay = TrainConfig.DEFAULT_LR_DECAY;
 
     @Option(names = "--log-every", defaultValue = "100", description = "Steps between log records (default ${DEFAULT-VALUE}).")
@@ -59,7 +59,8 @@ final class TrainCommand implements Callable<Integer> {
     long checkpointEvery;
 
     @Option(names = "--target-l0", defaultValue = "0", description = "Adapt lambda (from --l1) during training "
-            + "until each SAE's L0 reaches this: SAEs at matched sparsity; 0 = lambda fixed (default ${DEFAULT-VALUE}).")
+            + "until each SAE's L0 reaches this: SAEs at matched sparsity; 0 = lambda fixed (default ${DEFAULT-VALUE}). Lambda "
+            + "changes at each log record (--log-every), by at most 1.25x, and does not rise while L0 is already falling by over a tenth a record.")
     double targetL0;
 
     @Option(names = "--resample-every", defaultValue = "0", description = "Resample dead latents (Anthropic 2023) every N steps "

@@ -12,6 +12,7 @@ import com.google.gson.Strictness;
 import com.google.gson.stream.JsonReader;
 import io.sae4j.harvest.TextFileCorpus;
 import io.sae4j.io.JsonNumbers;
+import io.sae4j.sae.TrainConfig;
 import java.io.IOException;
 import java.io.StringReader;
 import java.lang.reflect.ParameterizedType;
@@ -22,7 +23,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
-import io.sae4j.sae.TrainConfig;
 import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
@@ -53,7 +53,7 @@ import java.util.Set;
  * @param batch        tokens per step
  * @param l1           L1 coefficient
  * @param lr           Adam learning rate
- * @param lrDecay      the final fraction of each group's steps over which the learning rate falls linearly to 0
+ * @param lrDecay      the final fraction of each group's steps over which the learning rate falls linearly towards 0
  * @param resampleEvery steps between resamplings of dead latents, in each group's first half (0 = never)
  * @param matchedL0    when > 0, the ratio sweep is trained a second time with lambda adapted to this L0
  *                     (the comparisons at matched sparsity); 0 leaves it out
@@ -96,12 +96,14 @@ public record StudyConfig(String model, String site, int layer, List<Integer> la
                 0, 32, false);
     }
 
-    /** More tokens, steps and seeds: hours, not minutes. */
+    /** More tokens, steps and layers (0-5): hours, not minutes. */
     public static StudyConfig full() {
         StudyConfig d = defaults();
         return new StudyConfig(d.model, d.site, d.layer, List.of(0, 1, 2, 3, 4, 5), d.ratios, d.ratio,
                 // a WordNet half holds about 950k tokens: 800k train + held-out fit
-                List.of(42L, 43L, 44L), d.otherModels, 800_000, 65_536, 2000, 4096, d.l1, 1e-3, d.lrDecay, 0, d.matchedL0, true);
+                List.of(42L, 43L, 44L), d.otherModels, 800_000, 65_536, 2000, 4096,
+                // lambda 2.5 as before the defaults moved to 1.0: this preset at lambda 1 has not been measured
+                2.5, 1e-3, d.lrDecay, 0, d.matchedL0, true);
     }
 
     /** Reads a config file over the defaults (or the full preset). */

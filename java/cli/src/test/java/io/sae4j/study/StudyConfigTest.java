@@ -17,8 +17,9 @@ class StudyConfigTest {
 
     @Test
     void aFileOverridesTheDefaults() throws Exception {
-        Path f = Files.writeString(tmp.resolve("s.json"), "{\"ratios\": [1, 2], \"steps\": 10, \"layers\": [3, 1]}");
+        Path f = Files.writeString(tmp.resolve("s.json"), "{\"ratios\": [1, 2], \"steps\": 10, \"layers\": [3, 1], \"lrDecay\": 0.5}");
         StudyConfig c = StudyConfig.read(f, false);
+        assertEquals(0.5, c.lrDecay());
         assertEquals(List.of(1, 2), c.ratios());
         assertEquals(10, c.steps());
         assertEquals(StudyConfig.defaults().trainTokens(), c.trainTokens(), "unset keys keep the default");

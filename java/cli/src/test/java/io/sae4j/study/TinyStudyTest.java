@@ -20,7 +20,7 @@ import org.junit.jupiter.api.io.TempDir;
 /** The whole study on a tiny config (few tokens, small ratios, quantised MiniLM): end to end, then resumed. */
 class TinyStudyTest {
     static final StudyConfig TINY = new StudyConfig("minilm-q", "mlp_out", 3, List.of(2, 3), List.of(1, 2), 2, List.of(42L, 43L, 44L),
-            List.of("minilm"), 2048, 512, 20, 256, 2.5, 2e-3, 0.2, 5, 8, false).validated("tiny");
+            List.of("minilm"), 2048, 512, 20, 256, 2.5, 2e-3, 0.5, 5, 8, false).validated("tiny");
 
     @Test
     void tinyStudyRunsEndToEndAndResumes(@TempDir Path out) throws Exception {
@@ -44,6 +44,8 @@ class TinyStudyTest {
                 out.resolve("saes/matched-l0/minilm-q-L3-mlp_out-r2-s42-A-matched-l0/cfg.json"))).getAsJsonObject();
         double lambda = matchedCfg.getAsJsonObject("sae4j").getAsJsonObject("final").get("l1_coefficient").getAsDouble();
         assertTrue(lambda != 2.5 && lambda > 0, "the matched sweep's lambda adapted from 2.5: " + lambda);
+        assertEquals(0.5, matchedCfg.getAsJsonObject("sae4j").getAsJsonObject("train").get("lrDecayFraction").getAsDouble(),
+                "the config's lrDecay reaches the trainer");
         long datasets = r.getAsJsonArray("comparisons").asList().stream()
                 .filter(e -> e.getAsJsonObject().get("kind").getAsString().equals("dataset")).count();
         assertEquals(2, datasets, "WordNet half B and Europarl against the main SAE");

@@ -86,7 +86,7 @@ public record TrainConfig(int batchSize, long steps, double lr, long lrWarmupSte
         private long steps = -1;
         private double lr = DEFAULT_LR;
         private long lrWarmup = -1, l1Warmup = -1;
-        private double decay = DEFAULT_LR_DECAY;
+        private double lrDecayFraction = DEFAULT_LR_DECAY;
         private double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
         private int logEvery = 100;
         private long checkpointEvery = 0;
@@ -98,7 +98,7 @@ public record TrainConfig(int batchSize, long steps, double lr, long lrWarmupSte
         public Builder optLr(double v) { lr = v; return this; }
         /** Default: 5% of steps. */
         public Builder optLrWarmupSteps(long v) { lrWarmup = v; return this; }
-        public Builder optLrDecayFraction(double v) { decay = v; return this; }
+        public Builder optLrDecayFraction(double v) { lrDecayFraction = v; return this; }
         /** Default: 5% of steps. */
         public Builder optL1WarmupSteps(long v) { l1Warmup = v; return this; }
         public Builder optAdam(double b1, double b2, double e) { beta1 = b1; beta2 = b2; eps = e; return this; }
@@ -111,7 +111,7 @@ public record TrainConfig(int batchSize, long steps, double lr, long lrWarmupSte
         public TrainConfig build() {
             if (steps < 1) throw new IllegalArgumentException("steps is required and must be >= 1");
             long fivePct = Math.max(1, steps / 20);
-            return new TrainConfig(batchSize, steps, lr, lrWarmup < 0 ? fivePct : lrWarmup, decay,
+            return new TrainConfig(batchSize, steps, lr, lrWarmup < 0 ? fivePct : lrWarmup, lrDecayFraction,
                     l1Warmup < 0 ? fivePct : l1Warmup, beta1, beta2, eps, logEvery, checkpointEvery, deadWindow,
                     resampleEvery);
         }

@@ -246,7 +246,10 @@ public final class Trainer implements AutoCloseable {
         }
         varSum = 0;
         for (Record r : out) requireNotDiverging(r);
-        for (Record r : out) adaptLambda(slots.get(r.sae()), r, lastRecords.size() == out.size() ? lastRecords.get(r.sae()) : null);
+        for (Record r : out) {
+            Record previous = lastRecords.isEmpty() ? null : lastRecords.get(r.sae()); // restore() checks they line up
+            adaptLambda(slots.get(r.sae()), r, previous);
+        }
         lastRecords = List.copyOf(out);
         return out;
     }
@@ -260,11 +263,17 @@ public final class Trainer implements AutoCloseable {
     static final double ADAPT_MAX_STEP = 1.25;
     /** Lambda is not raised while L0, above the target, already falls by more than this fraction per record. */
     static final double ADAPT_HOLD_FALL = 0.10;
+    /**
+     * The version of {@link #lambdaFactor}: part of a target-L0 run's identity, so that a checkpoint
+     * of an earlier controller is not resumed (or a finished run reused) as if it were this one's.
+     */
+    static final int LAMBDA_CONTROLLER = 2;
 
     /**
      * Moves an SAE's lambda towards its target L0 (when it has one), from the end of the L1 warmup
-     * to the end of training (held from 80% on, L0 kept falling well below the target: to 23-29 for
-     * 32 in the default study, unevenly across ratios). See {@link #lambdaFactor}.
+     * to the end of training. (An earlier version held it from 80% on: at the study's earlier
+     * defaults L0 then kept falling to 23-29 for a target of 32, unevenly across ratios.) See
+     * {@link #lambdaFactor}. Both limits are per record, so they act over {@code logEvery} steps.
      */
     private void adaptLambda(Slot s, Record r, Record previous) {
         double target = s.sae.config().targetL0();
@@ -275,11 +284,12 @@ public final class Trainer implements AutoCloseable {
 
     /**
      * The change of lambda after a record of interval L0 {@code l0} (the one before: {@code previousL0},
-     * NaN when none): times sqrt(L0 / target), at most 1.25x either way, so that it settles where L0
-     * meets the target. Not raised while L0 is above the target but already falling by more than 10%
-     * a record: early in training L0 falls from hundreds on its own, and raising lambda all the while
-     * (to 4.9 at 1:32 for a target of 32 in the default study, where 1.5 was the end's) killed 16% of
-     * the latents that a lambda waiting for that fall leaves alive (1.3%; benchmarks/RESULTS.md).
+     * NaN when none): times sqrt(L0 / target), at most {@link #ADAPT_MAX_STEP} either way, so that it
+     * settles where L0 meets the target. Not raised while L0 is above the target but already falling
+     * by more than {@link #ADAPT_HOLD_FALL} a record: early in training L0 falls from thousands to
+     * tens on its own, and raising lambda all the while overshoots, and the latents it switches off
+     * stay off. At the study's settings (1:32, target 32) lambda rose to 4.9 before ending at 1.5 and
+     * left 16% of the latents dead, against 1.3% when it waits (benchmarks/RESULTS.md, issue 12).
      */
     static double lambdaFactor(double l0, double previousL0, double target) {
         if (!(l0 > 0)) return 1 / ADAPT_MAX_STEP;
@@ -387,6 +397,10 @@ public final class Trainer implements AutoCloseable {
     public void restore(long atStep, List<SaeState> states, List<Record> records) {
         if (atStep < 0 || atStep > config.steps())
             throw new IllegalArgumentException("checkpoint step " + atStep + " outside 0.." + config.steps());
+        // the target-L0 controller reads each SAE's previous record from these
+        for (int i = 0; i < records.size(); i++)
+            if (records.size() != slots.size() || records.get(i).sae() != i || records.get(i).step() != atStep)
+                throw new IllegalArgumentException("checkpoint records do not match its " + slots.size() + " SAEs at step " + atStep);
         for (int i = 0; i < slots.size(); i++) {
             Slot s = slots.get(i);
             SaeState st = states.get(i);

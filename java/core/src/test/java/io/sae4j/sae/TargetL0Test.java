@@ -1,13 +1,17 @@
 package io.sae4j.sae;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.sae4j.backend.cpu.CpuBackend;
 import io.sae4j.data.SyntheticData;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** Training at a target L0: lambda adapts, from either side, until the SAE's L0 meets the target. */
 class TargetL0Test {
@@ -21,6 +25,38 @@ class TargetL0Test {
         assertEquals(Math.sqrt(33 / 32.0), Trainer.lambdaFactor(33, 34, 32), 1e-12, "near the target, settling: sqrt(L0 / target)");
         assertEquals(Math.sqrt(24 / 32.0), Trainer.lambdaFactor(24, 40, 32), 1e-12, "below the target: lowered, falling or not");
         assertEquals(0.8, Trainer.lambdaFactor(0, 5, 32), "nothing fires: lowered by the most");
+    }
+
+    /**
+     * Every lambda change in a run's log follows {@link Trainer#lambdaFactor} of the record before
+     * and the one before that, across a crash and resume too (the checkpoint restores the previous
+     * record), and the run both waits and adapts, so that this checks the wiring of each.
+     */
+    @Test
+    void loggedLambdaFollowsTheControllerAcrossAResume(@TempDir Path tmp) throws Exception {
+        TrainConfig tc = TrainConfig.builder().setSteps(300).optBatchSize(256).optLr(5e-3).optLogEvery(10).optCheckpointEvery(50).build();
+        SaeConfig cfg = SaeConfig.builder().setDIn(16).setRatio(4).optL1Coefficient(0.01).optTargetL0(6).build();
+        TrainingRun run = new TrainingRun(tmp, List.of("r4"), List.of(cfg), tc, "synthetic");
+        try (CpuBackend be = new CpuBackend(2, 0)) {
+            assertThrows(IllegalStateException.class, () -> run.run(be, new SyntheticData(SPEC), records -> {
+                if (records.get(0).step() == 170) throw new IllegalStateException("simulated crash");
+            }));
+            assertEquals(150, Checkpoint.step(Checkpoint.find(tmp)));
+            run.run(be, new SyntheticData(SPEC), Trainer.Listener.NONE);
+        }
+        List<String[]> rows = Files.readAllLines(tmp.resolve(TrainingRun.LOG)).stream().skip(1).map(l -> l.split(",")).toList();
+        assertEquals(30, rows.size(), "one record per 10 steps, the replayed ones once");
+        int held = 0, moved = 0;
+        for (int k = 2; k < rows.size(); k++) {
+            long step = Long.parseLong(rows.get(k - 1)[0]);
+            if (step <= tc.l1WarmupSteps()) continue; // lambda still warming up, not adapted
+            double expected = Trainer.lambdaFactor(Double.parseDouble(rows.get(k - 1)[9]), Double.parseDouble(rows.get(k - 2)[9]), 6);
+            double actual = Double.parseDouble(rows.get(k)[5]) / Double.parseDouble(rows.get(k - 1)[5]);
+            assertEquals(expected, actual, 1e-4 * expected, "lambda after the record of step " + step);
+            if (expected == 1) held++;
+            else moved++;
+        }
+        assertTrue(held > 0 && moved > 0, "the run waited " + held + " times and adapted " + moved + " times");
     }
 
     @Test

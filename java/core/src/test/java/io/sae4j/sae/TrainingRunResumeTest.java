@@ -166,8 +166,9 @@ class TrainingRunResumeTest {
     @Test
     void identityOmitsSettingsThatAreOff(@TempDir Path tmp) {
         String plain = run(tmp).identity().toString(), resampling = run(tmp, RESAMPLING).identity().toString();
-        assertTrue(!plain.contains("resampleEvery") && !plain.contains("targetL0"), plain);
-        assertTrue(resampling.contains("\"resampleEvery\":30") && resampling.contains("\"targetL0\":5"), resampling);
+        assertTrue(!plain.contains("resampleEvery") && !plain.contains("targetL0") && !plain.contains("lambdaController"), plain);
+        assertTrue(resampling.contains("\"resampleEvery\":30") && resampling.contains("\"targetL0\":5")
+                && resampling.contains("\"lambdaController\":" + Trainer.LAMBDA_CONTROLLER), resampling);
     }
 
     /** snapshotAt writes every SAE as it was at that step, beside the final ones. */
