@@ -397,10 +397,10 @@ public final class Trainer implements AutoCloseable {
     public void restore(long atStep, List<SaeState> states, List<Record> records) {
         if (atStep < 0 || atStep > config.steps())
             throw new IllegalArgumentException("checkpoint step " + atStep + " outside 0.." + config.steps());
-        // the target-L0 controller reads each SAE's previous record from these
-        for (int i = 0; i < records.size(); i++)
-            if (records.size() != slots.size() || records.get(i).sae() != i || records.get(i).step() != atStep)
-                throw new IllegalArgumentException("checkpoint records do not match its " + slots.size() + " SAEs at step " + atStep);
+        // the target-L0 controller reads each SAE's previous record from these: none, or one per SAE in order
+        boolean lineUp = records.isEmpty() || records.size() == slots.size()
+                && java.util.stream.IntStream.range(0, records.size()).allMatch(i -> records.get(i).sae() == i && records.get(i).step() == atStep);
+        if (!lineUp) throw new IllegalArgumentException("checkpoint records do not match its " + slots.size() + " SAEs at step " + atStep);
         for (int i = 0; i < slots.size(); i++) {
             Slot s = slots.get(i);
             SaeState st = states.get(i);

@@ -59,6 +59,24 @@ class TargetL0Test {
         assertTrue(held > 0 && moved > 0, "the run waited " + held + " times and adapted " + moved + " times");
     }
 
+    /** The records a checkpoint restores must be one per SAE, in order, at its step: the controller reads them. */
+    @Test
+    void restoredRecordsMustLineUpWithTheSaes() {
+        TrainConfig tc = TrainConfig.builder().setSteps(100).optBatchSize(16).optLogEvery(10).build();
+        try (CpuBackend be = new CpuBackend(1, 0);
+             SparseAutoencoder sae = SparseAutoencoder.initialize(SaeConfig.builder().setDIn(4).setRatio(2).build(), be);
+             Trainer t = new Trainer(List.of(sae), tc)) {
+            Trainer.SaeState st = t.state(0);
+            Trainer.Record at20 = new Trainer.Record(20, 320, 1e-3, 0.3, 0, 1, 1, 1, 3, 0.5, 0);
+            t.restore(20, List.of(st), List.of()); // none: a checkpoint from before records were kept
+            t.restore(20, List.of(st), List.of(at20));
+            for (Trainer.Record bad : new Trainer.Record[] {new Trainer.Record(10, 160, 1e-3, 0.3, 0, 1, 1, 1, 3, 0.5, 0),
+                    new Trainer.Record(20, 320, 1e-3, 0.3, 1, 1, 1, 1, 3, 0.5, 0)})
+                assertThrows(IllegalArgumentException.class, () -> t.restore(20, List.of(st), List.of(bad)), bad.toString());
+            assertThrows(IllegalArgumentException.class, () -> t.restore(20, List.of(st), List.of(at20, at20)));
+        }
+    }
+
     @Test
     void lambdaAdaptsUntilL0MeetsTheTarget() throws Exception {
         TrainConfig tc = TrainConfig.builder().setSteps(500).optBatchSize(256).optLr(5e-3).optLogEvery(10).build();
