@@ -5,12 +5,14 @@
 //   r_ij = (S_ij / N - mu_i mu_j) / (s_i s_j), for never co-active pairs -mu_i mu_j / (s_i s_j).
 // S is dense (m1, m2) in double, in transparent huge pages: every r_ij, co-active or not, is read
 // off it in one pass at the end.
-// Accumulation, batch by batch: each pool thread owns a range of A's latents (rows of S), walks the
-// batch's tokens and adds only its own, so no two threads write one element and the sums do not
-// depend on the thread count. The updates are random writes into S (2 GiB at 16384^2) and bound by
-// memory: 16384 x 16384 latents, L0 ~43 each, 1M tokens (1.9e9 updates), 2 Zen 5 cores: 23 s.
-// Staging 131072 tokens and adding them latent by latent (row i of S kept in cache) measured no
-// faster (27 s): the scattered reads of the other side's rows then take the misses instead.
+// Accumulation is staged: `add` copies each batch's sparse latents into a fixed stage (A's entries
+// with the offsets of their token's B row, B's rows), and a full stage is added latent by latent
+// of A (a counting sort by latent, then for each latent i its tokens in order: row i of S stays in
+// cache while the B rows come in by prefetch). Adding token by token instead makes every update a
+// random write into S (2 GiB at 16384^2): 23 s per 1M tokens of L0 ~43 on 2 Zen 5 cores, against
+// ~8 s staged (benchmarks/RESULTS.md, issue 15). Each pool thread owns a range of A's latents (rows
+// of S) and adds its tokens in token order, so the sums do not depend on the thread count or on
+// where stages end.
 #include <sys/mman.h>
 
 #include <algorithm>
@@ -52,18 +54,94 @@ void moments(int64_t m, double n, const double* sum, const double* sq, std::vect
     }
 }
 
+// One staged entry of A: latent i fired with value fa on a token whose B row is b_col/b_val[b0, b1).
+struct StagedEntry {
+    int32_t latent;
+    float fa;
+    int32_t b0, b1;
+};
+// The same, sorted by latent (the latent is then implicit).
+struct SortedEntry {
+    float fa;
+    int32_t b0, b1;
+};
+
 }  // namespace
 
 struct sae4j_cpu_coact {
     int64_t m1, m2, tokens = 0;
     double* S = nullptr;  // (m1, m2)
     std::vector<double> sum_a, sq_a, sum_b, sq_b;
+    // the stage: capacity `stage_cap` entries a side; A entries in token order, B rows they point to
+    int64_t stage_cap = 0, staged = 0, staged_b = 0;
+    std::vector<StagedEntry> a_entries;
+    std::vector<SortedEntry> by_latent;
+    std::vector<int64_t> latent_start;  // (m1 + 1): by_latent's range of each latent
+    std::vector<int64_t> cursor;        // (m1): the counting sort's next slot of each latent
+    std::vector<int64_t> part_first;    // (pool parts + 1): each part's first latent
+    std::vector<int32_t> b_col;
+    std::vector<float> b_val;
 };
 
 namespace {
 
 bool sparse_encode_of(const sae4j_cpu_batch* b, int64_t B, int64_t m) {
     return b && encoded_as(b, B, m) && b->sparse == 1;
+}
+
+// Entries a side the stage holds: each flush streams S once (m1 m2 doubles) against L0_b updates an
+// entry, so a stage of m1 m2 / 64 entries keeps that stream a small part of the work; at most 4M
+// (~150 MB of stage at the cap), and at least one token's latents (m1 or m2).
+int64_t stage_capacity(int64_t m1, int64_t m2) {
+    return std::max(std::min<int64_t>(m1 * m2 / 64, 4 << 20), std::max(m1, m2));
+}
+
+// Adds the stage to S: a counting sort of A's entries by latent, then each pool part adds its
+// latents' tokens in token order, prefetching the B rows a few entries ahead.
+void flush(sae4j_cpu_ctx* ctx, sae4j_cpu_coact* c) {
+    if (c->staged == 0) return;
+    const int64_t m1 = c->m1, m2 = c->m2, n = c->staged;
+    std::vector<int64_t>& start = c->latent_start;
+    std::fill(start.begin(), start.end(), 0);
+    for (int64_t e = 0; e < n; ++e) ++start[c->a_entries[e].latent + 1];
+    for (int64_t i = 0; i < m1; ++i) start[i + 1] += start[i];
+    // parts of about equal entries (any split gives the same sums)
+    const int64_t parts = std::min<int64_t>(ctx->threads, m1);
+    std::vector<int64_t>& part_first = c->part_first;
+    if ((int64_t)part_first.size() < parts + 1) part_first.resize(parts + 1);  // once per thread count
+    for (int64_t p = 0, i = 0; p < parts; ++p) {
+        while (i < m1 && start[i] * parts < n * p) ++i;
+        part_first[p] = i;
+    }
+    part_first[parts] = m1;
+    std::copy(start.begin(), start.end() - 1, c->cursor.begin());
+    constexpr int64_t AHEAD = 16;  // entries: ~ the latency of a B row over the time of one entry
+    ctx->parallel_for(parts, 1, [&](int64_t p0, int64_t p1) {
+        for (int64_t p = p0; p < p1; ++p) {
+            const int32_t i0 = (int32_t)part_first[p], i1 = (int32_t)part_first[p + 1];
+            const int64_t k1 = start[i1];
+            for (int64_t e = 0; e < n; ++e) {  // stable: each latent's tokens stay in order
+                const StagedEntry& s = c->a_entries[e];
+                if (s.latent >= i0 && s.latent < i1) c->by_latent[c->cursor[s.latent]++] = {s.fa, s.b0, s.b1};
+            }
+            const int32_t* bc = c->b_col.data();
+            const float* bv = c->b_val.data();
+            for (int32_t i = i0; i < i1; ++i) {
+                double* Si = c->S + (int64_t)i * m2;
+                for (int64_t k = start[i]; k < start[i + 1]; ++k) {
+                    if (k + AHEAD < k1) {
+                        const SortedEntry& ahead = c->by_latent[k + AHEAD];
+                        prefetch_row(reinterpret_cast<const float*>(bc + ahead.b0), ahead.b1 - ahead.b0, false);
+                        prefetch_row(bv + ahead.b0, ahead.b1 - ahead.b0, false);
+                    }
+                    const SortedEntry& s = c->by_latent[k];
+                    const double fa = s.fa;
+                    for (int32_t q = s.b0; q < s.b1; ++q) Si[bc[q]] += fa * bv[q];
+                }
+            }
+        }
+    });
+    c->staged = c->staged_b = 0;
 }
 
 }  // namespace
@@ -91,6 +169,13 @@ extern "C" sae4j_cpu_coact* sae4j_cpu_coact_create(int64_t m1, int64_t m2, int* 
         c->sq_a.assign(m1, 0);
         c->sum_b.assign(m2, 0);
         c->sq_b.assign(m2, 0);
+        c->stage_cap = stage_capacity(m1, m2);
+        c->a_entries.resize(c->stage_cap);
+        c->by_latent.resize(c->stage_cap);
+        c->latent_start.resize(m1 + 1);
+        c->cursor.resize(m1);
+        c->b_col.resize(c->stage_cap);
+        c->b_val.resize(c->stage_cap);
     } catch (const std::bad_alloc&) {
         munmap(c->S, (size_t)(m1 * m2) * sizeof(double));
         delete c;
@@ -111,32 +196,25 @@ extern "C" int sae4j_cpu_coact_add(sae4j_cpu_ctx* ctx, sae4j_cpu_coact* c, const
                                    const sae4j_cpu_batch* b, int64_t B) {
     if (!ctx || !c || B < 1) return SAE4J_ERR_ARG;
     if (!sparse_encode_of(a, B, c->m1) || !sparse_encode_of(b, B, c->m2)) return SAE4J_ERR_ARG;
-    const int64_t m1 = c->m1, m2 = c->m2, parts = std::min<int64_t>(ctx->threads, m1);
-    ctx->parallel_for(parts, 1, [&](int64_t p0, int64_t p1) {
-        for (int64_t p = p0; p < p1; ++p) {
-            const int32_t i0 = (int32_t)(m1 * p / parts), i1 = (int32_t)(m1 * (p + 1) / parts);
-            for (int64_t r = 0; r < B; ++r) {
-                // this part's latents of A in row r (columns ascending within a row)
-                const int32_t* ca = a->col + a->row_ptr[r];
-                const int32_t* cb = b->col + b->row_ptr[r];
-                const float* va = a->val + a->row_ptr[r];
-                const float* vb = b->val + b->row_ptr[r];
-                const int64_t na = a->row_ptr[r + 1] - a->row_ptr[r], nb = b->row_ptr[r + 1] - b->row_ptr[r];
-                for (int64_t e = std::lower_bound(ca, ca + na, i0) - ca; e < na && ca[e] < i1; ++e) {
-                    const double fa = va[e];
-                    double* Si = c->S + (int64_t)ca[e] * m2;
-                    for (int64_t q = 0; q < nb; ++q) Si[cb[q]] += fa * vb[q];
-                    c->sum_a[ca[e]] += fa;
-                    c->sq_a[ca[e]] += fa * fa;
-                }
-                if (p == 0)
-                    for (int64_t q = 0; q < nb; ++q) {
-                        c->sum_b[cb[q]] += vb[q];
-                        c->sq_b[cb[q]] += (double)vb[q] * vb[q];
-                    }
-            }
+    for (int64_t r = 0; r < B; ++r) {
+        const int64_t a0 = a->row_ptr[r], na = a->row_ptr[r + 1] - a0;
+        const int64_t b0 = b->row_ptr[r], nb = b->row_ptr[r + 1] - b0;
+        for (int64_t q = b0; q < b0 + nb; ++q) {
+            c->sum_b[b->col[q]] += b->val[q];
+            c->sq_b[b->col[q]] += (double)b->val[q] * b->val[q];
         }
-    });
+        if (na == 0) continue;  // adds nothing to S
+        if (c->staged + na > c->stage_cap || c->staged_b + nb > c->stage_cap) flush(ctx, c);
+        const int32_t sb0 = (int32_t)c->staged_b, sb1 = (int32_t)(c->staged_b + nb);
+        std::copy(b->col + b0, b->col + b0 + nb, c->b_col.data() + sb0);
+        std::copy(b->val + b0, b->val + b0 + nb, c->b_val.data() + sb0);
+        c->staged_b += nb;
+        for (int64_t e = a0; e < a0 + na; ++e) {
+            c->sum_a[a->col[e]] += a->val[e];
+            c->sq_a[a->col[e]] += (double)a->val[e] * a->val[e];
+            c->a_entries[c->staged++] = {a->col[e], a->val[e], sb0, sb1};
+        }
+    }
     c->tokens += B;
     return SAE4J_OK;
 }
@@ -153,6 +231,7 @@ extern "C" int sae4j_cpu_coact_sums(sae4j_cpu_ctx* ctx, sae4j_cpu_coact* c, doub
 extern "C" int sae4j_cpu_coact_maxima(sae4j_cpu_ctx* ctx, sae4j_cpu_coact* c, float* row_max, int32_t* row_arg,
                                       float* col_max, int32_t* col_arg) {
     if (!ctx || !c || c->tokens < 1 || !row_max || !row_arg || !col_max || !col_arg) return SAE4J_ERR_ARG;
+    flush(ctx, c);
     const int64_t m1 = c->m1, m2 = c->m2;
     const double n = (double)c->tokens;
     std::vector<double> mu_a, is_a, mu_b, is_b;

@@ -648,6 +648,11 @@ void test_coactivation(sae4j_cpu_ctx* ctx, std::mt19937_64& rng) {
     if (!ba || !bb) return ok(st ? st : SAE4J_ERR_NOMEM, "batch_create (coactivation)");
     sae4j_cpu_coact* acc = sae4j_cpu_coact_create(m1, m2, &st);
     if (!acc) return ok(st, "coact_create");
+    // the same rows through another thread count: the stage (40 entries a side at these sizes)
+    // fills many times within a batch, and its flushes split the latents differently
+    sae4j_cpu_ctx* other_ctx = sae4j_cpu_ctx_create(sae4j_cpu_ctx_threads(ctx) == 1 ? 3 : 1, SAE4J_ISA_AUTO, &st);
+    sae4j_cpu_coact* other = other_ctx ? sae4j_cpu_coact_create(m1, m2, &st) : nullptr;
+    if (!other) return ok(st ? st : SAE4J_ERR_NOMEM, "coact_create (other thread count)");
     int32_t nnz;
     for (int64_t part = 0, r0 = 0; part < 2; r0 += rows[part++]) {
         std::copy(x.begin() + r0 * d, x.begin() + (r0 + rows[part]) * d, sae4j_cpu_batch_x(ba));
@@ -657,6 +662,7 @@ void test_coactivation(sae4j_cpu_ctx* ctx, std::mt19937_64& rng) {
         ok(sae4j_cpu_sae_encode(ctx, bb, rows[part], m2, sb.flat.data(), SAE4J_ACT_RELU, 0, nullptr, &nnz, nullptr),
            "encode b");
         ok(sae4j_cpu_coact_add(ctx, acc, ba, bb, rows[part]), "coact_add");
+        ok(sae4j_cpu_coact_add(other_ctx, other, ba, bb, rows[part]), "coact_add (other thread count)");
     }
     report_exact("coact: rows counted", sae4j_cpu_coact_tokens(acc) != N);
     Out<float> rmax(m1), cmax(m2);
@@ -723,6 +729,22 @@ void test_coactivation(sae4j_cpu_ctx* ctx, std::mt19937_64& rng) {
     report("correlation maxima over 2 batches (57 rows)", worst, 1e-6);
     report_exact("correlation argmax, exclusions, [-1, 1]", bad);
     report_exact("correlation: some pairs are never co-active", never_coactive == 0);
+    std::vector<float> omax(m1 + m2);
+    std::vector<int32_t> oarg(m1 + m2);
+    std::vector<double> osum(m1 + m2);
+    ok(sae4j_cpu_coact_maxima(other_ctx, other, omax.data(), oarg.data(), omax.data() + m1, oarg.data() + m1),
+       "coact_maxima (other thread count)");
+    ok(sae4j_cpu_coact_sums(other_ctx, other, osum.data(), osum.data() + m1), "coact_sums (other thread count)");
+    int64_t differ = 0;
+    for (int64_t i = 0; i < m1 + m2; ++i) {
+        const bool a_side = i < m1;
+        const float got = a_side ? rmax[i] : cmax[i - m1];
+        differ += std::memcmp(&got, &omax[i], sizeof got) != 0 || (a_side ? rarg[i] : carg[i - m1]) != oarg[i] ||
+                  (a_side ? suma[i] : sumb[i - m1]) != osum[i];
+    }
+    report_exact("correlation bit-identical at another thread count", differ);
+    sae4j_cpu_coact_destroy(other);
+    sae4j_cpu_ctx_destroy(other_ctx);
     report_exact("correlation guards", rmax.guards_changed() + cmax.guards_changed() + rarg.guards_changed() +
                                            carg.guards_changed());
     // a dense encode is refused: the sums need the sparse latents; so are other shapes and sizes
