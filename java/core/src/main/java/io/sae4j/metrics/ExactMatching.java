@@ -153,9 +153,10 @@ public final class ExactMatching {
     /** The optimal matching for the signed cosine (absolute false) or for |cosine| (PW-MCC). */
     public Matched solve(boolean absolute) {
         solveNanos = certifyNanos = 0;
+        SparseAssignment.Result s = null;
         for (int round = 1; ; round++) {
             long t0 = System.nanoTime();
-            SparseAssignment.Result s = SparseAssignment.solve(n, m, edgeCol, weights(absolute));
+            s = SparseAssignment.solve(n, m, edgeCol, weights(absolute), s); // the last round's duals stay valid
             long t1 = System.nanoTime();
             solveNanos += t1 - t0;
             if (s.stuck().length > 0 && round < MAX_ROUNDS) {

@@ -12,7 +12,7 @@ import java.util.List;
  *
  * <p>The result carries the LP duals in maximisation form, row profits {@code rowDual} and column
  * prices {@code colDual}: {@code w(i,j) <= rowDual[i] + colDual[j]} on every edge, with equality
- * on matched edges, and {@code colDual[j] >= 0}, equal to 0 on every unmatched column. Those make
+ * on matched edges, and {@code colDual[j] >= 0}, equal to 0 on every unmatched column (no row stuck). Those make
  * the assignment optimal for the graph, and for any larger graph (the full cosine matrix) whose
  * extra entries also satisfy the inequality: the certificate {@link ExactMatching} checks.
  *
@@ -32,21 +32,43 @@ final class SparseAssignment {
 
     /** Edges of row i: {@code cols[i][e]} with weight {@code weights[i][e]}; a column at most once a row. */
     static Result solve(int n, int m, int[][] cols, double[][] weights) {
+        return solve(n, m, cols, weights, null);
+    }
+
+    /**
+     * As {@link #solve(int, int, int[][], double[][])}, started from {@code warm}: an optimal
+     * result on an earlier graph of the same rows and columns (typically this graph less the
+     * edges a certificate round added). Its column prices stay, every row profit is set to the
+     * largest the prices allow on the new edges, and each row keeps its column where that edge is
+     * still tight; only the rows that lost it are searched again. Square graphs only: with spare
+     * columns, a column that loses its row keeps its price, which the duals do not allow (unmatched
+     * columns are unpriced), and that happened in most rounds tried; such graphs start cold. (A
+     * square graph that leaves rows stuck leaves as many columns free, possibly priced: its result
+     * is no optimum either way and the caller adds edges.)
+     */
+    static Result solve(int n, int m, int[][] cols, double[][] weights, Result warm) {
         if (n > m) throw new IllegalArgumentException("sparse assignment: more rows (" + n + ") than columns (" + m + ")");
+        if (warm != null && (warm.rowToCol.length != n || warm.colDual.length != m))
+            throw new IllegalArgumentException("sparse assignment: warm start of another size");
+        if (n < m) warm = null;
         double[] u = new double[n], v = new double[m]; // min form: cost - u - v >= 0 on every edge
+        if (warm != null)
+            for (int j = 0; j < m; j++) v[j] = -warm.colDual[j];
         int[] x = new int[n], y = new int[m];
         Arrays.fill(x, -1);
         Arrays.fill(y, -1);
-        // greedy start: each row's best edge, taken when its column is still free (v = 0 here)
+        // greedy start: each row's tightest edge (its earlier column first), taken when that column is free
         List<Integer> free = new ArrayList<>();
         for (int i = 0; i < n; i++) {
-            int best = -1;
+            int best = -1, previous = warm == null ? -1 : warm.rowToCol[i];
             double lowest = Double.POSITIVE_INFINITY;
-            for (int e = 0; e < cols[i].length; e++)
-                if (-weights[i][e] < lowest) {
-                    lowest = -weights[i][e];
+            for (int e = 0; e < cols[i].length; e++) {
+                double reduced = -weights[i][e] - v[cols[i][e]];
+                if (reduced < lowest || (reduced == lowest && cols[i][e] == previous)) {
+                    lowest = reduced;
                     best = cols[i][e];
                 }
+            }
             u[i] = lowest;
             if (best >= 0 && y[best] < 0) {
                 x[i] = best;
