@@ -6,6 +6,7 @@ import io.sae4j.backend.FloatBuf;
 import io.sae4j.backend.Matrix;
 import io.sae4j.backend.VectorSet;
 import io.sae4j.metrics.ExactMatching;
+import io.sae4j.metrics.LatentMatching;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -20,12 +21,21 @@ import org.bytedeco.javacpp.Pointer;
  * looks at every cosine). The pair is SAE-like: half of b's rows are noisy copies of a's
  * (shuffled), the rest random. Not a JMH benchmark: one size, seconds to minutes.
  *
- * <pre>java -cp ... io.sae4j.bench.LargeMatching N D OUT.json [K]   (device from -Dsae4j.device)</pre>
+ * <pre>java -cp ... io.sae4j.bench.LargeMatching N D OUT.json [K]   (device from -Dsae4j.device)
+ * java -cp ... io.sae4j.bench.LargeMatching N D OUT.json encdec</pre>
+ *
+ * {@code encdec} times what {@code compare} does instead: {@link LatentMatching#of} on decoder and
+ * encoder directions (a second SAE-like pair), i.e. both decoder matchings and the signed encoder
+ * matching behind {@code shared_frac_encdec}.
  */
 public final class LargeMatching {
     public static void main(String[] args) throws IOException {
         int n = Integer.parseInt(args[0]), d = Integer.parseInt(args[1]);
         Path out = Path.of(args[2]);
+        if (args.length > 3 && args[3].equals("encdec")) {
+            encoderAndDecoder(n, d, out);
+            return;
+        }
         int k = args.length > 3 ? Integer.parseInt(args[3]) : ExactMatching.DEFAULT_K;
         try (Backend be = Backends.create()) {
             System.out.println(be.describe());
@@ -57,6 +67,30 @@ public final class LargeMatching {
                 System.out.print(json);
                 Files.writeString(out, json);
                 if (!signed.certified() || !abs.certified()) throw new IllegalStateException("not certified");
+            }
+        }
+    }
+
+    private static void encoderAndDecoder(int n, int d, Path out) throws IOException {
+        try (Backend be = Backends.create()) {
+            System.out.println(be.describe());
+            float[][] dec = saeLikePair(n, d, 0.5, 5), enc = saeLikePair(n, d, 0.5, 6);
+            try (FloatBuf da = be.upload(dec[0]); FloatBuf db = be.upload(dec[1]); FloatBuf ea = be.upload(enc[0]);
+                    FloatBuf eb = be.upload(enc[1])) {
+                dec = enc = null;
+                long t0 = System.nanoTime();
+                LatentMatching lm = LatentMatching.of(be, VectorSet.rows(da, n, d), VectorSet.rows(db, n, d),
+                        VectorSet.rows(ea, n, d), VectorSet.rows(eb, n, d), 0.5);
+                double totalS = (System.nanoTime() - t0) / 1e9;
+                Runtime rt = Runtime.getRuntime();
+                String json = String.format(Locale.ROOT, "{\"backend\": \"%s\", \"n\": %d, \"d\": %d, \"encdec_total_s\": %.2f, "
+                                + "\"certified\": %b, \"hungarian_mean\": %.6f, \"pw_mcc\": %.6f, \"shared_frac_encdec\": %.6f, "
+                                + "\"heap_used_mb\": %d, \"native_physical_mb\": %d}%n",
+                        be.describe(), n, d, totalS, lm.certified(), lm.hungarianMean(), lm.pwMcc(), lm.sharedFracEncdec(),
+                        (rt.totalMemory() - rt.freeMemory()) >> 20, Pointer.physicalBytes() >> 20);
+                System.out.print(json);
+                Files.writeString(out, json);
+                if (!lm.certified()) throw new IllegalStateException("not certified");
             }
         }
     }
