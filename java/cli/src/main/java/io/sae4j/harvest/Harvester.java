@@ -159,7 +159,7 @@ public final class Harvester {
     static final class Model implements AutoCloseable {
         final HarvestSpec spec;
         final HuggingFaceTokenizer tokenizer;
-        final OrtEnvironment env = OrtEnvironment.getEnvironment();
+        final OrtEnvironment env = NativeExit.guarded(OrtEnvironment::getEnvironment);
         final OrtSession session;
         final List<String> outputs = new ArrayList<>();
         final Path tokenizerFile;
@@ -171,13 +171,16 @@ public final class Harvester {
             byte[] onnx = OnnxGraph.exposeOutputs(tm.onnxBytes(), outputs, tm.source());
             OrtSession.SessionOptions opts = new OrtSession.SessionOptions();
             opts.setIntraOpNumThreads(Math.max(1, threads));
-            session = env.createSession(onnx, opts);
+            session = NativeExit.guarded(() -> env.createSession(onnx, opts));
             tokenizerFile = Files.createTempFile("sae4j-tokenizer-", ".json");
             try {
                 Files.write(tokenizerFile, tm.tokenizerJson());
                 tokenizer = tokenizer(tokenizerFile);
             } catch (IOException | RuntimeException e) {
-                session.close();
+                NativeExit.guarded(() -> {
+                    session.close();
+                    return null;
+                });
                 Files.deleteIfExists(tokenizerFile);
                 throw e;
             }
@@ -190,8 +193,8 @@ public final class Harvester {
             // native library", seen on an H200). Offline mode makes it use the jar's CPU build.
             if (System.getProperty("ai.djl.offline") == null && System.getenv("DJL_OFFLINE") == null)
                 System.setProperty("ai.djl.offline", "true");
-            return HuggingFaceTokenizer.builder().optTokenizerPath(tokenizerJson).optMaxLength(MAX_TOKENS)
-                    .optTruncation(true).optPadding(false).build();
+            return NativeExit.guarded(() -> HuggingFaceTokenizer.builder().optTokenizerPath(tokenizerJson).optMaxLength(MAX_TOKENS)
+                    .optTruncation(true).optPadding(false).build());
         }
 
         /** What a caller does with a forward pass's outputs while its inputs are alive. */
@@ -205,6 +208,14 @@ public final class Harvester {
          */
         static void forward(OrtEnvironment env, OrtSession session, long[] ids, long[] mask, long[] types, long[] shape,
                             java.util.Set<String> outputs, Outputs use) throws OrtException {
+            NativeExit.guarded(() -> {
+                forwardNow(env, session, ids, mask, types, shape, outputs, use);
+                return null;
+            });
+        }
+
+        private static void forwardNow(OrtEnvironment env, OrtSession session, long[] ids, long[] mask, long[] types, long[] shape,
+                                       java.util.Set<String> outputs, Outputs use) throws OrtException {
             try (OnnxTensor a = OnnxTensor.createTensor(env, LongBuffer.wrap(ids), shape);
                  OnnxTensor b = OnnxTensor.createTensor(env, LongBuffer.wrap(mask), shape);
                  OnnxTensor c = OnnxTensor.createTensor(env, LongBuffer.wrap(types), shape)) {
@@ -230,7 +241,8 @@ public final class Harvester {
             int t = first;
             while (s.rows < want && t < texts.size()) {
                 int n = Math.min(WINDOW_TEXTS, texts.size() - t);
-                Encoding[] enc = tokenizer.batchEncode(texts.subList(t, t + n));
+                List<String> window = texts.subList(t, t + n);
+                Encoding[] enc = NativeExit.guarded(() -> tokenizer.batchEncode(window));
                 float[][][] acts = new float[n][][]; // [text][layer][kept tokens * d]
                 Integer[] order = new Integer[n];
                 for (int i = 0; i < n; i++) order[i] = i;
@@ -254,7 +266,8 @@ public final class Harvester {
         long keptTokens(List<String> texts, long enough) {
             long count = 0;
             for (int t = 0; t < texts.size() && count < enough; t += WINDOW_TEXTS) {
-                for (Encoding e : tokenizer.batchEncode(texts.subList(t, Math.min(texts.size(), t + WINDOW_TEXTS)))) {
+                List<String> window = texts.subList(t, Math.min(texts.size(), t + WINDOW_TEXTS));
+                for (Encoding e : NativeExit.guarded(() -> tokenizer.batchEncode(window))) {
                     long[] mask = e.getAttentionMask(), special = e.getSpecialTokenMask();
                     for (int j = 0; j < mask.length; j++) if (kept(mask, special, j)) count++;
                 }
@@ -337,9 +350,12 @@ public final class Harvester {
 
         @Override
         public void close() throws IOException {
-            tokenizer.close();
             try {
-                session.close();
+                NativeExit.guarded(() -> {
+                    tokenizer.close();
+                    session.close();
+                    return null;
+                });
             } catch (OrtException e) {
                 throw new IOException(e);
             }

@@ -191,6 +191,10 @@ public final class OnnxModelFiles implements HarvestModel {
 
     /** Runs the probe text and returns the last dimension of the probed tensor. */
     private int probe(byte[] model, TransformerModel.Site site, int threads) throws IOException {
+        return NativeExit.guarded(() -> probeNow(model, site, threads));
+    }
+
+    private int probeNow(byte[] model, TransformerModel.Site site, int threads) throws IOException {
         String name = tensor != null && !tensor.contains(LAYER) ? tensor : tensorName(site, 0);
         byte[] exposed = OnnxGraph.exposeOutputs(model, List.of(name), onnx.toString());
         HuggingFaceTokenizer tok;
