@@ -55,7 +55,8 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--log-every", defaultValue = "100", description = "Steps between log records (default ${DEFAULT-VALUE}).")
     int logEvery;
 
-    @Option(names = "--checkpoint-every", defaultValue = "1000", description = "Steps between checkpoints (default ${DEFAULT-VALUE}).")
+    @Option(names = "--checkpoint-every", defaultValue = "1000", description = "Steps between checkpoints; 0: only at the end "
+            + "(default ${DEFAULT-VALUE}).")
     long checkpointEvery;
 
     @Option(names = "--target-l0", defaultValue = "0", description = "Adapt lambda (from --l1) during training "
