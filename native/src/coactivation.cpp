@@ -9,10 +9,12 @@
 // with the offsets of their token's B row, B's rows), and a full stage is added latent by latent
 // of A (a counting sort by latent, then for each latent i its tokens in order: row i of S stays in
 // cache while the B rows come in by prefetch). Adding token by token instead makes every update a
-// random write into S (2 GiB at 16384^2): 23 s per 1M tokens of L0 ~43 on 2 Zen 5 cores, against
-// ~8 s staged (benchmarks/RESULTS.md, issue 15). Each pool thread owns a range of A's latents (rows
-// of S) and adds its tokens in token order, so the sums do not depend on the thread count or on
-// where stages end.
+// random write into S (2 GiB at 16384^2): 23 s per 1M tokens of L0 ~43 on 2 Zen 5 cores; staged,
+// the whole 1M-token pass spends 28-34 s over its encoder GEMMs where it spent 40-47 s
+// (benchmarks/RESULTS.md, issue 15). Each pool thread owns a range of A's latents (rows of S) and
+// adds each S element's products in token order, so the sums do not depend on the thread count or
+// on where stages end. (Each part scans the whole stage for its latents: at 2 threads that scan is
+// small against the updates; with many threads a per-thread counting sort would pay.)
 #include <sys/mman.h>
 
 #include <algorithm>
@@ -203,17 +205,17 @@ extern "C" int sae4j_cpu_coact_add(sae4j_cpu_ctx* ctx, sae4j_cpu_coact* c, const
             c->sum_b[b->col[q]] += b->val[q];
             c->sq_b[b->col[q]] += (double)b->val[q] * b->val[q];
         }
-        if (na == 0) continue;  // adds nothing to S
+        for (int64_t e = a0; e < a0 + na; ++e) {
+            c->sum_a[a->col[e]] += a->val[e];
+            c->sq_a[a->col[e]] += (double)a->val[e] * a->val[e];
+        }
+        if (na == 0 || nb == 0) continue;  // no co-active pair: nothing for S
         if (c->staged + na > c->stage_cap || c->staged_b + nb > c->stage_cap) flush(ctx, c);
         const int32_t sb0 = (int32_t)c->staged_b, sb1 = (int32_t)(c->staged_b + nb);
         std::copy(b->col + b0, b->col + b0 + nb, c->b_col.data() + sb0);
         std::copy(b->val + b0, b->val + b0 + nb, c->b_val.data() + sb0);
         c->staged_b += nb;
-        for (int64_t e = a0; e < a0 + na; ++e) {
-            c->sum_a[a->col[e]] += a->val[e];
-            c->sq_a[a->col[e]] += (double)a->val[e] * a->val[e];
-            c->a_entries[c->staged++] = {a->col[e], a->val[e], sb0, sb1};
-        }
+        for (int64_t e = a0; e < a0 + na; ++e) c->a_entries[c->staged++] = {a->col[e], a->val[e], sb0, sb1};
     }
     c->tokens += B;
     return SAE4J_OK;

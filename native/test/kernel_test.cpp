@@ -652,7 +652,13 @@ void test_coactivation(sae4j_cpu_ctx* ctx, std::mt19937_64& rng) {
     // fills many times within a batch, and its flushes split the latents differently
     sae4j_cpu_ctx* other_ctx = sae4j_cpu_ctx_create(sae4j_cpu_ctx_threads(ctx) == 1 ? 3 : 1, SAE4J_ISA_AUTO, &st);
     sae4j_cpu_coact* other = other_ctx ? sae4j_cpu_coact_create(m1, m2, &st) : nullptr;
-    if (!other) return ok(st ? st : SAE4J_ERR_NOMEM, "coact_create (other thread count)");
+    if (!other) {
+        sae4j_cpu_ctx_destroy(other_ctx);
+        sae4j_cpu_coact_destroy(acc);
+        sae4j_cpu_batch_destroy(ba);
+        sae4j_cpu_batch_destroy(bb);
+        return ok(st ? st : SAE4J_ERR_NOMEM, "coact_create (other thread count)");
+    }
     int32_t nnz;
     for (int64_t part = 0, r0 = 0; part < 2; r0 += rows[part++]) {
         std::copy(x.begin() + r0 * d, x.begin() + (r0 + rows[part]) * d, sae4j_cpu_batch_x(ba));
