@@ -156,7 +156,7 @@ public final class ExactMatching {
         SparseAssignment.Result s = null;
         for (int round = 1; ; round++) {
             long t0 = System.nanoTime();
-            s = SparseAssignment.solve(n, m, edgeCol, weights(absolute), s); // the last round's duals stay valid
+            s = SparseAssignment.solve(n, m, edgeCol, weights(absolute), s); // warm: the last round's column prices
             long t1 = System.nanoTime();
             solveNanos += t1 - t0;
             if (s.stuck().length > 0 && round < MAX_ROUNDS) {

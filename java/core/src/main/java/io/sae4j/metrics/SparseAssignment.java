@@ -27,8 +27,10 @@ final class SparseAssignment {
      * @param rowToCol column of each row, -1 for a stuck row
      * @param rowDual row profits (max form); colDual column prices (max form)
      * @param stuck rows left unmatched, ascending
+     * @param searches shortest-path searches run: the rows the greedy start could not place (a
+     *     warm start leaves fewer)
      */
-    record Result(int[] rowToCol, double[] rowDual, double[] colDual, int[] stuck) {}
+    record Result(int[] rowToCol, double[] rowDual, double[] colDual, int[] stuck, int searches) {}
 
     /** Edges of row i: {@code cols[i][e]} with weight {@code weights[i][e]}; a column at most once a row. */
     static Result solve(int n, int m, int[][] cols, double[][] weights) {
@@ -82,7 +84,7 @@ final class SparseAssignment {
         double[] rowDual = new double[n], colDual = new double[m];
         for (int i = 0; i < n; i++) rowDual[i] = -u[i];
         for (int j = 0; j < m; j++) colDual[j] = v[j] == 0 ? 0 : -v[j];
-        return new Result(x, rowDual, colDual, stuck.stream().mapToInt(Integer::intValue).toArray());
+        return new Result(x, rowDual, colDual, stuck.stream().mapToInt(Integer::intValue).toArray(), free.size());
     }
 
     /** One Dijkstra search at a time; its arrays are reused and reset only where touched. */

@@ -158,7 +158,7 @@ class ExactMatchingTest {
                 u[7] -= 0.01;  // below its matched pair: an edge violates
                 u[30] -= 2.0;  // below every entry of its row
                 v[55] -= 0.3;  // a column price cut
-                SparseAssignment.Result bad = new SparseAssignment.Result(good.rowToCol(), u, v, good.stuck());
+                SparseAssignment.Result bad = new SparseAssignment.Result(good.rowToCol(), u, v, good.stuck(), good.searches());
                 // the dense block and the top-k pass may round a cosine an ulp apart: entries within 1e-6
                 // of their dual sum may go either way
                 long clear = 0, possible = 0;
