@@ -169,9 +169,12 @@ public final class Harvester {
             HarvestModel tm = spec.model();
             for (int l : spec.layers()) outputs.add(tm.tensorName(spec.site(), l));
             byte[] onnx = OnnxGraph.exposeOutputs(tm.onnxBytes(), outputs, tm.source());
-            OrtSession.SessionOptions opts = new OrtSession.SessionOptions();
-            opts.setIntraOpNumThreads(Math.max(1, threads));
-            session = NativeExit.guarded(() -> env.createSession(onnx, opts));
+            session = NativeExit.guarded(() -> {
+                try (OrtSession.SessionOptions opts = new OrtSession.SessionOptions()) {
+                    opts.setIntraOpNumThreads(Math.max(1, threads));
+                    return env.createSession(onnx, opts);
+                }
+            });
             tokenizerFile = Files.createTempFile("sae4j-tokenizer-", ".json");
             try {
                 Files.write(tokenizerFile, tm.tokenizerJson());
@@ -209,24 +212,19 @@ public final class Harvester {
         static void forward(OrtEnvironment env, OrtSession session, long[] ids, long[] mask, long[] types, long[] shape,
                             java.util.Set<String> outputs, Outputs use) throws OrtException {
             NativeExit.guarded(() -> {
-                forwardNow(env, session, ids, mask, types, shape, outputs, use);
+                try (OnnxTensor a = OnnxTensor.createTensor(env, LongBuffer.wrap(ids), shape);
+                     OnnxTensor b = OnnxTensor.createTensor(env, LongBuffer.wrap(mask), shape);
+                     OnnxTensor c = OnnxTensor.createTensor(env, LongBuffer.wrap(types), shape)) {
+                    Map<String, OnnxTensor> in = new HashMap<>();
+                    in.put("input_ids", a);
+                    in.put("attention_mask", b);
+                    if (session.getInputNames().contains("token_type_ids")) in.put("token_type_ids", c);
+                    try (OrtSession.Result r = session.run(in, outputs)) {
+                        use.use(r);
+                    }
+                }
                 return null;
             });
-        }
-
-        private static void forwardNow(OrtEnvironment env, OrtSession session, long[] ids, long[] mask, long[] types, long[] shape,
-                                       java.util.Set<String> outputs, Outputs use) throws OrtException {
-            try (OnnxTensor a = OnnxTensor.createTensor(env, LongBuffer.wrap(ids), shape);
-                 OnnxTensor b = OnnxTensor.createTensor(env, LongBuffer.wrap(mask), shape);
-                 OnnxTensor c = OnnxTensor.createTensor(env, LongBuffer.wrap(types), shape)) {
-                Map<String, OnnxTensor> in = new HashMap<>();
-                in.put("input_ids", a);
-                in.put("attention_mask", b);
-                if (session.getInputNames().contains("token_type_ids")) in.put("token_type_ids", c);
-                try (OrtSession.Result r = session.run(in, outputs)) {
-                    use.use(r);
-                }
-            }
         }
 
         /**

@@ -1,5 +1,6 @@
 package io.sae4j.harvest;
 
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
 import sun.misc.Signal;
 
@@ -7,9 +8,11 @@ import sun.misc.Signal;
  * Keeps the process from exiting under a call into ONNX Runtime or the tokenizers library. ONNX
  * Runtime's Java API releases its environment in a shutdown hook of its own, which runs while the
  * harvest thread may still be inside the library: TERM or Ctrl-C during a harvest then crashed the
- * process (SIGSEGV in libonnxruntime and an hs_err file, 2 of 8 tries). Every such call runs in
- * {@link #guarded}, and from the first one on, TERM and INT wait for the call under way and let
- * none start before they exit, with the status the JVM gives them (128 + the signal's number).
+ * process (SIGSEGV in libonnxruntime and an hs_err file; 5 of 11 stops timed into the model's
+ * loading). Every such call runs in {@link #guarded}, and from the first one on, TERM and INT wait
+ * for the call under way and let none start before they exit, with the status the JVM gives them
+ * (128 + the signal's number). A call that has not returned within {@link #WAIT_SECONDS} is cut
+ * short by a halt, which skips the shutdown hooks (ONNX Runtime's among them) rather than race them.
  */
 final class NativeExit {
     private NativeExit() {}
@@ -21,12 +24,16 @@ final class NativeExit {
      */
     private static final ReentrantLock LOCK = new ReentrantLock(true);
     private static volatile boolean installed;
+    static final long WAIT_SECONDS = 20;
 
     interface Call<T, E extends Exception> {
         T run() throws E;
     }
 
-    /** Runs c unless the process is exiting (then it waits for the end). Never call System.exit inside. */
+    /**
+     * Runs c unless the process is exiting (then it waits for the end). Never call System.exit
+     * inside, nor this from a shutdown hook: the signal's exit holds the lock while hooks run.
+     */
     static <T, E extends Exception> T guarded(Call<T, E> c) throws E {
         if (!installed) install();
         LOCK.lock();
@@ -49,9 +56,14 @@ final class NativeExit {
         installed = true;
     }
 
-    /** In the JVM's signal thread: the call under way ends first; shutdown hooks run after. */
+    /** In a thread of its own (one per signal): the call under way ends first; shutdown hooks run after. */
     private static void exit(Signal s) {
-        LOCK.lock();
-        System.exit(128 + s.getNumber());
+        int status = 128 + s.getNumber();
+        try {
+            if (!LOCK.tryLock(WAIT_SECONDS, TimeUnit.SECONDS)) Runtime.getRuntime().halt(status);
+        } catch (InterruptedException e) {
+            Runtime.getRuntime().halt(status);
+        }
+        System.exit(status);
     }
 }
