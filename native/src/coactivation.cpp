@@ -10,7 +10,7 @@
 // of A (a counting sort by latent, then for each latent i its tokens in order: row i of S stays in
 // cache while the B rows come in by prefetch). Adding token by token instead makes every update a
 // random write into S (2 GiB at 16384^2): 23 s per 1M tokens of L0 ~43 on 2 Zen 5 cores; staged,
-// the whole 1M-token pass spends 28-34 s over its encoder GEMMs where it spent 40-47 s
+// the whole pass (two encodes, decodes, S) took 16% less time in alternation with the old code
 // (benchmarks/RESULTS.md, issue 15). Each pool thread owns a range of A's latents (rows of S) and
 // adds each S element's products in token order, so the sums do not depend on the thread count or
 // on where stages end. (Each part scans the whole stage for its latents: at 2 threads that scan is
