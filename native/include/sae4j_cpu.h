@@ -177,7 +177,8 @@ int sae4j_cpu_cosine_topk(sae4j_cpu_ctx* ctx, int64_t n1, int64_t n2, int64_t d,
  * number of tokens: S (m1, m2) = sum_t f_i(t) g_j(t) (co-active pairs only: B L0_a L0_b work per
  * batch), and per latent the sums of f and f^2, in double; S takes 8 m1 m2 bytes (in transparent
  * huge pages where the system allows), and a stage of max(min(m1 m2 / 64, 4M), m1, m2) entries a
- * side, 36 bytes an entry (at most ~150 MB): `add` fills it; S takes it when full and at `maxima`.
+ * side, 36 bytes an entry (at most ~150 MB), and 256 m1 bytes for its sort by latent: `add` fills
+ * it; S takes it when full and at `maxima`.
  * Results do not depend on the thread count or on where batches and stages end.
  * create: *status SAE4J_ERR_ARG or SAE4J_ERR_NOMEM on failure (NULL).
  * add: the last encode of the same B rows in batch a (m1 latents) and b (m2), both held sparse

@@ -13,8 +13,7 @@
 // the whole pass (two encodes, decodes, S) took 16% less time in alternation with the old code
 // (benchmarks/RESULTS.md, issue 15). Each pool thread owns a range of A's latents (rows of S) and
 // adds each S element's products in token order, so the sums do not depend on the thread count or
-// on where stages end. (Each part scans the whole stage for its latents: at 2 threads that scan is
-// small against the updates; with many threads a per-thread counting sort would pay.)
+// on where stages end.
 #include <sys/mman.h>
 
 #include <algorithm>
@@ -56,6 +55,9 @@ void moments(int64_t m, double n, const double* sum, const double* sq, std::vect
     }
 }
 
+// Pool parts a flush splits into (more threads share them): bounds the counting sort's table.
+constexpr int64_t MAX_PARTS = 64;
+
 // One staged entry of A: latent i fired with value fa on a token whose B row is b_col/b_val[b0, b1).
 struct StagedEntry {
     int32_t latent;
@@ -79,8 +81,8 @@ struct sae4j_cpu_coact {
     std::vector<StagedEntry> a_entries;
     std::vector<SortedEntry> by_latent;
     std::vector<int64_t> latent_start;  // (m1 + 1): by_latent's range of each latent
-    std::vector<int64_t> cursor;        // (m1): the counting sort's next slot of each latent
-    std::vector<int64_t> part_first;    // (pool parts + 1): each part's first latent
+    std::vector<int32_t> part_offset;   // (MAX_PARTS, m1): each part's counts, then next slots
+    int64_t part_first[MAX_PARTS + 1];  // each part's first latent in the adding pass
     std::vector<int32_t> b_col;
     std::vector<float> b_val;
 };
@@ -98,34 +100,54 @@ int64_t stage_capacity(int64_t m1, int64_t m2) {
     return std::max(std::min<int64_t>(m1 * m2 / 64, 4 << 20), std::max(m1, m2));
 }
 
-// Adds the stage to S: a counting sort of A's entries by latent, then each pool part adds its
-// latents' tokens in token order, prefetching the B rows a few entries ahead.
+// Adds the stage to S. First a stable counting sort by latent, in parallel: each part counts and
+// then places one contiguous range of the stage (token order) at offsets that put its entries of a
+// latent after those of the parts before it. Then each part adds the tokens of a range of latents
+// (ranges of about equal entries; any split gives the same sums), prefetching B rows ahead.
 void flush(sae4j_cpu_ctx* ctx, sae4j_cpu_coact* c) {
     if (c->staged == 0) return;
     const int64_t m1 = c->m1, m2 = c->m2, n = c->staged;
+    const int64_t parts = std::min<int64_t>({ctx->threads, m1, MAX_PARTS});
+    int32_t* offset = c->part_offset.data();  // (parts, m1): counts, then first slots
+    const auto chunk = [&](int64_t p) { return std::make_pair(n * p / parts, n * (p + 1) / parts); };
+    ctx->parallel_for(parts, 1, [&](int64_t p0, int64_t p1) {
+        for (int64_t p = p0; p < p1; ++p) {
+            int32_t* count = offset + p * m1;
+            std::fill(count, count + m1, 0);
+            for (int64_t e = chunk(p).first; e < chunk(p).second; ++e) ++count[c->a_entries[e].latent];
+        }
+    });
     std::vector<int64_t>& start = c->latent_start;
-    std::fill(start.begin(), start.end(), 0);
-    for (int64_t e = 0; e < n; ++e) ++start[c->a_entries[e].latent + 1];
-    for (int64_t i = 0; i < m1; ++i) start[i + 1] += start[i];
-    // parts of about equal entries (any split gives the same sums)
-    const int64_t parts = std::min<int64_t>(ctx->threads, m1);
-    std::vector<int64_t>& part_first = c->part_first;
-    if ((int64_t)part_first.size() < parts + 1) part_first.resize(parts + 1);  // once per thread count
+    int64_t total = 0;
+    for (int64_t i = 0; i < m1; ++i) {
+        start[i] = total;
+        for (int64_t p = 0; p < parts; ++p) {
+            const int32_t k = offset[p * m1 + i];
+            offset[p * m1 + i] = (int32_t)total;
+            total += k;
+        }
+    }
+    start[m1] = total;
+    int64_t* part_first = c->part_first;
     for (int64_t p = 0, i = 0; p < parts; ++p) {
         while (i < m1 && start[i] * parts < n * p) ++i;
         part_first[p] = i;
     }
     part_first[parts] = m1;
-    std::copy(start.begin(), start.end() - 1, c->cursor.begin());
+    ctx->parallel_for(parts, 1, [&](int64_t p0, int64_t p1) {
+        for (int64_t p = p0; p < p1; ++p) {
+            int32_t* slot = offset + p * m1;
+            for (int64_t e = chunk(p).first; e < chunk(p).second; ++e) {
+                const StagedEntry& s = c->a_entries[e];
+                c->by_latent[slot[s.latent]++] = {s.fa, s.b0, s.b1};
+            }
+        }
+    });
     constexpr int64_t AHEAD = 16;  // entries: ~ the latency of a B row over the time of one entry
     ctx->parallel_for(parts, 1, [&](int64_t p0, int64_t p1) {
         for (int64_t p = p0; p < p1; ++p) {
             const int32_t i0 = (int32_t)part_first[p], i1 = (int32_t)part_first[p + 1];
             const int64_t k1 = start[i1];
-            for (int64_t e = 0; e < n; ++e) {  // stable: each latent's tokens stay in order
-                const StagedEntry& s = c->a_entries[e];
-                if (s.latent >= i0 && s.latent < i1) c->by_latent[c->cursor[s.latent]++] = {s.fa, s.b0, s.b1};
-            }
             const int32_t* bc = c->b_col.data();
             const float* bv = c->b_val.data();
             for (int32_t i = i0; i < i1; ++i) {
@@ -175,7 +197,7 @@ extern "C" sae4j_cpu_coact* sae4j_cpu_coact_create(int64_t m1, int64_t m2, int* 
         c->a_entries.resize(c->stage_cap);
         c->by_latent.resize(c->stage_cap);
         c->latent_start.resize(m1 + 1);
-        c->cursor.resize(m1);
+        c->part_offset.resize(MAX_PARTS * m1);
         c->b_col.resize(c->stage_cap);
         c->b_val.resize(c->stage_cap);
     } catch (const std::bad_alloc&) {
