@@ -184,6 +184,7 @@ int sae4j_cpu_cosine_topk(sae4j_cpu_ctx* ctx, int64_t n1, int64_t n2, int64_t d,
  * add: the last encode of the same B rows in batch a (m1 latents) and b (m2), both held sparse
  *   (SAE4J_LATENTS_SPARSE, or AUTO that chose sparse); ERR_ARG otherwise.
  * sums: sum_a (m1), sum_b (m2) (=) each latent's activation sum so far (0: never fired).
+ * row: out (m2) (=) row i of S (the sums of f_i g_j over the rows added so far), in double.
  * maxima: row_max (m1) (=) max_j r_ij with row_arg its j, col_max (m2), col_arg likewise over i;
  *   r_ij = (S_ij / N - mu_i mu_j) / (s_i s_j) with population moments over the N rows added,
  *   clamped to [-1, 1]. A latent with no variance (never fired, or one value on every row) takes
@@ -195,6 +196,7 @@ int sae4j_cpu_coact_add(sae4j_cpu_ctx* ctx, sae4j_cpu_coact* acc, const sae4j_cp
                         const sae4j_cpu_batch* b, int64_t B);
 int64_t sae4j_cpu_coact_tokens(const sae4j_cpu_coact* acc); /* rows added so far */
 int sae4j_cpu_coact_sums(sae4j_cpu_ctx* ctx, sae4j_cpu_coact* acc, double* sum_a, double* sum_b);
+int sae4j_cpu_coact_row(sae4j_cpu_ctx* ctx, sae4j_cpu_coact* acc, int64_t i, double* out);
 int sae4j_cpu_coact_maxima(sae4j_cpu_ctx* ctx, sae4j_cpu_coact* acc, float* row_max,
                            int32_t* row_arg, float* col_max, int32_t* col_arg);
 

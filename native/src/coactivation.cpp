@@ -252,6 +252,13 @@ extern "C" int sae4j_cpu_coact_sums(sae4j_cpu_ctx* ctx, sae4j_cpu_coact* c, doub
     return SAE4J_OK;
 }
 
+extern "C" int sae4j_cpu_coact_row(sae4j_cpu_ctx* ctx, sae4j_cpu_coact* c, int64_t i, double* out) {
+    if (!ctx || !c || !out || i < 0 || i >= c->m1) return SAE4J_ERR_ARG;
+    flush(ctx, c);
+    std::copy(c->S + i * c->m2, c->S + (i + 1) * c->m2, out);
+    return SAE4J_OK;
+}
+
 extern "C" int sae4j_cpu_coact_maxima(sae4j_cpu_ctx* ctx, sae4j_cpu_coact* c, float* row_max, int32_t* row_arg,
                                       float* col_max, int32_t* col_arg) {
     if (!ctx || !c || c->tokens < 1 || !row_max || !row_arg || !col_max || !col_arg) return SAE4J_ERR_ARG;

@@ -660,6 +660,7 @@ void test_coactivation(sae4j_cpu_ctx* ctx, std::mt19937_64& rng) {
         return ok(st ? st : SAE4J_ERR_NOMEM, "coact_create (other thread count)");
     }
     int32_t nnz;
+    std::vector<double> S_ref(m1 * m2, 0.0);
     for (int64_t part = 0, r0 = 0; part < 2; r0 += rows[part++]) {
         std::copy(x.begin() + r0 * d, x.begin() + (r0 + rows[part]) * d, sae4j_cpu_batch_x(ba));
         std::copy(x.begin() + r0 * d, x.begin() + (r0 + rows[part]) * d, sae4j_cpu_batch_x(bb));
@@ -669,7 +670,26 @@ void test_coactivation(sae4j_cpu_ctx* ctx, std::mt19937_64& rng) {
            "encode b");
         ok(sae4j_cpu_coact_add(ctx, acc, ba, bb, rows[part]), "coact_add");
         ok(sae4j_cpu_coact_add(other_ctx, other, ba, bb, rows[part]), "coact_add (other thread count)");
+        // S as token-by-token accumulation would make it: the products of each row's latents, in row
+        // order (at these sizes the sums are exact in double, so this checks entries, not their order)
+        // (the nonzeros of f in column order, as the sparse latents hold them)
+        const float *fa_enc = sae4j_cpu_batch_f(ba), *fb_enc = sae4j_cpu_batch_f(bb);
+        for (int64_t r = 0; r < rows[part]; ++r)
+            for (int64_t i = 0; i < m1; ++i)
+                for (int64_t j = 0; j < m2; ++j)
+                    if (fa_enc[r * m1 + i] != 0 && fb_enc[r * m2 + j] != 0)
+                        S_ref[i * m2 + j] += (double)fa_enc[r * m1 + i] * fb_enc[r * m2 + j];
     }
+    int64_t s_differ = 0;
+    std::vector<double> row(m2), other_row(m2);
+    for (int64_t i = 0; i < m1; ++i) {
+        ok(sae4j_cpu_coact_row(ctx, acc, i, row.data()), "coact_row");
+        ok(sae4j_cpu_coact_row(other_ctx, other, i, other_row.data()), "coact_row (other thread count)");
+        for (int64_t j = 0; j < m2; ++j)
+            s_differ += std::memcmp(&row[j], &S_ref[i * m2 + j], sizeof(double)) != 0 ||
+                        std::memcmp(&other_row[j], &S_ref[i * m2 + j], sizeof(double)) != 0;
+    }
+    report_exact("coact S bit-identical to token order, at both thread counts", s_differ);
     report_exact("coact: rows counted", sae4j_cpu_coact_tokens(acc) != N);
     Out<float> rmax(m1), cmax(m2);
     Out<int32_t> rarg(m1, -77), carg(m2, -77);
