@@ -58,16 +58,16 @@ void moments(int64_t m, double n, const double* sum, const double* sq, std::vect
 // Pool parts a flush splits into (more threads share them): bounds the counting sort's table.
 constexpr int64_t MAX_PARTS = 64;
 
-// One staged entry of A: latent i fired with value fa on a token whose B row is b_col/b_val[b0, b1).
-struct StagedEntry {
-    int32_t latent;
-    float fa;
-    int32_t b0, b1;
-};
-// The same, sorted by latent (the latent is then implicit).
+// A fired with value fa on a token whose B row is b_col/b_val[b0, b1): an entry of the stage once
+// sorted by latent (the latent is then implicit).
 struct SortedEntry {
     float fa;
     int32_t b0, b1;
+};
+// The same as staged, in token order, with its latent.
+struct StagedEntry {
+    int32_t latent;
+    SortedEntry entry;
 };
 
 }  // namespace
@@ -93,6 +93,15 @@ bool sparse_encode_of(const sae4j_cpu_batch* b, int64_t B, int64_t m) {
     return b && encoded_as(b, B, m) && b->sparse == 1;
 }
 
+// Adds CSR entries [from, to) of a batch to its latents' sums of f and f^2.
+void add_moments(const sae4j_cpu_batch* b, int64_t from, int64_t to, std::vector<double>& sum,
+                 std::vector<double>& sq) {
+    for (int64_t e = from; e < to; ++e) {
+        sum[b->col[e]] += b->val[e];
+        sq[b->col[e]] += (double)b->val[e] * b->val[e];
+    }
+}
+
 // Entries a side the stage holds: each flush streams S once (m1 m2 doubles) against L0_b updates an
 // entry, so a stage of m1 m2 / 64 entries keeps that stream a small part of the work; at most 4M
 // (~150 MB of stage at the cap), and at least one token's latents (m1 or m2).
@@ -109,12 +118,12 @@ void flush(sae4j_cpu_ctx* ctx, sae4j_cpu_coact* c) {
     const int64_t m1 = c->m1, m2 = c->m2, n = c->staged;
     const int64_t parts = std::min<int64_t>({ctx->threads, m1, MAX_PARTS});
     int32_t* offset = c->part_offset.data();  // (parts, m1): counts, then first slots
-    const auto chunk = [&](int64_t p) { return std::make_pair(n * p / parts, n * (p + 1) / parts); };
     ctx->parallel_for(parts, 1, [&](int64_t p0, int64_t p1) {
         for (int64_t p = p0; p < p1; ++p) {
             int32_t* count = offset + p * m1;
             std::fill(count, count + m1, 0);
-            for (int64_t e = chunk(p).first; e < chunk(p).second; ++e) ++count[c->a_entries[e].latent];
+            const int64_t e1 = n * (p + 1) / parts;  // part p's token range of the stage
+            for (int64_t e = n * p / parts; e < e1; ++e) ++count[c->a_entries[e].latent];
         }
     });
     std::vector<int64_t>& start = c->latent_start;
@@ -137,9 +146,10 @@ void flush(sae4j_cpu_ctx* ctx, sae4j_cpu_coact* c) {
     ctx->parallel_for(parts, 1, [&](int64_t p0, int64_t p1) {
         for (int64_t p = p0; p < p1; ++p) {
             int32_t* slot = offset + p * m1;
-            for (int64_t e = chunk(p).first; e < chunk(p).second; ++e) {
+            const int64_t e1 = n * (p + 1) / parts;
+            for (int64_t e = n * p / parts; e < e1; ++e) {
                 const StagedEntry& s = c->a_entries[e];
-                c->by_latent[slot[s.latent]++] = {s.fa, s.b0, s.b1};
+                c->by_latent[slot[s.latent]++] = s.entry;
             }
         }
     });
@@ -223,21 +233,15 @@ extern "C" int sae4j_cpu_coact_add(sae4j_cpu_ctx* ctx, sae4j_cpu_coact* c, const
     for (int64_t r = 0; r < B; ++r) {
         const int64_t a0 = a->row_ptr[r], na = a->row_ptr[r + 1] - a0;
         const int64_t b0 = b->row_ptr[r], nb = b->row_ptr[r + 1] - b0;
-        for (int64_t q = b0; q < b0 + nb; ++q) {
-            c->sum_b[b->col[q]] += b->val[q];
-            c->sq_b[b->col[q]] += (double)b->val[q] * b->val[q];
-        }
-        for (int64_t e = a0; e < a0 + na; ++e) {
-            c->sum_a[a->col[e]] += a->val[e];
-            c->sq_a[a->col[e]] += (double)a->val[e] * a->val[e];
-        }
+        add_moments(b, b0, b0 + nb, c->sum_b, c->sq_b);
+        add_moments(a, a0, a0 + na, c->sum_a, c->sq_a);
         if (na == 0 || nb == 0) continue;  // no co-active pair: nothing for S
         if (c->staged + na > c->stage_cap || c->staged_b + nb > c->stage_cap) flush(ctx, c);
         const int32_t sb0 = (int32_t)c->staged_b, sb1 = (int32_t)(c->staged_b + nb);
         std::copy(b->col + b0, b->col + b0 + nb, c->b_col.data() + sb0);
         std::copy(b->val + b0, b->val + b0 + nb, c->b_val.data() + sb0);
         c->staged_b += nb;
-        for (int64_t e = a0; e < a0 + na; ++e) c->a_entries[c->staged++] = {a->col[e], a->val[e], sb0, sb1};
+        for (int64_t e = a0; e < a0 + na; ++e) c->a_entries[c->staged++] = {a->col[e], {a->val[e], sb0, sb1}};
     }
     c->tokens += B;
     return SAE4J_OK;

@@ -670,9 +670,9 @@ void test_coactivation(sae4j_cpu_ctx* ctx, std::mt19937_64& rng) {
            "encode b");
         ok(sae4j_cpu_coact_add(ctx, acc, ba, bb, rows[part]), "coact_add");
         ok(sae4j_cpu_coact_add(other_ctx, other, ba, bb, rows[part]), "coact_add (other thread count)");
-        // S as token-by-token accumulation would make it: the products of each row's latents, in row
-        // order (at these sizes the sums are exact in double, so this checks entries, not their order)
-        // (the nonzeros of f in column order, as the sparse latents hold them)
+        // S as token-by-token accumulation would make it: the products of each row's nonzero latents
+        // (f in column order, as the sparse latents hold them), in row order. At these sizes the sums
+        // are exact in double, so this checks the entries, not their order.
         const float *fa_enc = sae4j_cpu_batch_f(ba), *fb_enc = sae4j_cpu_batch_f(bb);
         for (int64_t r = 0; r < rows[part]; ++r)
             for (int64_t i = 0; i < m1; ++i)
