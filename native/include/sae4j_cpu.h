@@ -76,6 +76,13 @@ int sae4j_cpu_center_rows(sae4j_cpu_ctx* ctx, int64_t B, int64_t d, const float*
 int sae4j_cpu_row_norms(sae4j_cpu_ctx* ctx, int64_t rows, int64_t cols, const float* A,
                         float* norms);
 
+/* Unit-norm decoder rows (TopK training, DESIGN.md), for W (rows, cols) and its gradient G (rows,
+ * cols); rows with W_r = 0 are left as they are. remove_radial: G_r -= (G_r . W_r / ||W_r||^2) W_r
+ * (before the optimiser step); normalize_rows: W_r /= ||W_r|| (after it). */
+int sae4j_cpu_remove_radial(sae4j_cpu_ctx* ctx, int64_t rows, int64_t cols, const float* W,
+                            float* G);
+int sae4j_cpu_normalize_rows(sae4j_cpu_ctx* ctx, int64_t rows, int64_t cols, float* W);
+
 /* ---- batch workspace (batch.cpp) ----
  * Memory for batches of up to `rows` tokens through SAEs of up to `max_m` latents and width d:
  * x (rows, d) the input (written by the caller), xc (rows, d) = x - b_dec, f (rows, max_m) the
@@ -99,7 +106,7 @@ int sae4j_cpu_sum_sq_dev(sae4j_cpu_ctx* ctx, sae4j_cpu_batch* batch, int64_t B, 
 /* Encoder for the batch's first B rows: xc = x - b_dec; f (B, m) = act(xc W_enc + b_enc) with
  * activation `act`: RELU; TOPK (1 <= k <= m: the k largest of relu(pre), ties to the lower index);
  * JUMPRELU (threshold (m): relu(pre) where pre > threshold_i); BATCHTOPK is SAE4J_ERR_UNSUPPORTED
- * (and the backward takes RELU only: sae4j trains ReLU SAEs, the others are read). The latents are then
+ * (the backward takes RELU and TOPK: sae4j trains those; JumpReLU SAEs are read). The latents are then
  * kept sparse or dense as the batch's storage says. Outputs: *nnz (=) the batch's nonzero latents;
  * firing (m) += the number of rows on which each latent is nonzero (firing may be NULL). */
 int sae4j_cpu_sae_encode(sae4j_cpu_ctx* ctx, sae4j_cpu_batch* batch, int64_t B, int64_t m,
@@ -115,6 +122,8 @@ int sae4j_cpu_sae_decode(sae4j_cpu_ctx* ctx, sae4j_cpu_batch* batch, int64_t B, 
 /* ---- SAE loss and gradients (sae_backward.cpp) ----
  * Decoder-norm-weighted L1 loss per token ||x - xhat||^2 + lambda sum_i f_i ||W_dec,i||, mean over
  * the batch, after sae4j_cpu_sae_encode and sae4j_cpu_sae_decode of the same B rows and params.
+ * act RELU or TOPK (same k as the encode); TOPK has no penalty: lambda must be 0 (its gradient is
+ * then ReLU's through the kept latents, as the others are 0 and do not move under a small change).
  * grads (=): the flat SAE tensors of the gradients; b_dec's includes its path through the encoder
  * input. losses (=): [0] mean squared error summed over d, [1] mean weighted L1 (before lambda).
  * The batch must have been created with `training`; SAE4J_ERR_ARG when the encode was not decoded. */

@@ -73,6 +73,38 @@ extern "C" int sae4j_cpu_row_norms(sae4j_cpu_ctx* ctx, int64_t rows, int64_t col
     return SAE4J_OK;
 }
 
+// Gao et al.'s unit-norm decoder for TopK training: the gradient's radial part is removed before
+// the optimiser step and the rows are renormalised after it. A zero row has no direction: left as is.
+extern "C" int sae4j_cpu_remove_radial(sae4j_cpu_ctx* ctx, int64_t rows, int64_t cols,
+                                       const float* W, float* G) {
+    if (!ctx || rows < 0 || cols < 1 || !W || !G) return SAE4J_ERR_ARG;
+    const VecOps& v = ctx->vec();
+    ctx->parallel_for(rows, 64, [&](int64_t r0, int64_t r1) {
+        for (int64_t r = r0; r < r1; ++r) {
+            const float* w = W + r * cols;
+            float* g = G + r * cols;
+            const double ww = v.sumsq(w, cols);
+            if (ww > 0) v.axpy((float)(-(double)v.dot(g, w, cols) / ww), w, g, cols);
+        }
+    });
+    return SAE4J_OK;
+}
+
+extern "C" int sae4j_cpu_normalize_rows(sae4j_cpu_ctx* ctx, int64_t rows, int64_t cols, float* W) {
+    if (!ctx || rows < 0 || cols < 1 || !W) return SAE4J_ERR_ARG;
+    const VecOps& v = ctx->vec();
+    ctx->parallel_for(rows, 64, [&](int64_t r0, int64_t r1) {
+        for (int64_t r = r0; r < r1; ++r) {
+            float* w = W + r * cols;
+            const double ss = v.sumsq(w, cols);
+            if (!(ss > 0)) continue;
+            const float inv = (float)(1 / std::sqrt(ss));
+            for (int64_t c = 0; c < cols; ++c) w[c] *= inv;
+        }
+    });
+    return SAE4J_OK;
+}
+
 extern "C" int sae4j_cpu_sum_sq_dev(sae4j_cpu_ctx* ctx, sae4j_cpu_batch* batch, int64_t B,
                                     float* out) {
     if (!ctx || !batch || B < 1 || B > batch->rows || !out) return SAE4J_ERR_ARG;

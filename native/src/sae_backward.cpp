@@ -4,6 +4,7 @@
 //   dpre_bi = [f_bi > 0] (err_b . W_dec,i + lambda n_i / B)
 //   gW_dec,i = sum_b f_bi err_b + lambda/B (sum_b f_bi) W_dec,i / n_i
 //   gW_encT,i = sum_b dpre_bi xc_b,  gb_enc = sum_b dpre_b,  gb_dec = sum_b err_b - gb_enc W_encT
+// TopK (Gao et al. 2024) is the same with lambda = 0: f > 0 marks the kept latents.
 // The decode of a training batch has already left err, its squared norms and (sparse path) the
 // products err_b . W_dec,i at every nonzero. Sparse path (the encoder left a CSR): every product
 // touches only the nonzero latents, B * L0 * d work each; threads own latent ranges, so the gradient
@@ -47,7 +48,9 @@ extern "C" int sae4j_cpu_sae_backward(sae4j_cpu_ctx* ctx, sae4j_cpu_batch* b, in
     if (!ctx || !b || !params || !grads || !losses || !b->training || !encoded_as(b, B, m) ||
         !b->decoded || !(lambda >= 0.f) || std::isinf(lambda))
         return SAE4J_ERR_ARG;
-    if (act != SAE4J_ACT_RELU) return SAE4J_ERR_UNSUPPORTED;
+    if (act != SAE4J_ACT_RELU && act != SAE4J_ACT_TOPK) return SAE4J_ERR_UNSUPPORTED;
+    // TopK's mask is f > 0 too (the kept positive pre-activations); it has no L1 term
+    if (act == SAE4J_ACT_TOPK && lambda != 0.f) return SAE4J_ERR_ARG;
     const int64_t d = b->d;
     SaeTensors<const float> p(params, d, m);
     SaeTensors<float> g(grads, d, m);

@@ -134,6 +134,33 @@ void test_elementwise(sae4j_cpu_ctx* ctx, std::mt19937_64& rng) {
     report_exact("center_rows guards", out.guards_changed());
     report("row_norms", rel_err(nref, norms.p()), 1e-5);
     report_exact("row_norms guards", norms.guards_changed());
+
+    // TopK training's unit-norm decoder: the gradient's radial part removed, then rows rescaled;
+    // row 3 of W is zero and must be left as it is (as must its gradient row)
+    auto g0 = randn(rng, rows * d, 1);
+    Out<float> w(rows * d), g(rows * d);
+    std::copy(x.begin(), x.end(), w.p());
+    std::fill(w.p() + 3 * d, w.p() + 4 * d, 0.f);
+    std::copy(g0.begin(), g0.end(), g.p());
+    ok(sae4j_cpu_remove_radial(ctx, rows, d, w.p(), g.p()), "remove_radial");
+    ok(sae4j_cpu_normalize_rows(ctx, rows, d, w.p()), "normalize_rows");
+    std::vector<double> gref(rows * d), wref(rows * d);
+    for (int64_t r = 0; r < rows; ++r) {
+        double ww = 0, gw = 0;
+        for (int64_t k = 0; k < d; ++k) {
+            const double wk = r == 3 ? 0 : x[r * d + k];
+            ww += wk * wk;
+            gw += wk * g0[r * d + k];
+        }
+        for (int64_t k = 0; k < d; ++k) {
+            const double wk = r == 3 ? 0 : x[r * d + k];
+            gref[r * d + k] = ww > 0 ? g0[r * d + k] - gw / ww * wk : g0[r * d + k];
+            wref[r * d + k] = ww > 0 ? wk / std::sqrt(ww) : 0;
+        }
+    }
+    report("remove_radial", rel_err(gref, g.p()), 1e-5);
+    report("normalize_rows", rel_err(wref, w.p()), 1e-6);
+    report_exact("remove_radial, normalize_rows guards", g.guards_changed() + w.guards_changed());
 }
 
 // ---- Adam ----
@@ -400,9 +427,15 @@ void test_sae_errors(sae4j_cpu_ctx* ctx, std::mt19937_64& rng) {
                                            nullptr) != SAE4J_ERR_ARG));
     ok(sae4j_cpu_sae_encode(ctx, training, 4, 9, s.flat.data(), SAE4J_ACT_TOPK, 2, nullptr, &nnz, nullptr), "encode topk");
     ok(sae4j_cpu_sae_decode(ctx, training, 4, 9, s.flat.data()), "decode topk");
-    report_exact("backward of TopK (sae4j trains ReLU only): ERR_UNSUPPORTED",
+    report_exact("backward of TopK with lambda != 0 (TopK has no penalty): ERR_ARG",
                  sae4j_cpu_sae_backward(ctx, training, 4, 9, s.flat.data(), SAE4J_ACT_TOPK, 2, nullptr, 0.1f, g.data(),
-                                        losses.data()) != SAE4J_ERR_UNSUPPORTED);
+                                        losses.data()) != SAE4J_ERR_ARG);
+    ok(sae4j_cpu_sae_backward(ctx, training, 4, 9, s.flat.data(), SAE4J_ACT_TOPK, 2, nullptr, 0.f, g.data(), losses.data()),
+       "backward topk");
+    std::vector<float> threshold(9, 0.1f);
+    report_exact("backward of JumpReLU (sae4j does not train it): ERR_UNSUPPORTED",
+                 sae4j_cpu_sae_backward(ctx, training, 4, 9, s.flat.data(), SAE4J_ACT_JUMPRELU, 0, threshold.data(), 0.1f,
+                                        g.data(), losses.data()) != SAE4J_ERR_UNSUPPORTED);
     ok(sae4j_cpu_sae_encode(ctx, inference, 4, 9, s.flat.data(), SAE4J_ACT_RELU, 0, nullptr, &nnz, nullptr), "encode");
     ok(sae4j_cpu_sae_decode(ctx, inference, 4, 9, s.flat.data()), "decode");
     report_exact("backward on an inference batch", sae4j_cpu_sae_backward(ctx, inference, 4, 9, s.flat.data(), SAE4J_ACT_RELU,

@@ -81,11 +81,11 @@ public final class Sae implements AutoCloseable {
         return new Sae(f.toModel(backend), null, f);
     }
 
-    /** Writes this SAE as a SAELens directory (cfg.json + sae_weights.safetensors), replacing files atomically. */
+    /**
+     * Writes this SAE as a SAELens directory (cfg.json + sae_weights.safetensors), replacing files
+     * atomically; its encoder (relu, topk, jumprelu) is written as SAELens's architecture of that name.
+     */
     public void save(Path dir) throws IOException {
-        if (model.activation().kind() != io.sae4j.backend.Activation.Kind.RELU)
-            throw new IllegalStateException("sae4j saves the ReLU SAEs it trains; this one's encoder is "
-                    + model.encoderActivation().describe() + " (read from " + file.source() + ")");
         SaeLensFormat.write(model, dir, null);
     }
 
@@ -165,6 +165,8 @@ public final class Sae implements AutoCloseable {
         }
 
         public Training l1(double lambda) { sae.optL1Coefficient(lambda); return this; }
+        /** A TopK SAE keeping each token's k largest latents (no L1; unit-norm decoder rows). */
+        public Training topK(int k) { sae.optTopK(k); return this; }
         public Training seed(long seed) { sae.optSeed(seed); return this; }
         public Training steps(long n) { steps = n; return this; }
         public Training batchSize(int tokens) { train.optBatchSize(tokens); return this; }

@@ -22,7 +22,7 @@ import picocli.CommandLine.Option;
  * {@code <out>/train_log.csv}; resumes from {@code <out>/checkpoint} when run again.
  */
 @Command(name = "train", mixinStandardHelpOptions = true,
-        description = "Train ReLU-L1 SAEs of several expansion ratios (and seeds) on one activations file.")
+        description = "Train SAEs (ReLU with L1, or TopK with --k) of several expansion ratios (and seeds) on one activations file.")
 final class TrainCommand implements Callable<Integer> {
     @picocli.CommandLine.Mixin
     DeviceOption device = new DeviceOption();
@@ -36,8 +36,13 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--seeds", split = ",", defaultValue = "42", description = "Initialisation seeds, one SAE per ratio and seed (default ${DEFAULT-VALUE}).")
     List<Long> seeds;
 
-    @Option(names = "--l1", description = "L1 coefficient lambda on sum_i f_i ||W_dec,i|| (default ${DEFAULT-VALUE}).")
-    double l1 = SaeConfig.DEFAULT_L1;
+    @Option(names = "--l1", description = "L1 coefficient lambda on sum_i f_i ||W_dec,i|| of ReLU SAEs (default "
+            + SaeConfig.DEFAULT_L1 + ").")
+    Double l1;
+
+    @Option(names = "--k", description = "Train TopK SAEs instead (Gao et al. 2024): each token keeps its k largest latents,"
+            + " the loss is the MSE alone and W_dec's rows are held at unit norm; L0 is k by construction.")
+    Integer k;
 
     @Option(names = "--steps", description = "Optimiser steps (default: one pass over the file).")
     Long steps;
@@ -84,7 +89,11 @@ final class TrainCommand implements Callable<Integer> {
         if (Files.exists(out) && !Files.isDirectory(out))
             throw new IllegalArgumentException("--out " + out + ": exists and is not a directory");
         if (!(lr > 0) || Double.isInfinite(lr)) throw new IllegalArgumentException("--lr must be a positive number, got " + lr);
-        if (!(l1 >= 0) || Double.isInfinite(l1)) throw new IllegalArgumentException("--l1 must be a number >= 0, got " + l1);
+        if (k != null && (l1 != null || targetL0 != 0))
+            throw new IllegalArgumentException("--k trains TopK SAEs, which have no L1 penalty: drop --l1 and --target-l0");
+        if (k != null && k < 1) throw new IllegalArgumentException("--k must be >= 1, got " + k);
+        double lambda = l1 != null ? l1 : SaeConfig.DEFAULT_L1;
+        if (!(lambda >= 0) || Double.isInfinite(lambda)) throw new IllegalArgumentException("--l1 must be a number >= 0, got " + l1);
         if (!(lrDecay >= 0 && lrDecay <= 1))
             throw new IllegalArgumentException("--lr-decay must be a fraction of the steps in [0, 1], got " + lrDecay);
         if (logEvery < 1) throw new IllegalArgumentException("--log-every must be >= 1, got " + logEvery);
@@ -111,7 +120,11 @@ final class TrainCommand implements Callable<Integer> {
                     if (targetL0 > dSae)
                         throw new IllegalArgumentException("--target-l0 " + targetL0 + " exceeds the " + dSae
                                 + " latents of ratio " + r + " (d_in " + d + ")");
-                    configs.add(SaeConfig.builder().setDIn(d).setRatio(r).optL1Coefficient(l1).optSeed(s).optTargetL0(targetL0).build());
+                    if (k != null && k > dSae)
+                        throw new IllegalArgumentException("--k " + k + " exceeds the " + dSae + " latents of ratio " + r
+                                + " (d_in " + d + ")");
+                    SaeConfig.Builder b = SaeConfig.builder().setDIn(d).setRatio(r).optSeed(s);
+                    configs.add((k != null ? b.optTopK(k) : b.optL1Coefficient(lambda).optTargetL0(targetL0)).build());
                 }
             // one batch and its latents live in single arrays and workspaces indexed by int
             long maxDSae = configs.stream().mapToLong(SaeConfig::dSae).max().orElse(1);

@@ -223,6 +223,23 @@ class CliTest {
                 "ratio-0.5-seed-{1,2}: " + r);
     }
 
+    /** --k trains TopK SAEs: saved as SAELens topk with that k, L0 at most k; --l1 beside it is refused. */
+    @Test
+    void trainTopK() throws IOException {
+        Path out = tmp.resolve("topk");
+        Result r = sae4j("train", "--acts", acts, "--ratios", "2", "--k", 3, "--steps", 40, "--batch", 128, "--log-every", 20,
+                "--out", out);
+        assertEquals(0, r.code(), r.toString());
+        SaeFile f = SaeLensFormat.read(out.resolve("ratio-2"));
+        assertEquals("topk", f.architecture());
+        assertEquals(3, f.k());
+        for (String row : Files.readAllLines(out.resolve("train_log.csv")).subList(1, 3))
+            assertTrue(Double.parseDouble(row.split(",")[9]) <= 3, "L0 <= k: " + row);
+        Result both = sae4j("train", "--acts", acts, "--k", 3, "--l1", 0.5, "--steps", 5, "--out", tmp.resolve("topk2"));
+        assertEquals(1, both.code(), both.toString());
+        assertTrue(both.err().contains("--k trains TopK SAEs, which have no L1 penalty"), both.toString());
+    }
+
     @Test
     void trainReportsBadData() throws IOException {
         Path missing = tmp.resolve("missing.npy");

@@ -109,13 +109,23 @@ public interface Backend extends AutoCloseable {
      * Gradients (=) of the loss ||x - xhat||^2 + lambda sum_i f_i ||W_dec,i|| (mean over the rows)
      * after {@link #encode} and {@link #decode} of the same rows and parameters; b_dec's gradient
      * includes its path through the encoder input. stats (may be null) receives the losses.
-     * ws must be a training workspace.
+     * ws must be a training workspace. act is relu or topk (which has no penalty: lambda 0).
      */
     void backward(SaeTensors params, Activation act, float lambda, SaeTensors grads, Workspace ws, long rows,
                   StepStats.Slot stats);
 
     /** In-place Adam over all of params (n floats), with gradients and moments of the same length. */
     void adamStep(FloatBuf params, FloatBuf grads, AdamState moments, AdamStep step);
+
+    /**
+     * TopK training keeps W_dec's rows at unit norm (Gao et al. 2024): before the optimiser step,
+     * grads' W_dec rows lose their component along params' rows, g_i -= (g_i . w_i / ||w_i||^2) w_i.
+     * Rows with w_i = 0 are left as they are.
+     */
+    void removeDecoderRadial(SaeTensors params, SaeTensors grads);
+
+    /** ... and after it, every nonzero W_dec row of params is rescaled to unit norm. */
+    void normalizeDecoder(SaeTensors params);
 
     // ---- matching ----
 

@@ -52,6 +52,11 @@ public abstract class NativeWorkspace implements Workspace {
         Checks.saeCall(backend, params, act, spec, rows, "backward");
         Checks.sameShape(params, grads, "backward grads");
         Checks.lambda(lambda);
+        if (act.kind() != Activation.Kind.RELU && act.kind() != Activation.Kind.TOPK)
+            throw new UnsupportedOperationException("backward: sae4j trains relu and topk SAEs, not "
+                    + act.kind().name().toLowerCase(java.util.Locale.ROOT));
+        if (act.kind() == Activation.Kind.TOPK && lambda != 0)
+            throw new IllegalArgumentException("backward: topk has no L1 penalty, lambda must be 0, got " + lambda);
         if (!spec.training()) throw new IllegalArgumentException("backward: the workspace was not made for training");
         encoded.requireDecoded(rows, params.m(), "backward");
     }

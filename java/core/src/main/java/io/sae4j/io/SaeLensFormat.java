@@ -6,6 +6,7 @@ import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
+import io.sae4j.backend.Activation;
 import io.sae4j.sae.EncoderActivation;
 import io.sae4j.sae.SparseAutoencoder;
 import java.io.IOException;
@@ -331,20 +332,35 @@ public final class SaeLensFormat {
         tensors.put("b_enc", Safetensors.Tensor.of(sae.encoderBias(), m));
         tensors.put("W_dec", Safetensors.Tensor.of(sae.decoderWeights(), m, d));
         tensors.put("b_dec", Safetensors.Tensor.of(sae.decoderBias(), d));
+        EncoderActivation act = sae.encoderActivation();
+        if (act.kind() == Activation.Kind.JUMPRELU) tensors.put("threshold", Safetensors.Tensor.of(act.threshold(), m));
         Safetensors.write(dir.resolve(WEIGHTS), tensors);
 
         Map<String, Object> cfg = new LinkedHashMap<>();
         cfg.put("d_in", d);
         cfg.put("d_sae", m);
-        cfg.put("architecture", "standard");
-        cfg.put("activation_fn_str", "relu");
+        switch (act.kind()) { // v6 keys, and pre-v6 ones where that version had the architecture
+            case TOPK -> {
+                cfg.put("architecture", "topk");
+                cfg.put("k", act.k());
+                cfg.put("rescale_acts_by_decoder_norm", false);
+                cfg.put("activation_fn_str", "topk");
+                cfg.put("activation_fn_kwargs", Map.of("k", act.k()));
+            }
+            case JUMPRELU -> cfg.put("architecture", "jumprelu");
+            default -> {
+                cfg.put("architecture", "standard");
+                cfg.put("activation_fn_str", "relu");
+            }
+        }
         cfg.put("apply_b_dec_to_input", true);
         cfg.put("normalize_activations", "none");
         cfg.put("dtype", "float32");
         cfg.put("device", "cpu");
         Map<String, Object> own = new LinkedHashMap<>();
         own.put("format_version", FORMAT_VERSION);
-        own.put("loss", "mse + l1_coefficient * sum_i f_i ||W_dec,i|| (decoder-norm-weighted L1, free decoder norm)");
+        own.put("loss", sae.config().topK() ? "mse (topk: no penalty; W_dec rows held at unit norm)"
+                : "mse + l1_coefficient * sum_i f_i ||W_dec,i|| (decoder-norm-weighted L1, free decoder norm)");
         own.put("l1_coefficient", sae.config().l1Coefficient());
         own.put("seed", sae.config().seed());
         own.put("ratio", sae.config().ratio());

@@ -7,15 +7,18 @@ package io.sae4j.sae;
  *
  * @param dIn            input width d (d_in)
  * @param dSae           number of latents m (d_sae)
- * @param architecture   "relu" (ReLU with decoder-norm-weighted L1, SAELens "standard")
- * @param l1Coefficient  lambda of the L1 penalty sum_i f_i ||W_dec,i||
+ * @param architecture   "relu" (ReLU with decoder-norm-weighted L1, SAELens "standard") or "topk"
+ *                       (the k largest pre-activations, then ReLU; no penalty; W_dec rows held at
+ *                       unit norm: Gao et al. 2024)
+ * @param k              topk's k (1..d_sae); 0 for relu
+ * @param l1Coefficient  lambda of the L1 penalty sum_i f_i ||W_dec,i|| (relu; 0 for topk)
  * @param seed           initialisation seed (documented default 42)
- * @param decoderInitNorm norm of each W_dec row at init (SAELens default 0.1); W_enc = W_dec^T
+ * @param decoderInitNorm norm of each W_dec row at init (SAELens default 0.1; topk: 1); W_enc = W_dec^T
  * @param targetL0       when > 0, training adapts lambda (starting from {@code l1Coefficient}) until
  *                       the SAE's L0 reaches this value (see {@link Trainer}): SAEs compared at matched
  *                       sparsity rather than at one lambda; 0 keeps lambda fixed
  */
-public record SaeConfig(int dIn, int dSae, String architecture, double l1Coefficient, long seed,
+public record SaeConfig(int dIn, int dSae, String architecture, int k, double l1Coefficient, long seed,
                         double decoderInitNorm, double targetL0) {
     public static final long DEFAULT_SEED = 42;
     /**
@@ -31,8 +34,19 @@ public record SaeConfig(int dIn, int dSae, String architecture, double l1Coeffic
         if (2L * dIn * dSae + dIn + dSae > Integer.MAX_VALUE - 8)
             throw new IllegalArgumentException("d_in = " + dIn + ", d_sae = " + dSae + ": 2 d_in d_sae + d_in + d_sae"
                     + " parameters exceed 2^31 - 9 (one buffer, one Java array on save)");
-        if (!"relu".equals(architecture))
-            throw new IllegalArgumentException("architecture must be 'relu' (the one sae4j trains), got '" + architecture + "'");
+        if (!"relu".equals(architecture) && !"topk".equals(architecture))
+            throw new IllegalArgumentException("architecture must be 'relu' or 'topk' (the ones sae4j trains), got '"
+                    + architecture + "'");
+        boolean topk = "topk".equals(architecture);
+        if (topk ? k < 1 || k > dSae : k != 0)
+            throw new IllegalArgumentException(topk ? "topk: k must be in 1..d_sae = " + dSae + ", got " + k
+                    : "k is topk's; a relu SAE has k 0, got " + k);
+        if (topk && (l1Coefficient != 0 || targetL0 != 0))
+            throw new IllegalArgumentException("topk has no L1 penalty: its L1 coefficient and target L0 must be 0 (its L0 is k),"
+                    + " got " + l1Coefficient + " and " + targetL0);
+        if (topk && decoderInitNorm != 1)
+            throw new IllegalArgumentException("topk holds the decoder rows at unit norm: decoder init norm must be 1, got "
+                    + decoderInitNorm);
         if (!(l1Coefficient >= 0) || Double.isInfinite(l1Coefficient))
             throw new IllegalArgumentException("l1 coefficient must be finite and >= 0, got " + l1Coefficient);
         if (!(decoderInitNorm > 0) || Double.isInfinite(decoderInitNorm))
@@ -49,7 +63,16 @@ public record SaeConfig(int dIn, int dSae, String architecture, double l1Coeffic
     }
 
     public SaeConfig withSeed(long newSeed) {
-        return new SaeConfig(dIn, dSae, architecture, l1Coefficient, newSeed, decoderInitNorm, targetL0);
+        return new SaeConfig(dIn, dSae, architecture, k, l1Coefficient, newSeed, decoderInitNorm, targetL0);
+    }
+
+    public boolean topK() {
+        return "topk".equals(architecture);
+    }
+
+    /** The encoder's activation: ReLU, or TopK(k). */
+    public EncoderActivation activation() {
+        return topK() ? EncoderActivation.topK(k) : EncoderActivation.RELU;
     }
 
     public static Builder builder() {
@@ -60,9 +83,10 @@ public record SaeConfig(int dIn, int dSae, String architecture, double l1Coeffic
         private int dIn = -1, dSae = -1;
         private double ratio = -1;
         private String architecture = "relu";
-        private double l1 = DEFAULT_L1;
+        private int k;
+        private double l1 = Double.NaN; // unset: DEFAULT_L1 for relu, 0 for topk
         private long seed = DEFAULT_SEED;
-        private double decoderInitNorm = 0.1;
+        private double decoderInitNorm = Double.NaN; // unset: 0.1 for relu, 1 for topk
         private double targetL0 = 0;
 
         public Builder setDIn(int v) { dIn = v; return this; }
@@ -70,6 +94,8 @@ public record SaeConfig(int dIn, int dSae, String architecture, double l1Coeffic
         /** m = ratio * d_in (rounded); use instead of {@link #setDSae}. */
         public Builder setRatio(double v) { ratio = v; return this; }
         public Builder optArchitecture(String v) { architecture = v; return this; }
+        /** A TopK SAE keeping the k largest latents per token (architecture "topk"; no L1 penalty). */
+        public Builder optTopK(int v) { architecture = "topk"; k = v; return this; }
         public Builder optL1Coefficient(double v) { l1 = v; return this; }
         public Builder optSeed(long v) { seed = v; return this; }
         /** Adapt lambda during training until L0 reaches this (default 0: lambda fixed). */
@@ -84,7 +110,9 @@ public record SaeConfig(int dIn, int dSae, String architecture, double l1Coeffic
             if ((long) m * dIn > MAX_WEIGHTS)
                 throw new IllegalArgumentException("d_sae " + m + " x d_in " + dIn + " is over the limit of " + MAX_WEIGHTS
                         + " weights per matrix");
-            return new SaeConfig(dIn, m, architecture, l1, seed, decoderInitNorm, targetL0);
+            boolean topk = "topk".equals(architecture);
+            return new SaeConfig(dIn, m, architecture, k, Double.isNaN(l1) ? (topk ? 0 : DEFAULT_L1) : l1, seed,
+                    Double.isNaN(decoderInitNorm) ? (topk ? 1 : 0.1) : decoderInitNorm, targetL0);
         }
     }
 

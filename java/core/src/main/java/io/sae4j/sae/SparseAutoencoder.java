@@ -12,8 +12,8 @@ import java.util.SplittableRandom;
 
 /**
  * A sparse autoencoder on a {@link Backend}: pre = (x - b_dec) W_enc + b_enc, f = act(pre),
- * xhat = f W_dec + b_dec, with act ReLU (what sae4j trains) or, for SAEs read from other
- * libraries, TopK or JumpReLU ({@link EncoderActivation}). All parameters live in one backend buffer laid out as
+ * xhat = f W_dec + b_dec, with act ReLU or TopK (what sae4j trains, {@link SaeConfig#architecture})
+ * or, for SAEs read from other libraries, JumpReLU ({@link EncoderActivation}). All parameters live in one backend buffer laid out as
  * [W_encT (m, d) | b_enc (m) | W_dec (m, d) | b_dec (d)], so one optimiser call updates them all; the
  * encoder is stored transposed (W_encT = W_enc^T) for the sparse backward pass, and transposed back
  * by {@link #encoderWeights()} for files, which use W_enc (d, m).
@@ -28,13 +28,13 @@ public final class SparseAutoencoder implements AutoCloseable {
     private final FloatBuf threshold; // JumpReLU's, on the backend; else null
 
     private SparseAutoencoder(SaeConfig config, Backend backend) {
-        this(config, backend, EncoderActivation.RELU);
+        this(config, backend, config.activation());
     }
 
     private SparseAutoencoder(SaeConfig config, Backend backend, EncoderActivation act) {
         if (!backend.supports(act.kind()))
             throw new IllegalArgumentException("the " + backend.name() + " backend runs no " + act.describe()
-                    + " encoder (sae4j trains ReLU SAEs; TopK and JumpReLU SAEs read from files run on the cpu backend)");
+                    + " encoder (TopK and JumpReLU SAEs run on the cpu backend)");
         if (act.threshold() != null && act.threshold().length != config.dSae())
             throw new IllegalArgumentException("jumprelu threshold: expected (d_sae) = (" + config.dSae() + ") values, got "
                     + act.threshold().length);
@@ -64,8 +64,8 @@ public final class SparseAutoencoder implements AutoCloseable {
     }
 
     /**
-     * A fresh SAE (SAELens "standard" init): W_dec rows in random directions with norm
-     * {@code decoderInitNorm}, W_enc = W_dec^T, b_enc = 0, b_dec = 0 (the trainer sets it to the
+     * A fresh SAE (SAELens "standard" init; TopK's as Gao et al.'s): W_dec rows in random directions
+     * with norm {@code decoderInitNorm} (1 for topk), W_enc = W_dec^T, b_enc = 0, b_dec = 0 (the trainer sets it to the
      * data mean). Deterministic in {@code config.seed()}.
      */
     public static SparseAutoencoder initialize(SaeConfig config, Backend backend) {
@@ -93,17 +93,18 @@ public final class SparseAutoencoder implements AutoCloseable {
     /** An SAE with the given weights in file layout: W_enc (d, m), b_enc (m), W_dec (m, d), b_dec (d). */
     public static SparseAutoencoder fromWeights(SaeConfig config, Backend backend, float[] wEnc, float[] bEnc,
                                                 float[] wDec, float[] bDec) {
-        return fromWeights(config, backend, wEnc, bEnc, wDec, bDec, EncoderActivation.RELU);
+        return fromWeights(config, backend, wEnc, bEnc, wDec, bDec, config.activation());
     }
 
     /**
-     * As {@link #fromWeights(SaeConfig, Backend, float[], float[], float[], float[])} with another
-     * encoder activation (TopK, JumpReLU: SAEs read from other libraries; sae4j trains only ReLU).
+     * As {@link #fromWeights(SaeConfig, Backend, float[], float[], float[], float[])} with the
+     * encoder activation given: the config's, or JumpReLU (SAEs read from other libraries).
      */
     public static SparseAutoencoder fromWeights(SaeConfig config, Backend backend, float[] wEnc, float[] bEnc,
                                                 float[] wDec, float[] bDec, EncoderActivation act) {
-        if (act.kind() == Activation.Kind.TOPK && act.k() > config.dSae())
-            throw new IllegalArgumentException("topk: k = " + act.k() + " exceeds d_sae = " + config.dSae());
+        if ((act.kind() == Activation.Kind.TOPK || config.topK()) && !act.equals(config.activation()))
+            throw new IllegalArgumentException("encoder " + act.describe() + " does not match the config's architecture "
+                    + config.activation().describe());
         int m = config.dSae(), d = config.dIn();
         requireLength("W_enc", wEnc, (long) d * m, "(d_in, d_sae) = (" + d + ", " + m + ")");
         requireLength("b_enc", bEnc, m, "(d_sae) = (" + m + ")");

@@ -18,7 +18,9 @@ import java.util.Locale;
 
 /**
  * Adam training of one or several SAEs on the same stream of batches (multi-SAE mode: e.g.
- * expansion ratios 1..32 or several seeds over one pass of the data). Each step loads the batch
+ * expansion ratios 1..32 or several seeds over one pass of the data). ReLU SAEs minimise the MSE
+ * plus the decoder-norm-weighted L1; TopK SAEs the MSE alone, with W_dec's rows held at unit norm
+ * (the gradient's radial part removed before each step, the rows renormalised after it). Each step loads the batch
  * once, then for each SAE runs encode, decode, backward into a gradient buffer shared by all SAEs,
  * and Adam. All backend memory is allocated up front; the per-step statistics (losses, nonzero and
  * firing counts, the batch variance) stay on the backend and are read back only when their slots
@@ -112,8 +114,8 @@ public final class Trainer implements AutoCloseable {
         for (SparseAutoencoder s : saes) {
             if (s.backend() != backend) throw new IllegalArgumentException("all SAEs must share one backend");
             if (s.dIn() != d) throw new IllegalArgumentException("all SAEs must have the same d_in: " + s.dIn() + " != " + d);
-            if (s.activation().kind() != io.sae4j.backend.Activation.Kind.RELU)
-                throw new IllegalArgumentException("sae4j trains ReLU SAEs; this one's encoder is "
+            if (!s.encoderActivation().equals(s.config().activation()))
+                throw new IllegalArgumentException("sae4j trains relu and topk SAEs; this one's encoder is "
                         + s.encoderActivation().describe() + " (read from a file: it can be encoded and compared)");
             maxM = Math.max(maxM, s.dSae());
             maxParams = Math.max(maxParams, s.parameters().length());
@@ -164,7 +166,9 @@ public final class Trainer implements AutoCloseable {
             backend.encode(sae.tensors(), sae.activation(), ws, B, stat);
             backend.decode(sae.tensors(), ws, B);
             backend.backward(sae.tensors(), sae.activation(), lambda, s.grads, ws, B, stat);
+            if (sae.config().topK()) backend.removeDecoderRadial(sae.tensors(), s.grads); // unit-norm decoder
             backend.adamStep(sae.parameters(), s.grads.all(), s.moments, adam);
+            if (sae.config().topK()) backend.normalizeDecoder(sae.tensors());
         }
         pending++;
         step = t;

@@ -84,7 +84,10 @@ public final class TrainingRun {
         JsonObject o = new JsonObject();
         o.add("names", GSON.toJsonTree(names));
         com.google.gson.JsonArray saes = GSON.toJsonTree(configs).getAsJsonArray();
-        for (var s : saes) dropIfZero(s.getAsJsonObject(), "targetL0");
+        for (var s : saes) {
+            dropIfZero(s.getAsJsonObject(), "targetL0");
+            dropIfZero(s.getAsJsonObject(), "k");
+        }
         if (configs.stream().anyMatch(c -> c.targetL0() > 0)) o.addProperty("lambdaController", Trainer.LAMBDA_CONTROLLER);
         o.add("saes", saes);
         JsonObject t = GSON.toJsonTree(train).getAsJsonObject();

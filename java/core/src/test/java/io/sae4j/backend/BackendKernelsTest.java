@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.util.Arrays;
 import java.util.List;
@@ -260,8 +261,12 @@ class BackendKernelsTest {
 
     /** {losses[2], gW_encT, gb_enc, gW_dec, gb_dec} of one forward + backward on the backend. */
     static Object[] runBackward(Backend be, Case c, LatentStorage storage, TestBackends.Config cfg) {
+        return runBackward(be, c, storage, cfg, Activation.RELU, (float) c.lambda);
+    }
+
+    static Object[] runBackward(Backend be, Case c, LatentStorage storage, TestBackends.Config cfg, Activation act, float lambda) {
         try (Workspace ws = c.workspace(be, storage, true); StepStats stats = new StepStats(be, 3, c.m)) {
-            Object[] out = runBackward(be, c, ws, stats, cfg);
+            Object[] out = runBackward(be, c, ws, stats, cfg, act, lambda);
             if (storage != LatentStorage.AUTO) assertEquals(storage == LatentStorage.SPARSE, ws.sparse(), "path " + storage);
             return out;
         }
@@ -269,6 +274,11 @@ class BackendKernelsTest {
 
     /** As above on a given (training) workspace, with the statistics in slot 2 of stats. */
     static Object[] runBackward(Backend be, Case c, Workspace ws, StepStats stats, TestBackends.Config cfg) {
+        return runBackward(be, c, ws, stats, cfg, Activation.RELU, (float) c.lambda);
+    }
+
+    static Object[] runBackward(Backend be, Case c, Workspace ws, StepStats stats, TestBackends.Config cfg, Activation act,
+                                float lambda) {
         SaeTensors p = c.upload(be);
         long n = SaeTensors.count(c.d, c.m);
         FloatBuf g = guarded(be, n);
@@ -276,9 +286,9 @@ class BackendKernelsTest {
         try {
             be.upload(c.x, 0, ws.input(), 0, c.x.length);
             be.fill(stats.lossesBuffer(), SENTINEL);
-            be.encode(p, Activation.RELU, ws, c.B, stats.at(2));
+            be.encode(p, act, ws, c.B, stats.at(2));
             be.decode(p, ws, c.B);
-            be.backward(p, Activation.RELU, (float) c.lambda, grads, ws, c.B, stats.at(2));
+            be.backward(p, act, lambda, grads, ws, c.B, stats.at(2));
             float[] losses = be.download(stats.lossesBuffer());
             for (int i = 0; i < 4; i++) assertEquals(SENTINEL, losses[i], "losses of other slots " + cfg);
             float[] all = written(be, g, (int) n, "gradients " + ws.spec().storage() + " " + cfg);
@@ -391,6 +401,126 @@ class BackendKernelsTest {
         };
         target[index] = value;
         return Reference.loss(s, c.x, c.B, c.lambda);
+    }
+
+    /**
+     * TopK's gradient (no penalty) against the reference's and against central differences, on both
+     * paths; k is well below the latents that would fire under ReLU, so the selection matters. A
+     * trial whose perturbation changes some row's selection moves on to another entry.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("backends")
+    void topKBackwardMatchesReferenceAndFiniteDifferences(TestBackends.Config cfg) {
+        Random r = new Random(17);
+        try (Backend be = cfg.open()) {
+            assumeTrue(be.supports(Activation.Kind.TOPK), "the " + be.name() + " backend has no TopK encoder yet");
+            int k = 5;
+            Case c = new Case(r, 23, 24, 48, 0.3);
+            double[] f = Reference.encode(c.ref(), c.x, c.B);
+            int relu = 0;
+            for (double v : f) if (v > 0) relu++;
+            assertTrue(relu > 3 * k * c.B, "ReLU would keep " + relu + " latents: TopK must cut");
+            double[][] g = Reference.gradients(c.ref(), c.x, c.B, 0, k);
+            double mse = Reference.losses(c.ref(), c.x, c.B, k)[0];
+            float[][] params = {c.wEncT, c.bEnc, c.wDec, c.bDec};
+            double h = 1e-4;
+            for (LatentStorage storage : new LatentStorage[] {LatentStorage.DENSE, LatentStorage.SPARSE}) {
+                Object[] out = runBackward(be, c, storage, cfg, Activation.topK(k), 0f);
+                assertEquals(mse, ((float[]) out[0])[0], 1e-5 * cfg.tolerance() * mse, "topk mse " + storage);
+                assertGradients(g, out, cfg, "topk " + storage);
+                for (int t = 0; t < 4; t++) {
+                    float[] p = params[t], grad = (float[]) out[t + 1];
+                    double scale = 0;
+                    for (float v : grad) scale = Math.max(scale, Math.abs(v));
+                    for (int trial = 0, tried = 0; trial < 12 && tried < 200; tried++) {
+                        int i = r.nextInt(p.length);
+                        Reference.Sae up = with(c, t, i, p[i] + h), down = with(c, t, i, p[i] - h);
+                        if (!Arrays.equals(support(Reference.encode(up, c.x, c.B, k)), support(Reference.encode(down, c.x, c.B, k))))
+                            continue;
+                        double fd = (Reference.loss(up, c.x, c.B, 0, k) - Reference.loss(down, c.x, c.B, 0, k)) / (2 * h);
+                        double tol = Math.min(1e-2 * Math.max(Math.abs(fd), 1e-1 * scale), 2e-3 * Math.max(1, Math.abs(fd)));
+                        assertEquals(fd, grad[i], tol, "topk " + TENSORS[t] + "[" + i + "] " + storage);
+                        trial++;
+                    }
+                }
+            }
+            try (Workspace ws = c.workspace(be, LatentStorage.AUTO, true); StepStats stats = new StepStats(be, 3, c.m)) {
+                IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                        () -> runBackward(be, c, ws, stats, cfg, Activation.topK(k), 0.5f));
+                assertTrue(e.getMessage().contains("topk has no L1 penalty"), e.getMessage());
+            }
+        }
+    }
+
+    private static boolean[] support(double[] f) {
+        boolean[] s = new boolean[f.length];
+        for (int i = 0; i < f.length; i++) s[i] = f[i] > 0;
+        return s;
+    }
+
+    /** The case's reference SAE with one parameter set in double. */
+    private static Reference.Sae with(Case c, int tensor, int index, double value) {
+        Reference.Sae s = c.ref();
+        (switch (tensor) {
+            case 0 -> s.wEncT();
+            case 1 -> s.bEnc();
+            case 2 -> s.wDec();
+            default -> s.bDec();
+        })[index] = value;
+        return s;
+    }
+
+    /**
+     * TopK training's decoder constraint: the radial part of W_dec's gradient removed, then the rows
+     * rescaled to unit norm; a zero row stays as it is, and nothing outside W_dec changes.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("backends")
+    void decoderUnitNormKernels(TestBackends.Config cfg) {
+        Random r = new Random(18);
+        try (Backend be = cfg.open()) {
+            assumeTrue(be.supports(Activation.Kind.TOPK), "the " + be.name() + " backend trains no TopK SAEs yet");
+            int d = 37, m = 29;
+            long n = SaeTensors.count(d, m);
+            float[] p = randn(r, (int) n, 0.7), gr = randn(r, (int) n, 1.3);
+            for (int k = 0; k < d; k++) p[m * d + m + 4 * d + k] = 0; // W_dec row 4 is zero
+            FloatBuf pb = guarded(be, n), gb = guarded(be, n);
+            be.upload(p, 0, pb, 0, p.length);
+            be.upload(gr, 0, gb, 0, gr.length);
+            SaeTensors params = SaeTensors.view(pb, d, m), grads = SaeTensors.view(gb, d, m);
+            try {
+                be.removeDecoderRadial(params, grads);
+                float[] g2 = written(be, gb, (int) n, "gradients"), p1 = written(be, pb, (int) n, "params");
+                be.normalizeDecoder(params);
+                float[] p2 = written(be, pb, (int) n, "normalised params");
+                int dec = m * d + m;
+                double[] wantG = new double[m * d], wantP = new double[m * d];
+                for (int i = 0; i < m; i++) {
+                    double ww = 0, gw = 0;
+                    for (int k = 0; k < d; k++) {
+                        double w = p[dec + i * d + k];
+                        ww += w * w;
+                        gw += w * gr[dec + i * d + k];
+                    }
+                    for (int k = 0; k < d; k++) {
+                        double w = p[dec + i * d + k];
+                        wantG[i * d + k] = ww > 0 ? gr[dec + i * d + k] - gw / ww * w : gr[dec + i * d + k];
+                        wantP[i * d + k] = ww > 0 ? w / Math.sqrt(ww) : 0;
+                    }
+                }
+                assertClose(wantG, Arrays.copyOfRange(g2, dec, dec + m * d), FP32 * cfg.tolerance(), "W_dec gradient");
+                assertClose(wantP, Arrays.copyOfRange(p2, dec, dec + m * d), FP32 * cfg.tolerance(), "W_dec normalised");
+                for (int i = 0; i < (int) n; i++)
+                    if (i < dec || i >= dec + m * d) {
+                        assertEquals(gr[i], g2[i], "gradient outside W_dec, at " + i);
+                        assertEquals(p[i], p2[i], "parameter outside W_dec, at " + i);
+                    }
+                assertArrayEquals(p, p1, "removing the radial part leaves the parameters");
+            } finally {
+                pb.close();
+                gb.close();
+            }
+        }
     }
 
     /** Sizes of 1 everywhere, on both paths: nothing may assume a full vector, tile or block. */

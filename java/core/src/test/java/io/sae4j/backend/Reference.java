@@ -31,13 +31,25 @@ final class Reference {
 
     /** f (B, m) = relu((x - b_dec) W_encT^T + b_enc). */
     static double[] encode(Sae s, float[] x, int B) {
+        return encode(s, x, B, 0);
+    }
+
+    /** As above; with topk > 0 each row keeps only its topk largest pre-activations (ties to the lower index). */
+    static double[] encode(Sae s, float[] x, int B, int topk) {
         double[] f = new double[B * s.m];
-        for (int b = 0; b < B; b++)
+        for (int b = 0; b < B; b++) {
+            double[] pre = new double[s.m];
             for (int i = 0; i < s.m; i++) {
                 double p = s.bEnc[i];
                 for (int k = 0; k < s.d; k++) p += (x[b * s.d + k] - s.bDec[k]) * s.wEncT[i * s.d + k];
-                f[b * s.m + i] = Math.max(p, 0);
+                pre[i] = p;
             }
+            for (int i = 0; i < s.m; i++) {
+                int above = 0; // latents ranked before i
+                for (int j = 0; topk > 0 && j < s.m; j++) if (pre[j] > pre[i] || (pre[j] == pre[i] && j < i)) above++;
+                f[b * s.m + i] = topk > 0 && above >= topk ? 0 : Math.max(pre[i], 0);
+            }
+        }
         return f;
     }
 
@@ -65,7 +77,11 @@ final class Reference {
 
     /** {mse, l1}: per-token means of ||x - xhat||^2 and sum_i f_i ||W_dec,i||. */
     static double[] losses(Sae s, float[] x, int B) {
-        double[] f = encode(s, x, B), xh = decode(s, f, B), n = rowNorms(s.wDec, s.m, s.d);
+        return losses(s, x, B, 0);
+    }
+
+    static double[] losses(Sae s, float[] x, int B, int topk) {
+        double[] f = encode(s, x, B, topk), xh = decode(s, f, B), n = rowNorms(s.wDec, s.m, s.d);
         double sq = 0, l1 = 0;
         for (int b = 0; b < B; b++) {
             for (int k = 0; k < s.d; k++) {
@@ -78,14 +94,23 @@ final class Reference {
     }
 
     static double loss(Sae s, float[] x, int B, double lambda) {
-        double[] l = losses(s, x, B);
+        return loss(s, x, B, lambda, 0);
+    }
+
+    static double loss(Sae s, float[] x, int B, double lambda, int topk) {
+        double[] l = losses(s, x, B, topk);
         return l[0] + lambda * l[1];
     }
 
     /** Analytic gradients {gW_encT, gb_enc, gW_dec, gb_dec} (the formulas of sae_backward.cpp). */
     static double[][] gradients(Sae s, float[] x, int B, double lambda) {
+        return gradients(s, x, B, lambda, 0);
+    }
+
+    /** ... of TopK(topk) when topk > 0: the same through the kept latents. */
+    static double[][] gradients(Sae s, float[] x, int B, double lambda, int topk) {
         int d = s.d, m = s.m;
-        double[] f = encode(s, x, B), xh = decode(s, f, B), n = rowNorms(s.wDec, m, d);
+        double[] f = encode(s, x, B, topk), xh = decode(s, f, B), n = rowNorms(s.wDec, m, d);
         double[] gWe = new double[m * d], gbe = new double[m], gWd = new double[m * d], gbd = new double[d];
         for (int b = 0; b < B; b++) {
             double[] err = new double[d];

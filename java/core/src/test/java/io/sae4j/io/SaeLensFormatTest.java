@@ -20,6 +20,7 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import org.junit.jupiter.api.AfterAll;
@@ -250,6 +251,37 @@ class SaeLensFormatTest {
                 """, t);
         FormatException e = assertThrows(FormatException.class, () -> SaeLensFormat.read(noThreshold));
         assertMentions(e.getMessage(), noThreshold.resolve(SaeLensFormat.WEIGHTS).toString(), "threshold");
+    }
+
+    /**
+     * A TopK or JumpReLU SAE read from a file is written back as that architecture (k, threshold):
+     * reading the copy gives the same encoder and weights, and it encodes as the original does.
+     */
+    @Test
+    void topKAndJumpReluAreWrittenAsWhatTheyAre() throws IOException {
+        int d = 4, m = 7;
+        Weights w = Weights.random(9, d, m);
+        Map<String, Safetensors.Tensor> t = w.tensors(d, m);
+        Path topk = handWritten("wtopk", "{\"d_in\": 4, \"d_sae\": 7, \"architecture\": \"topk\", \"k\": 2}", t);
+        Map<String, Safetensors.Tensor> tj = w.tensors(d, m);
+        tj.put("threshold", Safetensors.Tensor.of(new float[] {0.1f, 0.2f, 0.3f, 0.05f, 1.5f, 0f, 0.75f}, m));
+        Path jump = handWritten("wjump", "{\"d_in\": 4, \"d_sae\": 7, \"architecture\": \"jumprelu\"}", tj);
+        float[] x = Weights.random(10, 5, d).wDec; // 5 x 4 inputs
+        for (Path src : List.of(topk, jump)) {
+            SaeFile f = SaeLensFormat.read(src);
+            Path copy = tmp.resolve("copy-" + src.getFileName());
+            try (SparseAutoencoder sae = f.toModel(backend)) {
+                SaeLensFormat.write(sae, copy, null);
+                SaeFile g = SaeLensFormat.read(copy);
+                assertEquals(f.architecture(), g.architecture(), src.toString());
+                assertEquals(f.activation(), g.activation(), "encoder of " + src);
+                assertArrayEquals(f.wEnc(), g.wEnc(), "W_enc of " + src);
+                assertArrayEquals(f.wDec(), g.wDec(), "W_dec of " + src);
+                try (SparseAutoencoder back = g.toModel(backend)) {
+                    assertArrayEquals(sae.run(x, 5).latents(), back.run(x, 5).latents(), "latents of the copy of " + src);
+                }
+            }
+        }
     }
 
     @Test

@@ -108,14 +108,27 @@ class TrainingRunResumeTest {
 
     @Test
     void resumedRunMatchesUninterruptedRun(@TempDir Path tmp) throws Exception {
-        List<String> log = resumeMatchesUninterrupted(tmp, TRAIN, 30, 20);
+        List<String> log = resumeMatchesUninterrupted(tmp, d -> run(d, TRAIN), 30, 20);
         assertEquals(1 + 2 * 4, log.size(), "one header and a row per SAE per 10 steps, none repeated: " + log);
+    }
+
+    /** TopK SAEs resume too (their decoder constraint is part of every step), and are saved as topk. */
+    @Test
+    void resumedTopKRunMatchesUninterruptedRun(@TempDir Path tmp) throws Exception {
+        List<SaeConfig> cfgs = List.of(SaeConfig.builder().setDIn(24).setRatio(2).optTopK(4).build(),
+                SaeConfig.builder().setDIn(24).setRatio(4).optTopK(6).optSeed(7).build());
+        resumeMatchesUninterrupted(tmp, d -> new TrainingRun(d, List.of("r2", "r4"), cfgs, TRAIN, "synthetic seed 3"), 30, 20);
+        SaeFile f = SaeLensFormat.read(tmp.resolve("killed").resolve("r4"));
+        assertEquals(EncoderActivation.topK(6), f.activation(), "saved as TopK(6)");
+        String plain = run(tmp).identity().toString(),
+                topk = new TrainingRun(tmp, List.of("r2", "r4"), cfgs, TRAIN, "synthetic seed 3").identity().toString();
+        assertTrue(topk.contains("\"architecture\":\"topk\",\"k\":4") && !plain.contains("\"k\""), topk + "\n" + plain);
     }
 
     /** With resampling, a resume replays a resampling (at step 14, dead since step 7) exactly. */
     @Test
     void resumedRunWithResamplingMatchesUninterruptedRun(@TempDir Path tmp) throws Exception {
-        List<String> log = resumeMatchesUninterrupted(tmp, RESAMPLING, 80, 50);
+        List<String> log = resumeMatchesUninterrupted(tmp, d -> run(d, RESAMPLING), 80, 50);
         assertEquals(1 + 2 * 20, log.size(), log.toString());
         long resampled = 0;
         for (String name : new String[] {"r2", "r4"}) {
@@ -127,13 +140,13 @@ class TrainingRunResumeTest {
     }
 
     /** Runs whole, then killed after logging crashStep and resumed from checkpointStep; returns the resumed log. */
-    static List<String> resumeMatchesUninterrupted(Path tmp, TrainConfig train, long crashStep, long checkpointStep)
-            throws Exception {
+    static List<String> resumeMatchesUninterrupted(Path tmp, java.util.function.Function<Path, TrainingRun> run, long crashStep,
+                                                   long checkpointStep) throws Exception {
         Path whole = tmp.resolve("whole"), killed = tmp.resolve("killed");
         try (CpuBackend be = new CpuBackend(2, 0)) {
-            run(whole, train).run(be, new SyntheticData(SPEC), Trainer.Listener.NONE);
+            run.apply(whole).run(be, new SyntheticData(SPEC), Trainer.Listener.NONE);
 
-            RuntimeException crash = assertThrows(RuntimeException.class, () -> run(killed, train).run(be, new SyntheticData(SPEC),
+            RuntimeException crash = assertThrows(RuntimeException.class, () -> run.apply(killed).run(be, new SyntheticData(SPEC),
                     new Trainer.Listener() {
                         @Override
                         public void record(List<Trainer.Record> records) {
@@ -145,10 +158,10 @@ class TrainingRunResumeTest {
             assertEquals(checkpointStep, Checkpoint.step(Checkpoint.find(killed)));
             assertNotNull(Checkpoint.find(killed));
             assertTrue(!Files.exists(killed.resolve("r2")), "no SAE directory before the run finished");
-            assertTrue(!run(killed, train).finished());
+            assertTrue(!run.apply(killed).finished());
 
-            run(killed, train).run(be, new SyntheticData(SPEC), Trainer.Listener.NONE);
-            assertTrue(run(killed, train).finished());
+            run.apply(killed).run(be, new SyntheticData(SPEC), Trainer.Listener.NONE);
+            assertTrue(run.apply(killed).finished());
             for (String name : new String[] {"r2", "r4"}) {
                 SaeFile a = SaeLensFormat.read(whole.resolve(name)), b = SaeLensFormat.read(killed.resolve(name));
                 assertArrayEquals(a.wDec(), b.wDec(), 1e-6f, name + " W_dec");

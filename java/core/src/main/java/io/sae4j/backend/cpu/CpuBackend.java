@@ -340,6 +340,20 @@ public final class CpuBackend implements Backend {
                 "sae4j_cpu_adam_step");
     }
 
+    @Override
+    public void removeDecoderRadial(SaeTensors params, SaeTensors grads) {
+        Checks.sameShape(params, grads, "removeDecoderRadial grads");
+        long m = params.m(), d = params.d();
+        check(NativeCpu.removeRadial(live(), m, d, params.wDec().pointer(this, m * d, "W_dec"),
+                grads.wDec().pointer(this, m * d, "W_dec gradient")), "sae4j_cpu_remove_radial");
+    }
+
+    @Override
+    public void normalizeDecoder(SaeTensors params) {
+        long m = params.m(), d = params.d();
+        check(NativeCpu.normalizeRows(live(), m, d, params.wDec().pointer(this, m * d, "W_dec")), "sae4j_cpu_normalize_rows");
+    }
+
     // ---- matching ----
 
     @Override

@@ -90,6 +90,12 @@ public final class NativeCpu {
     public static native int saeBackward(Ctx ctx, Batch batch, long B, long m, @Const FloatPointer params, int act,
             long k, @Const FloatPointer threshold, float lambda, FloatPointer grads, FloatPointer losses);
 
+    @Name("sae4j_cpu_remove_radial")
+    public static native int removeRadial(Ctx ctx, long rows, long cols, @Const FloatPointer W, FloatPointer G);
+
+    @Name("sae4j_cpu_normalize_rows")
+    public static native int normalizeRows(Ctx ctx, long rows, long cols, FloatPointer W);
+
     @Name("sae4j_cpu_adam_step")
     public static native int adamStep(Ctx ctx, long n, FloatPointer p, @Const FloatPointer g, FloatPointer m1,
             FloatPointer m2, float lr, float beta1, float beta2, float eps, long t);

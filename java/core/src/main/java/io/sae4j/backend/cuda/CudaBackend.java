@@ -378,6 +378,17 @@ public final class CudaBackend implements Backend {
                 s.t()), "sae4j_cuda_adam_step");
     }
 
+    /** TopK training's decoder constraint: the CUDA backend has no TopK encoder yet (supports), so none. */
+    @Override
+    public void removeDecoderRadial(SaeTensors params, SaeTensors grads) {
+        throw new UnsupportedOperationException("the cuda backend does not train topk SAEs yet (use --device cpu)");
+    }
+
+    @Override
+    public void normalizeDecoder(SaeTensors params) {
+        throw new UnsupportedOperationException("the cuda backend does not train topk SAEs yet (use --device cpu)");
+    }
+
     // ---- matching ----
 
     @Override
