@@ -132,6 +132,12 @@ int sae4j_cuda_broadcast_rows(sae4j_cuda_ctx* ctx, int64_t B, int64_t d, const f
 /* norms (rows) = ||A_r|| for A (rows, cols). */
 int sae4j_cuda_row_norms(sae4j_cuda_ctx* ctx, int64_t rows, int64_t cols, const float* A,
                          float* norms);
+/* Unit-norm decoder rows (TopK training), as the CPU library's: for W (rows, cols) and its gradient
+ * G, rows with W_r = 0 left as they are. remove_radial: G_r -= (G_r . W_r / ||W_r||^2) W_r (before
+ * the optimiser step); normalize_rows: W_r /= ||W_r|| (after it). */
+int sae4j_cuda_remove_radial(sae4j_cuda_ctx* ctx, int64_t rows, int64_t cols, const float* W,
+                             float* G);
+int sae4j_cuda_normalize_rows(sae4j_cuda_ctx* ctx, int64_t rows, int64_t cols, float* W);
 
 /* ---- SAE forward (sae_forward.cu) ---- */
 /* Paths an epilogue may be told to take (AUTO storage only; DENSE and SPARSE storage decide alone).
@@ -143,12 +149,13 @@ int sae4j_cuda_row_norms(sae4j_cuda_ctx* ctx, int64_t rows, int64_t cols, const 
 #define SAE4J_CUDA_PATH_SPARSE 1
 
 /* Encoder epilogue, after the caller's GEMM left pre (B, m) in the batch's f:
- * f = act(pre + b_enc) in place (ReLU now; k and threshold (m) for the others); row nonzero
+ * f = act(pre + b_enc) in place (ReLU; TopK with 1 <= k <= m: the k largest of relu(pre + b_enc),
+ * ties to the lower index, as the CPU kernel; threshold (m) is JumpReLU's); row nonzero
  * counts; then the path for this batch is chosen (see batch_create) and, when sparse, the CSR
  * of f is built. *nnz (device, =) the batch's nonzeros; firing (device, m) += rows on which each
  * latent is nonzero (may be NULL). */
-/* *nnz saturates at INT32_MAX (reachable only with dense storage and B m >= 2^31). TopK,
- * BatchTopK and JumpReLU return SAE4J_CUDA_ERR_UNSUPPORTED (not built yet). */
+/* *nnz saturates at INT32_MAX (reachable only with dense storage and B m >= 2^31). BatchTopK and
+ * JumpReLU return SAE4J_CUDA_ERR_UNSUPPORTED (not built yet). */
 int sae4j_cuda_sae_epilogue(sae4j_cuda_ctx* ctx, sae4j_cuda_batch* batch, int64_t B, int64_t m,
                             const float* b_enc, int act, int64_t k, const float* threshold,
                             int32_t* nnz, int32_t* firing, int path);

@@ -4,7 +4,7 @@
 // All are memory-bound:
 //  - center_rows / broadcast_rows: blocks of threads over columns (coalesced) and a few rows each,
 //    the bias element loaded once per thread;
-//  - row_norms: one warp per row, float lanes and a butterfly sum;
+//  - row_norms, remove_radial, normalize_rows: one warp per row, float lanes and a butterfly sum;
 //  - sum_sq_dev: a block per 32-column tile walks all rows (coalesced 128-byte rows), sums
 //    (x - x_0) and (x - x_0)^2 in double (shifted by the first row, which keeps S2 - S1^2 / rows
 //    free of cancellation when the mean is large), adds its tiles' deviations in a fixed order
@@ -56,6 +56,44 @@ __global__ void row_norms_kernel(int64_t rows, int64_t cols, const float* __rest
         s = warp_sum(s);
         if (lane == 0) norms[r] = sqrtf(s);
     }
+}
+
+// The unit-norm decoder of TopK training, one warp per row of W (rows, cols): with G, G_r -= (G_r .
+// W_r / ||W_r||^2) W_r; without, W_r /= ||W_r||. Zero rows are left as they are.
+__global__ void unit_rows_kernel(int64_t rows, int64_t cols, float* __restrict__ W,
+                                 float* __restrict__ G) {
+    const int lane = threadIdx.x & 31;
+    const int64_t warps = (int64_t)gridDim.x * (blockDim.x >> 5);
+    for (int64_t r = (int64_t)blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5); r < rows;
+         r += warps) {
+        float* w = W + r * cols;
+        float ww = 0.f, gw = 0.f;
+        for (int64_t k = lane; k < cols; k += 32) {
+            ww = fmaf(w[k], w[k], ww);
+            if (G) gw = fmaf(G[r * cols + k], w[k], gw);
+        }
+        ww = warp_sum(ww);
+        if (!(ww > 0.f)) continue;  // warp-uniform
+        if (G) {
+            const float c = -warp_sum(gw) / ww;
+            for (int64_t k = lane; k < cols; k += 32) G[r * cols + k] = fmaf(c, w[k], G[r * cols + k]);
+        } else {
+            const float inv = 1.f / sqrtf(ww);
+            for (int64_t k = lane; k < cols; k += 32) w[k] *= inv;
+        }
+    }
+}
+
+int unit_rows(sae4j_cuda_ctx* ctx, int64_t rows, int64_t cols, float* W, float* G) {
+    REQUIRE(ctx != nullptr);
+    REQUIRE(rows >= 0 && cols >= 1);
+    if (rows == 0) return SAE4J_CUDA_OK;
+    REQUIRE(W != nullptr);
+    STATUS_CHECK(enter(ctx));
+    const int threads = 256;  // 8 rows per block
+    unit_rows_kernel<<<grid_x(ceil_div(rows, threads / 32)), threads, 0, ctx->stream>>>(rows, cols, W, G);
+    LAUNCH_CHECK("unit_rows_kernel");
+    return SAE4J_CUDA_OK;
 }
 
 // partial (gridDim.x) = sum over the block's 32-column tiles of sum_k (S2_k - S1_k^2 / rows).
@@ -138,6 +176,16 @@ SAE4J_EXPORT int sae4j_cuda_row_norms(sae4j_cuda_ctx* ctx, int64_t rows, int64_t
         rows, cols, A, norms);
     LAUNCH_CHECK("row_norms_kernel");
     return SAE4J_CUDA_OK;
+}
+
+SAE4J_EXPORT int sae4j_cuda_remove_radial(sae4j_cuda_ctx* ctx, int64_t rows, int64_t cols,
+                                         const float* W, float* G) {
+    REQUIRE(G != nullptr || rows == 0);
+    return unit_rows(ctx, rows, cols, const_cast<float*>(W), G);  // W is only read when G is given
+}
+
+SAE4J_EXPORT int sae4j_cuda_normalize_rows(sae4j_cuda_ctx* ctx, int64_t rows, int64_t cols, float* W) {
+    return unit_rows(ctx, rows, cols, W, nullptr);
 }
 
 SAE4J_EXPORT int sae4j_cuda_sum_sq_dev(sae4j_cuda_ctx* ctx, sae4j_cuda_batch* batch, int64_t B,

@@ -7,6 +7,10 @@
 //    (block, row), per (block, column) and per warp. Integer atomics: the counts are exact.
 //  - csr_fill_kernel: one warp per row; each 32-column step is a ballot, and a lane's slot is the
 //    popc of the set lanes below it, so columns stay in ascending order without a second pass.
+//  - topk_select_kernel (TopK only, before the epilogue): one block per row finds the k-th largest
+//    positive pre + b_enc by a radix select over its float bits (positive floats order as their
+//    bits: four 8-bit passes with a shared histogram), then marks the positives below it, and the
+//    ties at it past the first ones in index order, with -inf so that the epilogue zeroes them.
 //  - decode_sparse_kernel: one block per row; the row's (col, val) pairs are staged in shared
 //    memory and every thread accumulates a few output columns over them in entry order; W_dec rows
 //    are read coalesced. B * L0 * d work instead of the 2 B m d of the dense GEMM.
@@ -20,6 +24,7 @@ namespace sae4j_cuda {
 namespace {
 
 constexpr int EPI_THREADS = 256;
+constexpr int TOPK_THREADS = 256;
 constexpr int FILL_UNROLL = 4;
 constexpr int DEC_V = 4;        // output columns per thread per pass
 constexpr int DEC_CHUNK = 256;  // CSR entries staged in shared memory at a time
@@ -67,6 +72,72 @@ __global__ void __launch_bounds__(EPI_THREADS)
         const int wsum = warp_sum(cnt);
         if (lane == 0 && wsum) atomicAdd(nnz_total, (unsigned long long)wsum);
         __syncthreads();  // s_row is reset by the next chunk
+    }
+}
+
+// For each row of f (B, m), holding pre: among v_i = pre_i + b_enc_i > 0, all but the k largest
+// (ties: the lower index, as the CPU kernel) get pre_i = -inf, which the ReLU epilogue turns into 0.
+// A row with at most k positives is left as it is. NaN is never positive, as in the epilogue.
+__global__ void __launch_bounds__(TOPK_THREADS)
+    topk_select_kernel(int64_t B, int64_t m, int64_t k, const float* __restrict__ b_enc, float* f) {
+    __shared__ unsigned hist[256];
+    __shared__ unsigned s_prefix, s_rank, s_count;
+    __shared__ int s_warp[TOPK_THREADS / 32];
+    const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, nt = blockDim.x;
+    for (int64_t r = blockIdx.x; r < B; r += gridDim.x) {
+        float* row = f + r * m;
+        if (tid == 0) s_count = 0;
+        __syncthreads();
+        int pos = 0;
+        for (int64_t i = tid; i < m; i += nt) pos += row[i] + b_enc[i] > 0.f;
+        pos = warp_sum(pos);
+        if (lane == 0 && pos) atomicAdd(&s_count, (unsigned)pos);
+        __syncthreads();
+        if ((int64_t)s_count <= k) continue;  // block-uniform
+        // the k-th largest positive's bits, 8 at a time from the top; rank = its rank among the
+        // values that share the bits found so far
+        unsigned prefix = 0, rank = (unsigned)k;
+        for (int shift = 24; shift >= 0; shift -= 8) {
+            const unsigned known = shift == 24 ? 0u : ~0u << (shift + 8);
+            hist[tid] = 0;  // TOPK_THREADS == 256 bins
+            __syncthreads();
+            for (int64_t i = tid; i < m; i += nt) {
+                const float v = row[i] + b_enc[i];
+                const unsigned u = __float_as_uint(v);
+                if (v > 0.f && (u & known) == prefix) atomicAdd(&hist[(u >> shift) & 255u], 1u);
+            }
+            __syncthreads();
+            if (tid == 0) {
+                unsigned above = 0;
+                int bin = 255;
+                while (above + hist[bin] < rank) above += hist[bin--];
+                s_prefix = prefix | ((unsigned)bin << shift);
+                s_rank = rank - above;
+            }
+            __syncthreads();
+            prefix = s_prefix;
+            rank = s_rank;
+        }
+        const float kth = __uint_as_float(prefix);
+        // rank = how many values equal to kth are kept: the first ones in index order
+        unsigned ties = 0;  // ties before this chunk (block-uniform)
+        for (int64_t base = 0; base < m; base += nt) {
+            const int64_t i = base + tid;
+            const float v = i < m ? row[i] + b_enc[i] : 0.f;
+            const bool tie = i < m && v == kth;
+            const unsigned bal = __ballot_sync(0xffffffffu, tie);
+            if (lane == 0) s_warp[warp] = __popc(bal);
+            __syncthreads();
+            unsigned before = ties + __popc(bal & ((1u << lane) - 1u)), chunk = 0;
+            for (int w = 0; w < nt / 32; ++w) {
+                before += w < warp ? s_warp[w] : 0;
+                chunk += s_warp[w];
+            }
+            const bool keep = v > kth || (tie && before < rank);
+            if (i < m && v > 0.f && !keep) row[i] = -INFINITY;
+            ties += chunk;
+            __syncthreads();  // s_warp is rewritten by the next chunk
+        }
     }
 }
 
@@ -198,12 +269,11 @@ SAE4J_EXPORT int sae4j_cuda_sae_epilogue(sae4j_cuda_ctx* ctx, sae4j_cuda_batch* 
     REQUIRE(B >= 1 && B <= batch->rows && m >= 1 && m <= batch->max_m);
     REQUIRE(b_enc != nullptr && nnz != nullptr);
     REQUIRE(path >= SAE4J_CUDA_PATH_AUTO && path <= SAE4J_CUDA_PATH_SPARSE);
-    if (act == SAE4J_CUDA_ACT_TOPK || act == SAE4J_CUDA_ACT_BATCHTOPK ||
-        act == SAE4J_CUDA_ACT_JUMPRELU)
-        return fail_unsupported(__FILE__, __LINE__, "activation other than ReLU in sae_epilogue");
-    REQUIRE(act == SAE4J_CUDA_ACT_RELU);
-    (void)k;  // TopK's k and JumpReLU's threshold: not used by ReLU
-    (void)threshold;
+    if (act == SAE4J_CUDA_ACT_BATCHTOPK || act == SAE4J_CUDA_ACT_JUMPRELU)
+        return fail_unsupported(__FILE__, __LINE__, "activation other than ReLU and TopK in sae_epilogue");
+    REQUIRE(act == SAE4J_CUDA_ACT_RELU || act == SAE4J_CUDA_ACT_TOPK);
+    REQUIRE(act != SAE4J_CUDA_ACT_TOPK || (k >= 1 && k <= m));
+    (void)threshold;  // JumpReLU's
     STATUS_CHECK(enter(ctx));
     batch->last_sparse = -1;
     batch->dpre_sparse_done = false;
@@ -211,6 +281,10 @@ SAE4J_EXPORT int sae4j_cuda_sae_epilogue(sae4j_cuda_ctx* ctx, sae4j_cuda_batch* 
 
     CUDA_CHECK(cudaMemsetAsync(batch->row_nnz, 0, (size_t)B * sizeof(int32_t), s));
     CUDA_CHECK(cudaMemsetAsync(batch->nnz_dev, 0, sizeof(unsigned long long), s));
+    if (act == SAE4J_CUDA_ACT_TOPK) {
+        topk_select_kernel<<<grid_x(B), TOPK_THREADS, 0, s>>>(B, m, k, b_enc, batch->f);
+        LAUNCH_CHECK("topk_select_kernel");
+    }
     dim3 grid(grid_x(ceil_div(m, EPI_THREADS)), grid_y(ceil_div(B, CHUNK_ROWS)));
     relu_epilogue_kernel<<<grid, EPI_THREADS, 0, s>>>(B, m, b_enc, batch->f, batch->row_nnz,
                                                       batch->nnz_dev, firing, batch->chunk_cnt);

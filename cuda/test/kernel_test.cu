@@ -141,6 +141,30 @@ void test_elementwise(int64_t B, int64_t d, uint64_t seed) {
                   sae4j_cuda_center_rows(g_ctx, B, d, X.d, Bv.d, nullptr), SAE4J_CUDA_ERR_ARG);
     report_exact(std::string(tag) + " calls with bad sizes wrote nothing",
                  untouched(O.d, 0, B * d, poison_f()) + O.guard_bad());
+
+    // TopK training's unit-norm rows: W = x with row 0 zeroed, G random; radial part, then rescale
+    std::vector<float> w(x), g = r.vec(B * d, -1, 1);
+    std::fill(w.begin(), w.begin() + d, 0.f);
+    DBuf<float> W(B * d), G(B * d);
+    W.set(w);
+    G.set(g);
+    OK(sae4j_cuda_remove_radial(g_ctx, B, d, W.d, G.d));
+    std::vector<double> gref((size_t)(B * d)), wref((size_t)(B * d));
+    for (int64_t i = 0; i < B; ++i) {
+        double ww = 0, gw = 0;
+        for (int64_t k = 0; k < d; ++k) {
+            ww += (double)w[i * d + k] * w[i * d + k];
+            gw += (double)g[i * d + k] * w[i * d + k];
+        }
+        for (int64_t k = 0; k < d; ++k) {
+            gref[i * d + k] = ww > 0 ? g[i * d + k] - gw / ww * w[i * d + k] : g[i * d + k];
+            wref[i * d + k] = ww > 0 ? w[i * d + k] / std::sqrt(ww) : 0.0;
+        }
+    }
+    report(std::string(tag) + " remove_radial", rel_err(G.get(), gref), 1e-5);
+    OK(sae4j_cuda_normalize_rows(g_ctx, B, d, W.d));
+    report(std::string(tag) + " normalize_rows", rel_err(W.get(), wref), 1e-6);
+    report_exact(std::string(tag) + " remove_radial, normalize_rows guards", G.guard_bad() + W.guard_bad());
 }
 
 void test_sum_sq_dev_mean() {
@@ -260,7 +284,7 @@ void test_batch_errors() {
     expect("epilogue m > max_m", sae4j_cuda_sae_epilogue(g_ctx, bt, 4, mm + 1, benc, 0, 0, nullptr, nnz.d, nullptr, -1), SAE4J_CUDA_ERR_ARG);
     expect("epilogue b_enc NULL", sae4j_cuda_sae_epilogue(g_ctx, bt, 4, mm, nullptr, 0, 0, nullptr, nnz.d, nullptr, -1), SAE4J_CUDA_ERR_ARG);
     expect("epilogue nnz NULL", sae4j_cuda_sae_epilogue(g_ctx, bt, 4, mm, benc, 0, 0, nullptr, nullptr, nullptr, -1), SAE4J_CUDA_ERR_ARG);
-    expect("epilogue act TopK", sae4j_cuda_sae_epilogue(g_ctx, bt, 4, mm, benc, SAE4J_CUDA_ACT_TOPK, 3, nullptr, nnz.d, nullptr, -1), SAE4J_CUDA_ERR_UNSUPPORTED);
+    expect("epilogue act BatchTopK", sae4j_cuda_sae_epilogue(g_ctx, bt, 4, mm, benc, SAE4J_CUDA_ACT_BATCHTOPK, 3, nullptr, nnz.d, nullptr, -1), SAE4J_CUDA_ERR_UNSUPPORTED);
     expect("epilogue act 99", sae4j_cuda_sae_epilogue(g_ctx, bt, 4, mm, benc, 99, 0, nullptr, nnz.d, nullptr, -1), SAE4J_CUDA_ERR_ARG);
     expect("epilogue path 2", sae4j_cuda_sae_epilogue(g_ctx, bt, 4, mm, benc, 0, 0, nullptr, nnz.d, nullptr, 2), SAE4J_CUDA_ERR_ARG);
     expect("sae_err d != batch d", sae4j_cuda_sae_err(g_ctx, bt, 4, d + 1), SAE4J_CUDA_ERR_ARG);
@@ -390,6 +414,13 @@ int main(int argc, char** argv) {
         test_sae_storage(1, 1, 1, SAE4J_CUDA_LATENTS_DENSE, "DENSE firing", 24, 1.5f);
         test_sae_storage(3, 2, 5, SAE4J_CUDA_LATENTS_SPARSE, "SPARSE silent", 25, -5.f);
         test_sae_storage(3, 2, 5, SAE4J_CUDA_LATENTS_DENSE, "DENSE silent", 26, -5.f);
+    }
+    if (want("topk-epilogue")) {
+        test_topk_epilogue(37, 133, 9, SAE4J_CUDA_LATENTS_SPARSE, "SPARSE", 31);
+        test_topk_epilogue(37, 133, 9, SAE4J_CUDA_LATENTS_DENSE, "DENSE", 32);
+        test_topk_epilogue(5, 1, 1, SAE4J_CUDA_LATENTS_SPARSE, "m=1", 33);
+        test_topk_epilogue(4, 300, 300, SAE4J_CUDA_LATENTS_AUTO, "k=m", 34);
+        if (!g_quick) test_topk_epilogue(65, 4099, 64, SAE4J_CUDA_LATENTS_AUTO, "large", 35);
     }
     if (!g_quick && want("sae-large")) {
         test_sae_storage(259, 96, 1031, SAE4J_CUDA_LATENTS_SPARSE, "SPARSE", 27);

@@ -317,6 +317,72 @@ inline int sae_step(sae4j_cuda_batch* bt, int64_t rows, int64_t max_m, const Sae
     return path;
 }
 
+// TopK in the epilogue against the CPU kernel's rule: each row keeps the k largest positive
+// pre + b_enc (summed in float, as both kernels do), ties at the k-th to the lower index. Values
+// on a grid of 1/8 make ties common; row 0 is all ties, row 1 has fewer than k positives, row 2 a
+// NaN and an infinity. f, the nonzero and firing counts and the guards are checked exactly.
+inline void test_topk_epilogue(int64_t B, int64_t m, int64_t k, int storage, const char* name, uint64_t seed) {
+    const int64_t rows = B + 2, max_m = m + 3;
+    int st = 0;
+    sae4j_cuda_batch* bt = sae4j_cuda_batch_create(g_ctx, rows, 4, max_m, storage, 0.5, 0, &st);
+    if (!bt) die("sae4j_cuda_batch_create", st);
+    Rng r(seed);
+    std::vector<float> pre = r.vec(B * m, -2, 2), benc = r.vec(m, -0.5, 0.5);
+    for (auto& v : pre) v = std::round(v * 8) / 8;
+    for (auto& v : benc) v = std::round(v * 8) / 8;
+    for (int64_t i = 0; i < m; ++i) pre[i] = 1.f - benc[i];  // row 0: every latent at 1
+    if (B > 1)
+        for (int64_t i = 0; i < m; ++i) pre[m + i] = i < k - 1 ? 1.f - benc[i] : -1.f - benc[i];
+    if (B > 2 && m > 2) {
+        pre[2 * m] = std::numeric_limits<float>::quiet_NaN();
+        pre[2 * m + 1] = std::numeric_limits<float>::infinity();
+    }
+    float* f = sae4j_cuda_batch_f(bt);
+    const float PZ = poison_f();
+    poison(f, rows * max_m);
+    ul(f, pre);
+    DBuf<float> Benc(m);
+    Benc.set(benc);
+    DBuf<int32_t> nnz(1), firing(m);
+    firing.set(std::vector<int32_t>((size_t)m, 3));
+    OK(sae4j_cuda_sae_epilogue(g_ctx, bt, B, m, Benc.d, SAE4J_CUDA_ACT_TOPK, k, nullptr, nnz.d, firing.d,
+                               SAE4J_CUDA_PATH_AUTO));
+    std::vector<float> got = dl(f, B * m);
+    int64_t bad = 0, total = 0, fire_bad = 0;
+    std::vector<int32_t> cnt((size_t)m, 0);
+    for (int64_t b = 0; b < B; ++b) {
+        std::vector<float> v((size_t)m);
+        std::vector<int64_t> pos;
+        for (int64_t i = 0; i < m; ++i) {
+            v[i] = pre[b * m + i] + benc[i];
+            if (v[i] > 0.f) pos.push_back(i);
+        }
+        std::stable_sort(pos.begin(), pos.end(), [&](int64_t x, int64_t y) { return v[x] > v[y]; });
+        if ((int64_t)pos.size() > k) pos.resize((size_t)k);
+        std::vector<float> want((size_t)m, 0.f);
+        for (int64_t i : pos) want[i] = v[i];
+        for (int64_t i = 0; i < m; ++i) {
+            bad += !same_bits(got[b * m + i], want[i]);
+            cnt[i] += want[i] > 0.f;
+        }
+        total += (int64_t)pos.size();
+    }
+    std::vector<int32_t> fire_g = firing.get();
+    for (int64_t i = 0; i < m; ++i) fire_bad += fire_g[i] != 3 + cnt[i];
+    char tag[96];
+    snprintf(tag, sizeof tag, "topk epilogue %s B=%lld m=%lld k=%lld", name, (long long)B, (long long)m, (long long)k);
+    report_exact(std::string(tag) + " f = TopK(relu(pre + b_enc))", bad);
+    report_exact(std::string(tag) + " *nnz, firing +=", (nnz.get()[0] != total) + fire_bad);
+    report_exact(std::string(tag) + " guards", untouched(f, B * m, rows * max_m, PZ) + nnz.guard_bad() + firing.guard_bad());
+    expect_status(std::string(tag) + " k = 0", sae4j_cuda_sae_epilogue(g_ctx, bt, B, m, Benc.d, SAE4J_CUDA_ACT_TOPK, 0,
+                                                                        nullptr, nnz.d, nullptr, SAE4J_CUDA_PATH_AUTO),
+                  SAE4J_CUDA_ERR_ARG);
+    expect_status(std::string(tag) + " k > m", sae4j_cuda_sae_epilogue(g_ctx, bt, B, m, Benc.d, SAE4J_CUDA_ACT_TOPK, m + 1,
+                                                                        nullptr, nnz.d, nullptr, SAE4J_CUDA_PATH_AUTO),
+                  SAE4J_CUDA_ERR_ARG);
+    sae4j_cuda_batch_destroy(bt);
+}
+
 // A training batch of `storage` with room beyond B and m (guards), two steps of different sizes.
 inline void test_sae_storage(int64_t B, int64_t d, int64_t m, int storage, const char* name,
                              uint64_t seed, float shift = 0.f) {

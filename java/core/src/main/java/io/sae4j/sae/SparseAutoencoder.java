@@ -34,7 +34,7 @@ public final class SparseAutoencoder implements AutoCloseable {
     private SparseAutoencoder(SaeConfig config, Backend backend, EncoderActivation act) {
         if (!backend.supports(act.kind()))
             throw new IllegalArgumentException("the " + backend.name() + " backend runs no " + act.describe()
-                    + " encoder (TopK and JumpReLU SAEs run on the cpu backend)");
+                    + " encoder (JumpReLU SAEs run on the cpu backend)");
         if (act.threshold() != null && act.threshold().length != config.dSae())
             throw new IllegalArgumentException("jumprelu threshold: expected (d_sae) = (" + config.dSae() + ") values, got "
                     + act.threshold().length);

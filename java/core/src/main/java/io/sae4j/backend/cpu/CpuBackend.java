@@ -140,7 +140,7 @@ public final class CpuBackend implements Backend {
     }
 
     @Override
-    public boolean supports(Activation.Kind kind) { // the encoder's; the backward takes RELU only
+    public boolean supports(Activation.Kind kind) { // the encoder's; the backward takes RELU and TOPK
         return kind != Activation.Kind.BATCHTOPK;
     }
 

@@ -114,7 +114,7 @@ public final class CudaBackend implements Backend {
 
     @Override
     public boolean supports(Activation.Kind kind) {
-        return kind == Activation.Kind.RELU;
+        return kind == Activation.Kind.RELU || kind == Activation.Kind.TOPK;
     }
 
     NativeCuda.Ctx live() {
@@ -378,15 +378,18 @@ public final class CudaBackend implements Backend {
                 s.t()), "sae4j_cuda_adam_step");
     }
 
-    /** TopK training's decoder constraint: the CUDA backend has no TopK encoder yet (supports), so none. */
     @Override
     public void removeDecoderRadial(SaeTensors params, SaeTensors grads) {
-        throw new UnsupportedOperationException("the cuda backend does not train topk SAEs yet (use --device cpu)");
+        Checks.sameShape(params, grads, "removeDecoderRadial grads");
+        long m = params.m(), d = params.d();
+        check(NativeCuda.removeRadial(live(), m, d, params.wDec().pointer(this, m * d, "W_dec"),
+                grads.wDec().pointer(this, m * d, "W_dec gradient")), "sae4j_cuda_remove_radial");
     }
 
     @Override
     public void normalizeDecoder(SaeTensors params) {
-        throw new UnsupportedOperationException("the cuda backend does not train topk SAEs yet (use --device cpu)");
+        long m = params.m(), d = params.d();
+        check(NativeCuda.normalizeRows(live(), m, d, params.wDec().pointer(this, m * d, "W_dec")), "sae4j_cuda_normalize_rows");
     }
 
     // ---- matching ----

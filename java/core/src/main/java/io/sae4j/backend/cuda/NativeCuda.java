@@ -88,6 +88,11 @@ public final class NativeCuda {
     @Name("sae4j_cuda_row_norms")
     public static native int rowNorms(Ctx ctx, long rows, long cols, @Const FloatPointer A, FloatPointer norms);
 
+    @Name("sae4j_cuda_remove_radial")
+    public static native int removeRadial(Ctx ctx, long rows, long cols, @Const FloatPointer W, FloatPointer G);
+    @Name("sae4j_cuda_normalize_rows")
+    public static native int normalizeRows(Ctx ctx, long rows, long cols, FloatPointer W);
+
     @Name("sae4j_cuda_sae_epilogue")
     public static native int saeEpilogue(Ctx ctx, Batch batch, long B, long m, @Const FloatPointer bEnc, int act, long k,
             @Const FloatPointer threshold, @Cast("int32_t*") IntPointer nnz, @Cast("int32_t*") IntPointer firing, int path);
