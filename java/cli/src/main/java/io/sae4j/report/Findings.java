@@ -56,7 +56,18 @@ public final class Findings {
     }
 
     static Finding smallToLarge(StudyResults r) {
-        return smallToLarge(r, "ratio", " (at one lambda)");
+        return smallToLarge(r, "ratio", sweepLabel(r));
+    }
+
+    /** TopK's k of the study (its config's "k"), 0 for ReLU SAEs with L1. */
+    static int topK(StudyResults r) {
+        com.google.gson.JsonElement k = r.config == null ? null : r.config.get("k");
+        return k != null && k.isJsonPrimitive() ? k.getAsInt() : 0;
+    }
+
+    /** How the ratio sweep's SAEs were trained, for the findings made on it. */
+    static String sweepLabel(StudyResults r) {
+        return topK(r) > 0 ? " (TopK, k " + topK(r) + ": at one L0 by construction)" : " (at one lambda)";
     }
 
     /**
@@ -98,7 +109,7 @@ public final class Findings {
      * ratio's values include its pairs with 1:1, so their spreads are wide by construction.)
      */
     static Finding oneToOneLowest(StudyResults r) {
-        return oneToOneLowest(r, "ratio", " (at one lambda)");
+        return oneToOneLowest(r, "ratio", sweepLabel(r));
     }
 
     static Finding oneToOneLowest(StudyResults r, String kind, String where) {
@@ -188,6 +199,10 @@ public final class Findings {
         String claim = "More latents give sparser features (larger SAEs are sparser)";
         List<Sparsity> ps = Analysis.sparsityPerRatio(r).stream().filter(p -> Double.isFinite(p.activeFraction())).toList();
         if (ps.size() < 2) return new Finding(claim, null, "Fewer than two ratios with both L0 and d_sae.", Figures.SPARSITY);
+        if (topK(r) > 0)
+            return new Finding(claim, null, "Not a finding about features here: the study trained TopK SAEs, whose L0 is k = " + topK(r)
+                    + " at every ratio, so L0 / d_sae falls as 1 / d_sae by construction. A ReLU study (config k 0) tests it.",
+                    Figures.SPARSITY);
         double[] x = ps.stream().mapToDouble(Sparsity::ratio).toArray(), y = ps.stream().mapToDouble(Sparsity::activeFraction).toArray();
         double rho = Analysis.spearman(x, y);
         int down = 0;

@@ -113,7 +113,8 @@ public final class Study {
         if (!c.ratios().contains(c.ratio()))
             mainGroup.add(new Sae(name(main, c.layer(), c.ratio(), s0, "A"), "main", main, c.layer(), c.ratio(), s0, "A"));
         train("main", mainGroup);
-        if (c.matchedL0() > 0) { // the sweep again, each SAE's lambda adapted to one L0: comparisons at matched sparsity
+        if (c.topK()) log.accept("TopK SAEs (k " + c.k() + "): the ratio sweep is at one L0 already; no matched-sparsity sweep");
+        else if (c.matchedL0() > 0) { // the sweep again, each SAE's lambda adapted to one L0: comparisons at matched sparsity
             List<Sae> matched = new ArrayList<>();
             for (int r : c.ratios())
                 matched.add(new Sae(name(main, c.layer(), r, s0, "A") + "-" + MATCHED_GROUP, MATCHED_GROUP, main, c.layer(), r, s0, "A"));
@@ -198,8 +199,13 @@ public final class Study {
         for (Sae s : members) {
             saes.put(s.name(), s);
             names.add(s.name());
-            cfgs.add(SaeConfig.builder().setDIn(d).setRatio(s.ratio()).optL1Coefficient(c.l1()).optSeed(initSeed(s))
-                    .optTargetL0(group.equals(MATCHED_GROUP) ? c.matchedL0() : 0).build());
+            SaeConfig.Builder b = SaeConfig.builder().setDIn(d).setRatio(s.ratio()).optSeed(initSeed(s));
+            try {
+                cfgs.add((c.topK() ? b.optTopK(c.k())
+                        : b.optL1Coefficient(c.l1()).optTargetL0(group.equals(MATCHED_GROUP) ? c.matchedL0() : 0)).build());
+            } catch (IllegalArgumentException e) { // k above a ratio's d_sae, say
+                throw new IllegalArgumentException("study config k " + c.k() + ", SAE " + s.name() + ": " + e.getMessage(), e);
+            }
         }
         // ten or more records per group: the matched sweep adapts its lambda at each
         int logEvery = (int) Math.max(1, Math.min(25, c.steps() / 10));

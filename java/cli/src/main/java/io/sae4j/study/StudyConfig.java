@@ -63,11 +63,14 @@ import java.util.Set;
  * @param tensor       with {@code onnx}: the tensor to harvest, as harvest's --tensor (null: the BERT export's names)
  * @param text         your own texts for halves A and B (a path: one document a line, or .jsonl), or null for WordNet
  * @param textField    with a .jsonl {@code text}: the string field holding the document (null: "text")
+ * @param k            when > 0, every SAE is TopK with this k (Gao et al. 2024) instead of ReLU with L1: the ratio
+ *                     sweep is then at one L0 by construction, so {@code l1} and {@code matchedL0} do not apply
+ *                     (no matched sweep is trained)
  */
 public record StudyConfig(String model, String site, int layer, List<Integer> layers, List<Integer> ratios, int ratio,
                           List<Long> seeds, List<String> otherModels, long trainTokens, int heldoutTokens, long steps,
                           int batch, double l1, double lr, double lrDecay, long resampleEvery, double matchedL0, boolean float16,
-                          String onnx, String tokenizer, String tensor, String text, String textField) {
+                          String onnx, String tokenizer, String tensor, String text, String textField, int k) {
     private static final Gson GSON = new GsonBuilder().setPrettyPrinting().create();
     /** Every key a config file may give. */
     static final List<String> KEYS = Arrays.stream(StudyConfig.class.getRecordComponents()).map(RecordComponent::getName).toList();
@@ -81,7 +84,7 @@ public record StudyConfig(String model, String site, int layer, List<Integer> la
                        List<Long> seeds, List<String> otherModels, long trainTokens, int heldoutTokens, long steps,
                        int batch, double l1, double lr, double lrDecay, long resampleEvery, double matchedL0, boolean float16) {
         this(model, site, layer, layers, ratios, ratio, seeds, otherModels, trainTokens, heldoutTokens, steps, batch, l1, lr,
-                lrDecay, resampleEvery, matchedL0, float16, null, null, null, null, null);
+                lrDecay, resampleEvery, matchedL0, float16, null, null, null, null, null, 0);
     }
 
     public static StudyConfig defaults() {
@@ -228,6 +231,7 @@ public record StudyConfig(String model, String site, int layer, List<Integer> la
         if (!(l1 >= 0) || !(lr > 0)) throw new IllegalArgumentException(what + ": l1 must be >= 0 and lr > 0");
         if (!(lrDecay >= 0 && lrDecay <= 1)) throw new IllegalArgumentException(what + ": lrDecay must be in [0, 1], got " + lrDecay);
         if (resampleEvery < 0) throw new IllegalArgumentException(what + ": resampleEvery must be >= 0 steps (0 = never)");
+        if (k < 0) throw new IllegalArgumentException(what + ": k must be >= 0 (0: ReLU SAEs with L1; > 0: TopK SAEs), got " + k);
         if (!(matchedL0 >= 0) || Double.isInfinite(matchedL0))
             throw new IllegalArgumentException(what + ": matchedL0 must be >= 0 (0 = no matched-sparsity sweep), got " + matchedL0);
         return this;
@@ -257,6 +261,11 @@ public record StudyConfig(String model, String site, int layer, List<Integer> la
         }
         if (textField != null && (text == null || !TextFileCorpus.isJsonLines(Path.of(text))))
             throw new IllegalArgumentException(what + ": textField (--text-field) goes with a .jsonl text file (text, --text)");
+    }
+
+    /** Whether the study trains TopK SAEs ({@code k} > 0). */
+    public boolean topK() {
+        return k > 0;
     }
 
     public String toJson() {

@@ -47,6 +47,14 @@ class FindingsTest {
             return this;
         }
 
+        /** A study that trained TopK SAEs with this k (its config's "k"). */
+        R topK(int k) {
+            JsonObject cfg = new JsonObject();
+            cfg.addProperty("k", k);
+            json.add("config", cfg);
+            return this;
+        }
+
         StudyResults study() {
             return StudyResults.of(json);
         }
@@ -226,6 +234,21 @@ class FindingsTest {
     void largerSparserWithOneRatioIsNull() {
         assertNull(Findings.largerSparser(new R().sae("a", 4, 40, -2.0).sae("b", 4, 38, -2.0).study()).holds());
         assertNull(Findings.largerSparser(new R().study()).holds());
+    }
+
+    /** A TopK study: its sweep is at one L0 by construction (so said), and "larger SAEs sparser" is not told from it. */
+    @Test
+    void topKStudyLabelsItsSweepAndLeavesSparsityOpen() {
+        R results = new R().sae("r1", 1, 32, -2.5).sae("r2", 2, 32, -2.6).sae("r4", 4, 32, -2.8)
+                .cmp("ratio", "r1", "r2", 0.8, 0.6, null, null).cmp("ratio", "r2", "r4", 0.8, 0.6, null, null).topK(32);
+        var fs = Findings.evaluate(results.json);
+        assertTrue(fs.get(2).claim().endsWith("(TopK, k 32: at one L0 by construction)"), fs.get(2).claim());
+        assertEquals(Boolean.TRUE, fs.get(2).holds(), fs.get(2).evidence());
+        Finding sparser = Findings.largerSparser(results.study());
+        assertNull(sparser.holds(), sparser.evidence());
+        assertTrue(sparser.evidence().contains("by construction"), sparser.evidence());
+        assertEquals(Boolean.TRUE, Findings.largerSparser(new R().sae("r1", 1, 32, -2.5).sae("r2", 2, 32, -2.6)
+                .sae("r4", 4, 32, -2.8).study()).holds(), "the same numbers from a ReLU study: the active fraction falls");
     }
 
     @Test

@@ -24,6 +24,12 @@ class StudyConfigTest {
         assertEquals(10, c.steps());
         assertEquals(StudyConfig.defaults().trainTokens(), c.trainTokens(), "unset keys keep the default");
         assertEquals(StudyConfig.full().trainTokens(), StudyConfig.read(f, true).trainTokens(), "--full changes the base");
+        assertTrue(!c.topK() && c.k() == 0, "ReLU SAEs unless k is given");
+        StudyConfig topk = StudyConfig.read(Files.writeString(tmp.resolve("k.json"), "{\"k\": 32}"), false);
+        assertTrue(topk.topK() && topk.k() == 32);
+        Path negative = Files.writeString(tmp.resolve("kn.json"), "{\"k\": -1}");
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> StudyConfig.read(negative, false)).getMessage()
+                .contains("k must be >= 0"));
     }
 
     @Test
