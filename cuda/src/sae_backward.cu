@@ -1,5 +1,5 @@
 // sae_backward.cu: loss and gradients of the ReLU SAE with decoder-norm-weighted L1
-// (SAELens "standard"), the same maths as native/src/sae_backward.cpp:
+// (SAELens "standard"; TopK is the same with lambda 0), the same maths as native/src/sae_backward.cpp:
 //   L = 1/B sum_b ( ||xhat_b - x_b||^2 + lambda sum_i f_bi n_i ),  n_i = ||W_dec,i||
 //   err = 2/B (xhat - x);  dpre_bi = [f_bi > 0] (err_b . W_dec,i + lambda n_i / B)
 //   gW_dec,i = sum_b f_bi err_b + lambda/B (sum_b f_bi) W_dec,i / n_i

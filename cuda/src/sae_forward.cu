@@ -93,7 +93,9 @@ __global__ void __launch_bounds__(TOPK_THREADS)
         pos = warp_sum(pos);
         if (lane == 0 && pos) atomicAdd(&s_count, (unsigned)pos);
         __syncthreads();
-        if ((int64_t)s_count <= k) continue;  // block-uniform
+        const bool keep_all = (int64_t)s_count <= k;  // block-uniform
+        __syncthreads();  // every thread has read s_count before thread 0 resets it for the next row
+        if (keep_all) continue;
         // the k-th largest positive's bits, 8 at a time from the top; rank = its rank among the
         // values that share the bits found so far
         unsigned prefix = 0, rank = (unsigned)k;

@@ -420,6 +420,7 @@ int main(int argc, char** argv) {
         test_topk_epilogue(37, 133, 9, SAE4J_CUDA_LATENTS_DENSE, "DENSE", 32);
         test_topk_epilogue(5, 1, 1, SAE4J_CUDA_LATENTS_SPARSE, "m=1", 33);
         test_topk_epilogue(4, 300, 300, SAE4J_CUDA_LATENTS_AUTO, "k=m", 34);
+        test_topk_epilogue(3, 600, 300, SAE4J_CUDA_LATENTS_SPARSE, "ties across chunks", 36);
         if (!g_quick) test_topk_epilogue(65, 4099, 64, SAE4J_CUDA_LATENTS_AUTO, "large", 35);
     }
     if (!g_quick && want("sae-large")) {

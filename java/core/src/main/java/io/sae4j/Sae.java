@@ -57,7 +57,7 @@ public final class Sae implements AutoCloseable {
     /**
      * Loads an SAE (format detected: sae4j/SAELens, sparsify, dictionary_learning, OpenAI) on
      * {@link Backends#auto()}, or on the CPU backend when the auto one cannot run its encoder
-     * (CUDA runs ReLU and TopK encoders).
+     * (CUDA runs ReLU encoders only).
      */
     public static Sae load(Path path) throws IOException {
         SaeFile f = SaeFiles.read(path);

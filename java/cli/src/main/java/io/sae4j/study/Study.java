@@ -85,8 +85,9 @@ public final class Study {
         HarvestModel main = mainModel(site);
         int smallest = dSae("ratio", c.ratio(), main.dModel()); // each ratio's SAE fits, checked before anything is harvested
         for (int r : c.ratios()) smallest = Math.min(smallest, dSae("ratios", r, main.dModel()));
-        if (c.matchedL0() > smallest) // before anything is harvested
-            throw new IllegalArgumentException("matchedL0 " + c.matchedL0() + " exceeds the " + smallest + " latents of the smallest ratio");
+        if (c.topK() ? c.k() > smallest : c.matchedL0() > smallest) // before anything is harvested
+            throw new IllegalArgumentException((c.topK() ? "k " + c.k() : "matchedL0 " + c.matchedL0()) + " exceeds the " + smallest
+                    + " latents of the smallest ratio");
         Corpus halfA = text == null ? Corpus.bundled("A") : text.half("A"), halfB = text == null ? Corpus.bundled("B") : text.half("B");
         // held-out rows start at the first text boundary after the training rows: up to 512 tokens later
         long harvestTokens = c.trainTokens() + HELDOUT_GAP + c.heldoutTokens();
@@ -200,12 +201,8 @@ public final class Study {
             saes.put(s.name(), s);
             names.add(s.name());
             SaeConfig.Builder b = SaeConfig.builder().setDIn(d).setRatio(s.ratio()).optSeed(initSeed(s));
-            try {
-                cfgs.add((c.topK() ? b.optTopK(c.k())
-                        : b.optL1Coefficient(c.l1()).optTargetL0(group.equals(MATCHED_GROUP) ? c.matchedL0() : 0)).build());
-            } catch (IllegalArgumentException e) { // k above a ratio's d_sae, say
-                throw new IllegalArgumentException("study config k " + c.k() + ", SAE " + s.name() + ": " + e.getMessage(), e);
-            }
+            cfgs.add((c.topK() ? b.optTopK(c.k())
+                    : b.optL1Coefficient(c.l1()).optTargetL0(group.equals(MATCHED_GROUP) ? c.matchedL0() : 0)).build());
         }
         // ten or more records per group: the matched sweep adapts its lambda at each
         int logEvery = (int) Math.max(1, Math.min(25, c.steps() / 10));

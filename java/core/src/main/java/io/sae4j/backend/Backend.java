@@ -23,7 +23,7 @@ public interface Backend extends AutoCloseable {
     /** One line on what runs: instruction set, threads and BLAS core, or device and memory. */
     String describe();
 
-    /** Whether the encoder runs this activation (the backward takes RELU only: sae4j trains ReLU SAEs). */
+    /** Whether the encoder runs this activation (the backward takes RELU and TOPK: what sae4j trains). */
     boolean supports(Activation.Kind kind);
 
     /**

@@ -45,8 +45,8 @@ import java.util.TreeSet;
  *     the decoder: folded into W_dec's rows).
  * </ul>
  * Gated and tanh-relu SAEs are read for their directions but not run forward; transcoders,
- * training-only architectures and unknown tensors are refused. Writes what sae4j trains
- * (standard / relu, float32) with sae4j's own record under the {@code sae4j} key.
+ * training-only architectures and unknown tensors are refused. Writes what sae4j trains or runs
+ * (standard / relu, topk, jumprelu; float32) with sae4j's own record under the {@code sae4j} key.
  */
 public final class SaeLensFormat {
     public static final String WEIGHTS = "sae_weights.safetensors";
@@ -359,9 +359,14 @@ public final class SaeLensFormat {
         cfg.put("device", "cpu");
         Map<String, Object> own = new LinkedHashMap<>();
         own.put("format_version", FORMAT_VERSION);
-        own.put("loss", sae.config().topK() ? "mse (topk: no penalty; W_dec rows held at unit norm)"
-                : "mse + l1_coefficient * sum_i f_i ||W_dec,i|| (decoder-norm-weighted L1, free decoder norm)");
-        own.put("l1_coefficient", sae.config().l1Coefficient());
+        switch (act.kind()) { // how sae4j trained it; a JumpReLU SAE was read, not trained here
+            case TOPK -> own.put("loss", "mse (topk: no penalty; W_dec rows held at unit norm)");
+            case JUMPRELU -> {}
+            default -> {
+                own.put("loss", "mse + l1_coefficient * sum_i f_i ||W_dec,i|| (decoder-norm-weighted L1, free decoder norm)");
+                own.put("l1_coefficient", sae.config().l1Coefficient());
+            }
+        }
         own.put("seed", sae.config().seed());
         own.put("ratio", sae.config().ratio());
         own.put("backend", sae.backend().describe());

@@ -4,9 +4,9 @@ import io.sae4j.backend.Activation;
 import java.util.Arrays;
 
 /**
- * The encoder's activation of an SAE given on the host (DESIGN.md): ReLU, the one sae4j trains;
- * TopK (the k largest of relu(pre)) and JumpReLU (relu(pre) where pre > threshold_i), which sae4j
- * runs forward for SAEs read from other libraries. {@link SparseAutoencoder} moves it to the
+ * The encoder's activation of an SAE given on the host (DESIGN.md): ReLU and TopK (the k largest of
+ * relu(pre)), which sae4j trains, and JumpReLU (relu(pre) where pre > threshold_i), which it runs
+ * forward for SAEs read from other libraries. {@link SparseAutoencoder} moves it to the
  * backend as an {@link Activation}.
  */
 public record EncoderActivation(Activation.Kind kind, int k, float[] threshold) {

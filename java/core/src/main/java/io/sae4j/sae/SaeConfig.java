@@ -84,9 +84,9 @@ public record SaeConfig(int dIn, int dSae, String architecture, int k, double l1
         private double ratio = -1;
         private String architecture = "relu";
         private int k;
-        private double l1 = Double.NaN; // unset: DEFAULT_L1 for relu, 0 for topk
+        private Double l1; // null: DEFAULT_L1 for relu, 0 for topk
         private long seed = DEFAULT_SEED;
-        private double decoderInitNorm = Double.NaN; // unset: 0.1 for relu, 1 for topk
+        private Double decoderInitNorm; // null: 0.1 for relu, 1 for topk
         private double targetL0 = 0;
 
         public Builder setDIn(int v) { dIn = v; return this; }
@@ -111,8 +111,8 @@ public record SaeConfig(int dIn, int dSae, String architecture, int k, double l1
                 throw new IllegalArgumentException("d_sae " + m + " x d_in " + dIn + " is over the limit of " + MAX_WEIGHTS
                         + " weights per matrix");
             boolean topk = "topk".equals(architecture);
-            return new SaeConfig(dIn, m, architecture, k, Double.isNaN(l1) ? (topk ? 0 : DEFAULT_L1) : l1, seed,
-                    Double.isNaN(decoderInitNorm) ? (topk ? 1 : 0.1) : decoderInitNorm, targetL0);
+            return new SaeConfig(dIn, m, architecture, k, l1 == null ? (topk ? 0 : DEFAULT_L1) : l1, seed,
+                    decoderInitNorm == null ? (topk ? 1 : 0.1) : decoderInitNorm, targetL0);
         }
     }
 

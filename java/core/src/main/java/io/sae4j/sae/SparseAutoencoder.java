@@ -34,7 +34,7 @@ public final class SparseAutoencoder implements AutoCloseable {
     private SparseAutoencoder(SaeConfig config, Backend backend, EncoderActivation act) {
         if (!backend.supports(act.kind()))
             throw new IllegalArgumentException("the " + backend.name() + " backend runs no " + act.describe()
-                    + " encoder (JumpReLU SAEs run on the cpu backend)");
+                    + " encoder (TopK and JumpReLU SAEs run on the cpu backend)");
         if (act.threshold() != null && act.threshold().length != config.dSae())
             throw new IllegalArgumentException("jumprelu threshold: expected (d_sae) = (" + config.dSae() + ") values, got "
                     + act.threshold().length);
@@ -98,11 +98,17 @@ public final class SparseAutoencoder implements AutoCloseable {
 
     /**
      * As {@link #fromWeights(SaeConfig, Backend, float[], float[], float[], float[])} with the
-     * encoder activation given: the config's, or JumpReLU (SAEs read from other libraries).
+     * encoder activation given: the config's, TopK with a relu config (the SAE's config becomes
+     * topk with that k), or JumpReLU (SAEs read from other libraries).
      */
     public static SparseAutoencoder fromWeights(SaeConfig config, Backend backend, float[] wEnc, float[] bEnc,
                                                 float[] wDec, float[] bDec, EncoderActivation act) {
-        if ((act.kind() == Activation.Kind.TOPK || config.topK()) && !act.equals(config.activation()))
+        if (act.kind() == Activation.Kind.TOPK && !config.topK()) {
+            if (act.k() > config.dSae())
+                throw new IllegalArgumentException("topk: k = " + act.k() + " exceeds d_sae = " + config.dSae());
+            config = SaeConfig.builder().setDIn(config.dIn()).setDSae(config.dSae()).optSeed(config.seed()).optTopK(act.k()).build();
+        }
+        if (config.topK() && !act.equals(config.activation()))
             throw new IllegalArgumentException("encoder " + act.describe() + " does not match the config's architecture "
                     + config.activation().describe());
         int m = config.dSae(), d = config.dIn();

@@ -129,6 +129,14 @@ class TopKTrainingTest {
         assertEquals(0, ok.l1Coefficient());
         assertEquals(1, ok.decoderInitNorm());
         assertEquals(0.1, SaeConfig.builder().setDIn(D).setRatio(2).build().decoderInitNorm(), "relu keeps its default");
+        assertThrows(IllegalArgumentException.class, () -> SaeConfig.builder().setDIn(D).setRatio(2).optL1Coefficient(Double.NaN).build(),
+                "a NaN lambda is refused, not taken for unset");
+        // weights with a TopK encoder and a relu config (as callers wrote before sae4j trained TopK): a topk SAE
+        SaeConfig relu = SaeConfig.builder().setDIn(D).setDSae(8).build();
+        try (CpuBackend be = new CpuBackend(1, 0); SparseAutoencoder s = SparseAutoencoder.fromWeights(relu, be, new float[D * 8],
+                new float[8], new float[8 * D], new float[D], EncoderActivation.topK(2))) {
+            assertEquals("topk k 2", s.config().architecture() + " k " + s.config().k());
+        }
     }
 
     static double[] rowNorms(float[] w, int rows) {

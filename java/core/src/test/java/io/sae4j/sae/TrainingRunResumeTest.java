@@ -249,6 +249,11 @@ class TrainingRunResumeTest {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                     () -> other.run(be, new SyntheticData(SPEC), Trainer.Listener.NONE));
             assertTrue(e.getMessage().contains("checkpoint of a different run"), e.getMessage());
+            // the same names and sizes as TopK: not the ReLU run that checkpointed
+            TrainingRun topk = new TrainingRun(tmp, List.of("r2", "r4"), List.of(SaeConfig.builder().setDIn(24).setRatio(2).optTopK(4).build(),
+                    SaeConfig.builder().setDIn(24).setRatio(4).optTopK(4).optSeed(7).build()), TRAIN, "synthetic seed 3");
+            e = assertThrows(IllegalArgumentException.class, () -> topk.run(be, new SyntheticData(SPEC), Trainer.Listener.NONE));
+            assertTrue(e.getMessage().contains("checkpoint of a different run"), e.getMessage());
         }
     }
 
