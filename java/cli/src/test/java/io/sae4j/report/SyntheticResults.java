@@ -120,9 +120,9 @@ final class SyntheticResults {
             p.addProperty("tokens", t * 100 * 4096);
             p.addProperty("loss", 5 * Math.exp(-t / 4.0) + 0.1 + 0.01 * rnd.nextDouble());
             p.addProperty("mse", 3 * Math.exp(-t / 4.0) + 0.05);
-            p.addProperty("l0", l0 + 150 * Math.exp(-t / 3.0));
+            p.addProperty("l0", l0 + 150 * Math.exp(-t / 2.0));
             if (t == 7) p.add("fvu", JsonNull.INSTANCE);
-            else p.addProperty("fvu", fvu + 0.6 * Math.exp(-t / 3.0)); // settled by 75% of training
+            else p.addProperty("fvu", fvu + 0.6 * Math.exp(-t / 2.0)); // settled by half of training
             p.addProperty("dead_fraction", 0.0);
             training.add(p);
         }

@@ -42,7 +42,7 @@ class TrainingChecksTest {
     }
 
     @Test
-    void convergedComparesTheEndWithThreeQuartersOfTraining() {
+    void convergedComparesTheLastQuarterWithTheOneBefore() {
         Finding ok = TrainingChecks.converged(results(sae("a", 1, 0, 20.5, 0.40, 20, 0.395), sae("b", 2, 0, 10.4, 0.3, 10, 0.3)));
         assertEquals(Boolean.TRUE, ok.holds(), ok.evidence());
         // L0 52 -> 45 is 15.6%: still moving; FVU 0.02 apart is too
@@ -52,6 +52,38 @@ class TrainingChecksTest {
         assertTrue(moving.evidence().contains("1 of 3 SAEs pass"), moving.evidence());
         assertTrue(moving.evidence().contains("b (L0 15.56%") && moving.evidence().contains("c (L0 0%, FVU 0.02"), moving.evidence());
         assertNull(TrainingChecks.converged(results()).holds());
+    }
+
+    /**
+     * A log every 25 steps to 400 whose FVU cycles over three intervals (+0.02, -0.01, -0.01 around
+     * a level: the intervals at 300 and 400 differ by 0.03), then falls by `drift` over the last quarter.
+     */
+    static JsonObject noisy(String name, double drift) {
+        JsonObject o = sae(name, 8, 0, 0, 0, 0, 0);
+        JsonArray t = new JsonArray();
+        for (int step = 25; step <= 400; step += 25) {
+            JsonObject r = new JsonObject();
+            r.addProperty("step", step);
+            r.addProperty("l0", 32);
+            r.addProperty("fvu", 0.2 + (step / 25 % 3 == 0 ? 0.02 : -0.01) - (step > 300 ? drift * (step - 300) / 100 : 0));
+            t.add(r);
+        }
+        o.add("training", t);
+        return o;
+    }
+
+    /**
+     * The check compares quarter means, not single intervals: an FVU that only alternates between
+     * intervals passes (its 75% and final intervals alone differ by 0.03), a real fall does not.
+     */
+    @Test
+    void quarterMeansAverageOutIntervalNoise() {
+        Finding noise = TrainingChecks.converged(results(noisy("n", 0)));
+        assertEquals(Boolean.TRUE, noise.holds(), noise.evidence());
+        Finding falling = TrainingChecks.converged(results(noisy("f", 0.04)));
+        assertEquals(Boolean.FALSE, falling.holds(), falling.evidence());
+        assertTrue(falling.evidence().contains("in the quarter to step 300") && falling.evidence().contains("quarter to 400"),
+                falling.evidence());
     }
 
     @Test
