@@ -255,9 +255,10 @@ final class Figures {
                     List.of(s.l0()), List.of(s.fvu())), i++, true);
         c.getStyler().setLegendPosition(org.knowm.xchart.style.Styler.LegendPosition.InsideNE);
         return new Figure(FRONTIER, "frontier.png", "Sparsity against fidelity",
-                "Each SAE of the ratio sweep on the held-out tokens: lower and further left is better. They share one L1 "
-                        + "coefficient, so they sit at different L0; the study's matched-L0 sweep (when run) is compared "
-                        + "separately, in the findings marked \"at matched L0\".", Charts.png(c), Charts.WIDTH, Charts.HEIGHT);
+                "Each SAE of the ratio sweep on the held-out tokens: lower and further left is better. " + (Findings.topK(r) > 0
+                        ? "They are TopK SAEs with one k, so they sit at one L0 and differ in FVU."
+                        : "They share one L1 coefficient, so they sit at different L0; the study's matched-L0 sweep (when run) is "
+                        + "compared separately, in the findings marked \"at matched L0\"."), Charts.png(c), Charts.WIDTH, Charts.HEIGHT);
     }
 
     static Figure training(StudyResults r, String anchor, String title, String yTitle, ToDoubleFunction<TrainPoint> metric,

@@ -85,6 +85,9 @@ public final class Study {
         HarvestModel main = mainModel(site);
         int smallest = dSae("ratio", c.ratio(), main.dModel()); // each ratio's SAE fits, checked before anything is harvested
         for (int r : c.ratios()) smallest = Math.min(smallest, dSae("ratios", r, main.dModel()));
+        if (c.topK() && !be.supports(io.sae4j.backend.Activation.Kind.TOPK)) // before anything is harvested
+            throw new IllegalArgumentException("k " + c.k() + ": the " + be.name() + " backend trains no TopK SAEs yet; run the study"
+                    + " with --device cpu (or SAE4J_DEVICE=cpu)");
         if (c.topK() ? c.k() > smallest : c.matchedL0() > smallest) // before anything is harvested
             throw new IllegalArgumentException((c.topK() ? "k " + c.k() : "matchedL0 " + c.matchedL0()) + " exceeds the " + smallest
                     + " latents of the smallest ratio");

@@ -140,6 +140,10 @@ public record StudyConfig(String model, String site, int layer, List<Integer> la
                 }
             }
             options.entrySet().forEach(e -> given.add(e.getKey(), e.getValue()));
+            if (given.has("k") && given.get("k").isJsonPrimitive() && given.get("k").getAsDouble() > 0)
+                for (String unused : List.of("l1", "matchedL0"))
+                    if (given.has(unused))
+                        throw new IllegalArgumentException(what + ": " + unused + " is for ReLU SAEs; with k (TopK SAEs) it does not apply");
             JsonObject merged = GSON.toJsonTree(fullPreset ? full() : defaults()).getAsJsonObject();
             if (given.has("onnx") && !given.get("onnx").isJsonNull()) { // your own main model: no bundled ones unless given
                 merged.remove("model");

@@ -147,6 +147,10 @@ final class SyntheticResults {
         c.addProperty("dead_b", rnd.nextInt(6));
         c.addProperty("mmcs_ab_live", Math.min(1, mab + 0.05));
         c.addProperty("mmcs_ba_live", Math.min(1, mba + 0.05));
+        if (kind.equals("seed")) { // as the study measures seed pairs: also at 75% of training, settled
+            c.addProperty("mmcs_ab_mid", mab - 0.004);
+            c.addProperty("mmcs_ba_mid", mba - 0.004);
+        }
         c.addProperty("pw_mcc", (mab + mba) / 2 - 0.08);
         c.addProperty("shared_frac_encdec", Math.max(0, mab - 0.35));
         JsonObject curve = new JsonObject();

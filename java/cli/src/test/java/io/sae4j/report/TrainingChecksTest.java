@@ -84,6 +84,30 @@ class TrainingChecksTest {
         assertEquals(Boolean.FALSE, falling.holds(), falling.evidence());
         assertTrue(falling.evidence().contains("in the quarter to step 300") && falling.evidence().contains("quarter to 400"),
                 falling.evidence());
+        // a record without an FVU (batches that did not vary) inside a quarter: the others still decide
+        JsonObject withNaN = noisy("f", 0.04);
+        withNaN.getAsJsonArray("training").get(13).getAsJsonObject().addProperty("fvu", Double.NaN);
+        Finding stillFalling = TrainingChecks.converged(results(withNaN));
+        assertEquals(Boolean.FALSE, stillFalling.holds(), stillFalling.evidence());
+    }
+
+    /** Seed pairs compared but none measured at 75% of training: the MMCS part is unknown, not settled. */
+    @Test
+    void seedPairsWithoutTheirMidPointLeaveTheCheckOpen() {
+        JsonObject r = new JsonObject();
+        JsonArray saes = new JsonArray(), comps = new JsonArray();
+        saes.add(sae("a", 8, 0, 20.5, 0.40, 20, 0.395));
+        r.add("saes", saes);
+        JsonObject c = new JsonObject();
+        c.addProperty("kind", "seed");
+        c.addProperty("a", "a");
+        c.addProperty("b", "b");
+        c.addProperty("mmcs_ab", 0.84);
+        c.addProperty("mmcs_ba", 0.84);
+        comps.add(c);
+        r.add("comparisons", comps);
+        Finding f = TrainingChecks.converged(StudyResults.of(r));
+        assertNull(f.holds(), f.evidence());
     }
 
     @Test

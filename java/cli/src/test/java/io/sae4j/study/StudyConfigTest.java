@@ -30,6 +30,9 @@ class StudyConfigTest {
         Path negative = Files.writeString(tmp.resolve("kn.json"), "{\"k\": -1}");
         assertTrue(assertThrows(IllegalArgumentException.class, () -> StudyConfig.read(negative, false)).getMessage()
                 .contains("k must be >= 0"));
+        Path both = Files.writeString(tmp.resolve("kl.json"), "{\"k\": 32, \"l1\": 2}");
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> StudyConfig.read(both, false)).getMessage()
+                .contains("l1 is for ReLU SAEs"));
     }
 
     @Test
