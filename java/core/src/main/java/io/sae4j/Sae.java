@@ -86,7 +86,8 @@ public final class Sae implements AutoCloseable {
      * atomically; its encoder (relu, topk, jumprelu) is written as SAELens's architecture of that name.
      */
     public void save(Path dir) throws IOException {
-        SaeLensFormat.write(model, dir, null);
+        SaeLensFormat.write(model, dir, file == null ? null
+                : java.util.Map.of(SaeLensFormat.READ_FROM, file.source() + " (" + file.format() + ")"));
     }
 
     // ---- training ----

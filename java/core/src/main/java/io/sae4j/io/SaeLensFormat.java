@@ -320,6 +320,9 @@ public final class SaeLensFormat {
         return ForeignWeights.finite(x.data(), name, file);
     }
 
+    /** The record key naming the file an SAE was read from (then cfg.json states no sae4j training loss). */
+    public static final String READ_FROM = "read_from";
+
     /**
      * Writes {@code sae} as a SAELens directory (created if needed; both files replaced atomically).
      * {@code record} is stored under cfg.json's "sae4j" key next to the config and provenance.
@@ -359,7 +362,8 @@ public final class SaeLensFormat {
         cfg.put("device", "cpu");
         Map<String, Object> own = new LinkedHashMap<>();
         own.put("format_version", FORMAT_VERSION);
-        switch (act.kind()) { // how sae4j trained it; a JumpReLU SAE was read, not trained here
+        boolean read = record != null && record.containsKey(READ_FROM); // not trained by sae4j: no training loss to state
+        if (!read) switch (act.kind()) { // how sae4j trained it; a JumpReLU SAE was read, not trained here
             case TOPK -> own.put("loss", "mse (topk: no penalty; W_dec rows held at unit norm)");
             case JUMPRELU -> {}
             default -> {

@@ -106,8 +106,18 @@ class TopKTrainingTest {
                 float[] probe = java.util.Arrays.copyOf(x, 100 * D);
                 assertArrayEquals(sae.encodeDense(probe, 100), back.encodeDense(probe, 100), "reloaded TopK SAE encodes the same");
                 assertEquals(cfgOf(sae), cfgOf(back), "the reloaded config is TopK(" + k + ") too");
+                // trained here: cfg.json states the loss; read from a file and saved again: it names the file instead
+                back.save(tmp.resolve("again"));
+                assertTrue(record(tmp.resolve("topk")).get("loss").getAsString().contains("unit norm"));
+                var again = record(tmp.resolve("again"));
+                assertTrue(!again.has("loss") && again.get("read_from").getAsString().contains("topk"), again.toString());
             }
         }
+    }
+
+    private static com.google.gson.JsonObject record(Path dir) throws java.io.IOException {
+        return com.google.gson.JsonParser.parseString(java.nio.file.Files.readString(dir.resolve("cfg.json"))).getAsJsonObject()
+                .getAsJsonObject("sae4j");
     }
 
     private static String cfgOf(Sae s) {
