@@ -129,12 +129,20 @@ final class Page {
 
     private String saes() {
         if (r.saes.isEmpty()) return Html.notRun(null, "the results hold no SAEs.");
-        Table t = new Table("name", "model", "layer", "site", "ratio", "seed", "dataset", "d_sae", "L0", "FVU", "MSE", "dead %", "median log10 freq");
-        for (Sae s : r.saes)
+        Table t = new Table("name", "model", "layer", "site", "ratio", "seed", "dataset", "d_sae", "L0", "FVU", "MSE", "dead %", "median log10 freq",
+                "training L0 change %", "training FVU change", "settled");
+        for (Sae s : r.saes) {
+            TrainingChecks.Convergence c = TrainingChecks.convergence(s);
+            Object none = new Raw("");
             t.row(s.name(), s.model(), s.layer(), s.site(), Analysis.ratioLabel(s.ratio()), s.seed(), s.dataset(), s.dSae(), s.l0(), s.fvu(),
-                    s.mse(), s.deadFraction() * 100, s.medianLog10Freq());
+                    s.mse(), s.deadFraction() * 100, s.medianLog10Freq(), c == null ? none : 100 * c.l0Change(),
+                    c == null ? none : c.fvuChange(), c == null ? "no curve" : c.converged() ? "yes" : "no");
+        }
         return Html.p("Reconstruction and sparsity of each SAE on held-out tokens. FVU = sum of squared errors / total variance; "
-                + "L0 = mean number of active latents per token; dead = never fired in the sample.") + t.html();
+                + "L0 = mean number of active latents per token; dead = never fired in the sample. The last three columns are the "
+                + "convergence check of each SAE: the change of its mean training L0 (relative) and FVU from the third to the last "
+                + "quarter of training, and whether both are within " + Html.num(100 * TrainingChecks.L0_REL) + "% and "
+                + Html.num(TrainingChecks.FVU_ABS) + ".") + t.html();
     }
 
     private String heatmap() {

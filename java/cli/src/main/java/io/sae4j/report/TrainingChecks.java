@@ -101,6 +101,7 @@ final class TrainingChecks {
                         .append(Html.num(100 * moving.get(i).l0Change())).append("%, FVU ").append(Html.num(moving.get(i).fvuChange())).append(')');
             ev.append(". More steps (the study config's \"steps\") would move its conclusions.");
         }
+        ev.append(" Every SAE's figures are in the SAE table.");
         if (!unchecked.isEmpty())
             ev.append(" Without finite L0 and FVU records in both quarters: ").append(String.join(", ", unchecked)).append('.');
         if (Findings.topK(r) > 0)

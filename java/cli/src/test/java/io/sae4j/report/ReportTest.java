@@ -42,6 +42,7 @@ class ReportTest {
         for (String a : SECTION_ANCHORS) assertTrue(html.contains("<section id=\"" + a + "\">"), a);
         for (String a : FIGURE_ANCHORS) assertTrue(html.contains("<figure id=\"" + a + "\"><img src=\"data:image/png;base64,"), a);
         assertFalse(html.contains("Not run"), "every part has data");
+        assertTrue(html.contains("<th>settled</th>") && html.contains("<td>yes</td>"), "each SAE's convergence check in the SAE table");
         for (String tag : List.of("section", "div", "table", "figure", "tr", "td", "th", "p", "mark", "details"))
             assertEquals(count(html, "<" + tag + "[ >]"), count(html, "</" + tag + ">"), "balanced <" + tag + ">");
 
