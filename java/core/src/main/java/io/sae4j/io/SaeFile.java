@@ -32,8 +32,8 @@ public record SaeFile(Path source, String format, JsonObject config, String arch
         if (forwardRefusal != null)
             throw new IllegalArgumentException(source + ": " + forwardRefusal
                     + "; its decoder and encoder directions can still be compared (compare without --acts)");
-        SaeConfig.Builder b = SaeConfig.builder().setDIn(dIn).setDSae(dSae).optSeed(seed());
-        SaeConfig c = (k() != null ? b.optTopK(k()) : b.optL1Coefficient(l1Coefficient())).build();
+        // a TopK encoder makes the SAE's config topk (fromWeights)
+        SaeConfig c = SaeConfig.builder().setDIn(dIn).setDSae(dSae).optL1Coefficient(l1Coefficient()).optSeed(seed()).build();
         return SparseAutoencoder.fromWeights(c, backend, wEnc, bEnc, wDec, bDec, activation);
     }
 

@@ -103,11 +103,8 @@ public final class SparseAutoencoder implements AutoCloseable {
      */
     public static SparseAutoencoder fromWeights(SaeConfig config, Backend backend, float[] wEnc, float[] bEnc,
                                                 float[] wDec, float[] bDec, EncoderActivation act) {
-        if (act.kind() == Activation.Kind.TOPK && !config.topK()) {
-            if (act.k() > config.dSae())
-                throw new IllegalArgumentException("topk: k = " + act.k() + " exceeds d_sae = " + config.dSae());
+        if (act.kind() == Activation.Kind.TOPK && !config.topK()) // (the topk config checks k against d_sae)
             config = SaeConfig.builder().setDIn(config.dIn()).setDSae(config.dSae()).optSeed(config.seed()).optTopK(act.k()).build();
-        }
         if (config.topK() && !act.equals(config.activation()))
             throw new IllegalArgumentException("encoder " + act.describe() + " does not match the config's architecture "
                     + config.activation().describe());

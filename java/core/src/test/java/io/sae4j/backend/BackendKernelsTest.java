@@ -392,15 +392,7 @@ class BackendKernelsTest {
     }
 
     private static double lossWith(Case c, int tensor, int index, double value) {
-        Reference.Sae s = c.ref();
-        double[] target = switch (tensor) {
-            case 0 -> s.wEncT();
-            case 1 -> s.bEnc();
-            case 2 -> s.wDec();
-            default -> s.bDec();
-        };
-        target[index] = value;
-        return Reference.loss(s, c.x, c.B, c.lambda);
+        return Reference.loss(with(c, tensor, index, value), c.x, c.B, c.lambda);
     }
 
     /**
