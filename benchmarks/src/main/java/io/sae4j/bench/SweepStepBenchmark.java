@@ -74,7 +74,7 @@ public class SweepStepBenchmark {
             saes.add(sae);
         }
         System.out.println("# ratios " + Arrays.toString(sweep));
-        trainer = new Trainer(saes, TrainConfig.builder().setSteps(Long.MAX_VALUE / 2).optBatchSize(batch).optLr(1e-7).build());
+        trainer = new Trainer(saes, TrainConfig.builder().setSteps(Long.MAX_VALUE / 4 / batch).optBatchSize(batch).optLr(1e-7).build());
     }
 
     @Benchmark

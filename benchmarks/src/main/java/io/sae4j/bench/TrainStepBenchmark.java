@@ -31,7 +31,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * GEMM alone (2 B d m flops), the one product a sparse step cannot avoid. {@code density} sets the
  * fraction of latents that fire: "init" is a fresh SAE (about half fire, dense paths), "0.01" shifts
  * b_enc so that about 1% fire, as in a trained SAE (sparse paths). GFLOP/s of the whole step are
- * counted as 12 B d m (the dense step's flops) in RESULTS.md.
+ * counted as 12 B d m (the dense step's flops) in RESULTS.md. {@code architecture} "topk32" makes it a
+ * TopK step (k 32: the unit-norm decoder steps included; {@code density} then does not apply).
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
@@ -52,6 +53,10 @@ public class TrainStepBenchmark {
     @Param({"init", "0.01"})
     public String density;
 
+    /** "relu" (L1) or "topk32" (TopK, k = 32). */
+    @Param({"relu"})
+    public String architecture;
+
     /** Backend: cpu or cuda (GPU kernels are asynchronous: each invocation ends with a sync). */
     @Param({"cpu"})
     public String device;
@@ -70,11 +75,13 @@ public class TrainStepBenchmark {
         x = new float[batch * dIn];
         for (int i = 0; i < x.length; i++) x[i] = (float) (r.nextDouble() * 2 - 1);
         int m = ratio * dIn;
-        sae = SparseAutoencoder.initialize(SaeConfig.builder().setDIn(dIn).setDSae(m).optL1Coefficient(1e-3).build(),
-                backend);
-        if (!"init".equals(density)) Sparsify.toDensity(sae, x, batch, Double.parseDouble(density));
+        boolean topk = "topk32".equals(architecture);
+        if (!topk && !"relu".equals(architecture)) throw new IllegalArgumentException("architecture: relu or topk32, got " + architecture);
+        SaeConfig.Builder cfg = SaeConfig.builder().setDIn(dIn).setDSae(m);
+        sae = SparseAutoencoder.initialize((topk ? cfg.optTopK(32) : cfg.optL1Coefficient(1e-3)).build(), backend);
+        if (!topk && !"init".equals(density)) Sparsify.toDensity(sae, x, batch, Double.parseDouble(density));
         trainer = new Trainer(java.util.List.of(sae),
-                TrainConfig.builder().setSteps(Long.MAX_VALUE / 2).optBatchSize(batch).optLr(1e-7).build());
+                TrainConfig.builder().setSteps(Long.MAX_VALUE / 4 / batch).optBatchSize(batch).optLr(1e-7).build());
         xb = backend.upload(x);
         pre = backend.allocate((long) batch * m);
     }
