@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <functional>
 #include <vector>
 
 #include "internal.h"
@@ -47,39 +46,59 @@ void build_csr(sae4j_cpu_ctx* ctx, sae4j_cpu_batch* b, int64_t B, int64_t m) {
 
 // The activation beyond ReLU, applied to a row f = relu(pre) in place (DESIGN.md): TopK keeps the
 // k largest (ties: the lower index), JumpReLU keeps pre > threshold_i (relu(pre) [pre > t_i]: a
-// negative threshold keeps what ReLU keeps). Returns the row's nonzeros.
+// negative threshold keeps what ReLU keeps). Adds the row's survivors to firing (may be NULL) and
+// returns how many there are.
 struct RowActivation {
     int act;
     int64_t k;
     const float* threshold;
 
-    int32_t apply(float* fr, int64_t m, int32_t n) const {
+    int32_t apply(float* fr, int64_t m, int32_t n, int32_t* firing) const {
         if (act == SAE4J_ACT_JUMPRELU) {
             n = 0;
             for (int64_t i = 0; i < m; ++i) {
                 if (!(fr[i] > threshold[i])) fr[i] = 0.f;
                 n += fr[i] != 0.f;
             }
-            return n;
+        } else if (n > k) {
+            return keep_top_k(fr, m, firing);
         }
-        if (act != SAE4J_ACT_TOPK || n <= k) return n;
-        // The k-th largest positive value, then everything above it and the first ties at it.
-        thread_local std::vector<float> values;  // grows to m once per thread, then reused
-        values.clear();
-        for (int64_t i = 0; i < m; ++i)
-            if (fr[i] > 0.f) values.push_back(fr[i]);
-        std::nth_element(values.begin(), values.begin() + (k - 1), values.end(), std::greater<float>());
-        const float kth = values[k - 1];
-        int64_t above = 0;
-        for (float v : values) above += v > kth;
-        int64_t ties_left = k - above;
-        for (int64_t i = 0; i < m; ++i) {
-            if (fr[i] > kth) continue;
-            if (fr[i] == kth && ties_left > 0) {
-                --ties_left;
-                continue;
-            }
-            fr[i] = 0.f;
+        if (firing)
+            for (int64_t i = 0; i < m; ++i) firing[i] += fr[i] != 0.f;
+        return n;
+    }
+
+    // One pass in index order over a bounded heap of the best k so far, its worst on top: a later
+    // equal value never displaces an earlier one (ties go to the lower index), and on a row in
+    // random order only about k ln(m/k) values displace, so the pass is one compare per latent.
+    // (Replaced a copy of the positives and nth_element: 40% of a TopK training step, B 4096,
+    // d 512, m 4096.)
+    int32_t keep_top_k(float* fr, int64_t m, int32_t* firing) const {
+        struct Kept {
+            float value;
+            int32_t index;
+        };
+        // as the heap's "less" this puts the worst kept value on top
+        const auto better = [](const Kept& a, const Kept& b) {
+            return a.value > b.value || (a.value == b.value && a.index < b.index);
+        };
+        thread_local std::vector<Kept> scratch;  // grows to the largest k once per thread
+        if ((int64_t)scratch.size() < k) scratch.resize(k);
+        Kept* heap = scratch.data();
+        int64_t size = 0, i = 0;
+        for (; size < k; ++i)  // the first k positives (the row has more than k)
+            if (fr[i] > 0.f) heap[size++] = {fr[i], (int32_t)i};
+        std::make_heap(heap, heap + k, better);
+        for (; i < m; ++i) {
+            if (!(fr[i] > heap[0].value)) continue;
+            std::pop_heap(heap, heap + k, better);
+            heap[k - 1] = {fr[i], (int32_t)i};
+            std::push_heap(heap, heap + k, better);
+        }
+        std::memset(fr, 0, sizeof(float) * m);
+        for (int64_t j = 0; j < k; ++j) {
+            fr[heap[j].index] = heap[j].value;
+            if (firing) ++firing[heap[j].index];
         }
         return (int32_t)k;
     }
@@ -111,9 +130,7 @@ int64_t relu_epilogue(sae4j_cpu_ctx* ctx, sae4j_cpu_batch* b, int64_t B, int64_t
                 if (act.act == SAE4J_ACT_RELU) {
                     n = v.relu_bias(fr, b_enc, fr, seg_firing, m);
                 } else {  // firing counted after the activation has dropped what it drops
-                    n = act.apply(fr, m, v.relu_bias(fr, b_enc, fr, nullptr, m));
-                    if (seg_firing)
-                        for (int64_t i = 0; i < m; ++i) seg_firing[i] += fr[i] != 0.f;
+                    n = act.apply(fr, m, v.relu_bias(fr, b_enc, fr, nullptr, m), seg_firing);
                 }
                 row_nnz[r] = n;
                 if (k < 0 || k + n > limit) {

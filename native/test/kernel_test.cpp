@@ -340,6 +340,13 @@ void test_sae_activations(sae4j_cpu_ctx* ctx, std::mt19937_64& rng, int storage,
         std::copy(s.flat.begin(), s.flat.begin() + d, s.flat.begin() + i * d);
         s.flat[m * d + i] = s.flat[m * d];
     }
+    // latents 40.. have no encoder row, so pre is b_enc exactly: 0.25, 0.5 or 1 (above most of a
+    // row), ties across many latents whatever the GEMM's rounding, and spread so that the kept
+    // ties are neither the first nor the last of them
+    for (int64_t i = 40; i < m; ++i) {
+        std::fill(s.flat.begin() + i * d, s.flat.begin() + (i + 1) * d, 0.f);
+        s.flat[m * d + i] = 0.25f * (float)(1 << (i % 3));
+    }
     auto x = randn(rng, B * d, 1);
     std::vector<double> pre(B * m);
     for (int64_t r = 0; r < B; ++r)
