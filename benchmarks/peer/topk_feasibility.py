@@ -5,7 +5,11 @@ decoder rows held at unit norm, their gradient's radial part removed), for bench
 how many of its latents die, before sae4j trains TopK itself. Adam with the trainer's schedule (5%
 warmup, linear decay over the last 20%); FVU per batch as sae4j's training log has it.
 
-    python3 benchmarks/peer/topk_feasibility.py TRAIN.npy HELD.npy RATIO K LR STEPS BATCH
+    python3 benchmarks/peer/topk_feasibility.py TRAIN.npy HELD.npy RATIO K LR STEPS BATCH [DEAD_TOKENS]
+
+DEAD_TOKENS > 0 adds AuxK (Gao et al. 2024, section A.2): latents that have not fired in the last
+DEAD_TOKENS training tokens are dead; the d/2 largest ReLU pre-activations among them reconstruct
+the main reconstruction's residual (no b_dec), with loss coefficient 1/32.
 
 prints the training FVU at 75% of the steps and at the end (means over 50 steps), and the held-out
 FVU and dead fraction.
@@ -17,6 +21,7 @@ import numpy as np
 
 train, held = sys.argv[1], sys.argv[2]
 ratio, k, lr, steps, B = int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5]), int(sys.argv[6]), int(sys.argv[7])
+dead_tokens = int(sys.argv[8]) if len(sys.argv) > 8 else 0
 X = np.load(train); H = np.load(held)
 n, d = X.shape; m = ratio * d
 rng = np.random.default_rng(42)
@@ -34,6 +39,7 @@ def decode(idx, val):
     for j in range(k): xh += val[:, j:j+1] * Wd[idx[:, j]]
     return xh + bd
 perm = rng.permutation(n); pos = 0; log = []; acc = [0, 0, 0]; t0 = time.time()
+last_fired = np.zeros(m, np.int64); aux_log = []
 for t in range(1, steps + 1):
     if pos + B > n: perm = rng.permutation(n); pos = 0
     x = X[perm[pos:pos + B]]; pos += B
@@ -48,6 +54,18 @@ for t in range(1, steps + 1):
     gbd = g_err.sum(0)
     gpre = np.zeros((B, m), np.float32); np.put_along_axis(gpre, idx, gpre_val, 1)
     gWe = (x - bd).T @ gpre; gbe = gpre.sum(0); gbd -= (gpre @ We.T).sum(0)  # b_dec also enters through x - b_dec
+    last_fired[idx[val > 0]] = t
+    D = np.flatnonzero((t - last_fired) * B >= dead_tokens) if dead_tokens > 0 else []
+    if len(D) > 0:  # AuxK: the dead latents' top d/2 reconstruct the residual x - xhat (held fixed)
+        ka = min(d // 2, len(D)); alpha = 1 / 32
+        preD = np.maximum((x - bd) @ We[:, D] + be[D], 0)
+        ia = np.argpartition(-preD, ka - 1, axis=1)[:, :ka]
+        A = np.zeros_like(preD); np.put_along_axis(A, ia, np.take_along_axis(preD, ia, 1), 1)
+        r = A @ Wd[D] + err  # ehat - e with e = x - xhat = -err
+        aux_log.append(alpha * (r ** 2).sum(1).mean())
+        g_r = 2 * alpha * r / B
+        gA = (g_r @ Wd[D].T) * (A > 0)
+        gWd[D] += A.T @ g_r; gWe[:, D] += (x - bd).T @ gA; gbe[D] += gA.sum(0); gbd -= (gA @ We[:, D].T).sum(0)
     gWd -= (gWd * Wd).sum(1, keepdims=True) * Wd  # remove the part along each unit row
     f = min(1, t / (steps / 20)); ds = steps - int(0.2 * steps)
     if t > ds: f = min(f, (steps - t + 1) / (steps - ds + 1))
@@ -65,3 +83,4 @@ fvu = se / ((H - H.mean(0)) ** 2).sum()
 mid = [f for s, f in log if s == int(0.75 * steps / 50) * 50][0]
 print(f"ratio {ratio} k {k} lr {lr}: train FVU 75% {mid:.4f} end {log[-1][1]:.4f} (change {mid - log[-1][1]:.4f}); held-out FVU {fvu:.4f}, dead {100 * (1 - fired.mean()):.2f}%, {time.time() - t0:.0f} s")
 print(' '.join(f"{s}:{f:.3f}" for s, f in log))
+if dead_tokens > 0: print(f"AuxK at {len(aux_log)} steps; dead at the end {len(D)}; aux loss first {aux_log[0] if aux_log else 0:.4f} last {aux_log[-1] if aux_log else 0:.4f}")

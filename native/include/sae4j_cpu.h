@@ -131,6 +131,20 @@ int sae4j_cpu_sae_backward(sae4j_cpu_ctx* ctx, sae4j_cpu_batch* batch, int64_t B
                            const float* params, int act, int64_t k, const float* threshold,
                            float lambda, float* grads, float* losses);
 
+/* ---- AuxK, the dead latents' auxiliary loss of TopK training (auxk.cpp) ----
+ * Gao et al. 2024, appendix A.2. After sae4j_cpu_sae_backward of the same batch: the k_aux
+ * largest relu(pre) among the dead latents (dead: n_dead strictly ascending indices < m) reconstruct
+ * the residual e = x - xhat of the main reconstruction, held fixed, without b_dec:
+ *   L_aux = alpha/B sum_b ||sum_{kept j} a_bj W_dec,dead_j - e_b||^2     (k_aux > n_dead: all)
+ * grads (+=): its gradient, added to the backward's; *loss (=): L_aux (alpha included). The dead
+ * latents' pre-activations are made in the batch's latents, which then count as not encoded.
+ * n_dead 0 adds nothing (loss 0). work holds sae4j_cpu_auxk_workspace(B, d, n_dead or more, k_aux)
+ * floats (-1 for sizes < 1). */
+int64_t sae4j_cpu_auxk_workspace(int64_t B, int64_t d, int64_t max_dead, int64_t k_aux);
+int sae4j_cpu_auxk_backward(sae4j_cpu_ctx* ctx, sae4j_cpu_batch* batch, int64_t B, int64_t m,
+                            const float* params, const int32_t* dead, int64_t n_dead, int64_t k_aux,
+                            float alpha, float* work, float* grads, float* loss);
+
 /* ---- Adam (adam.cpp) ----
  * In place over n parameters: m1 = b1 m1 + (1-b1) g; m2 = b2 m2 + (1-b2) g^2;
  * p -= lr * (m1 / (1 - b1^t)) / (sqrt(m2 / (1 - b2^t)) + eps). t >= 1 is the step number. */

@@ -104,6 +104,9 @@ inline void prefetch_row(const float* row, int64_t n, bool write) {
         else __builtin_prefetch(row + i, 0);
     }
 }
+// row (n) >= 0 with more than k positives: keeps its k largest (ties: the lower index) and zeroes
+// the rest, adding the kept to firing (may be NULL); returns k (sae_forward.cpp).
+int32_t keep_top_k(float* row, int64_t n, int64_t k, int32_t* firing);
 // The batch holds the latents of an encode of exactly (B, m).
 inline bool encoded_as(const sae4j_cpu_batch* b, int64_t B, int64_t m) {
     return b->sparse >= 0 && b->filled_rows == B && b->filled_m == m;

@@ -443,6 +443,21 @@ void test_sae_errors(sae4j_cpu_ctx* ctx, std::mt19937_64& rng) {
     report_exact("backward of JumpReLU (sae4j does not train it): ERR_UNSUPPORTED",
                  sae4j_cpu_sae_backward(ctx, training, 4, 9, s.flat.data(), SAE4J_ACT_JUMPRELU, 0, threshold.data(), 0.1f,
                                         g.data(), losses.data()) != SAE4J_ERR_UNSUPPORTED);
+    {  // AuxK (its values: AuxKTest against a double reference): scratch of exactly the size asked, so
+       // that ASan sees a write past it; unsorted lists refused; afterwards the batch holds no encode
+        const int32_t dead[] = {1, 4, 8}, unsorted[] = {4, 1};
+        std::vector<float> work(sae4j_cpu_auxk_workspace(4, 6, 3, 2));
+        float aux = -1.f;
+        report_exact("auxk refuses a dead list not strictly ascending",
+                     sae4j_cpu_auxk_backward(ctx, training, 4, 9, s.flat.data(), unsorted, 2, 2, 1.f, work.data(), g.data(),
+                                             &aux) != SAE4J_ERR_ARG);
+        ok(sae4j_cpu_auxk_backward(ctx, training, 4, 9, s.flat.data(), dead, 3, 2, 1.f, work.data(), g.data(), &aux),
+           "auxk");
+        report_exact("auxk loss finite and >= 0", !(aux >= 0.f && std::isfinite(aux)));
+        report_exact("auxk again without an encode: ERR_ARG",
+                     sae4j_cpu_auxk_backward(ctx, training, 4, 9, s.flat.data(), dead, 3, 2, 1.f, work.data(), g.data(),
+                                             &aux) != SAE4J_ERR_ARG);
+    }
     ok(sae4j_cpu_sae_encode(ctx, inference, 4, 9, s.flat.data(), SAE4J_ACT_RELU, 0, nullptr, &nnz, nullptr), "encode");
     ok(sae4j_cpu_sae_decode(ctx, inference, 4, 9, s.flat.data()), "decode");
     report_exact("backward on an inference batch", sae4j_cpu_sae_backward(ctx, inference, 4, 9, s.flat.data(), SAE4J_ACT_RELU,

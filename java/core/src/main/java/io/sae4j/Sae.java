@@ -168,6 +168,11 @@ public final class Sae implements AutoCloseable {
         public Training l1(double lambda) { sae.optL1Coefficient(lambda); return this; }
         /** A TopK SAE keeping each token's k largest latents (no L1; unit-norm decoder rows). */
         public Training topK(int k) { sae.optTopK(k); return this; }
+        /**
+         * With {@link #topK}: AuxK (Gao et al. 2024) at this coefficient, 1/32 in the paper, so that
+         * latents that stopped firing (none in the last million tokens) get a gradient again.
+         */
+        public Training auxK(double coefficient) { train.optAuxK(coefficient); return this; }
         public Training seed(long seed) { sae.optSeed(seed); return this; }
         public Training steps(long n) { steps = n; return this; }
         public Training batchSize(int tokens) { train.optBatchSize(tokens); return this; }

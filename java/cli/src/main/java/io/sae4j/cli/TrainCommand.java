@@ -44,6 +44,15 @@ final class TrainCommand implements Callable<Integer> {
             + " the loss is the MSE alone and W_dec's rows are held at unit norm; L0 is k by construction.")
     Integer k;
 
+    @Option(names = "--auxk", defaultValue = "0", description = "With --k: AuxK (Gao et al. 2024) at this coefficient (1/32 ="
+            + " 0.03125 in the paper): each token's d_in/2 largest dead latents learn to reconstruct what the SAE misses, so"
+            + " that dead latents come back; 0 = off (default ${DEFAULT-VALUE}).")
+    double auxK;
+
+    @Option(names = "--dead-window", defaultValue = "1000000", description = "A latent that has not fired in this many"
+            + " tokens is dead: the logs' dead fraction, and AuxK's dead latents (default ${DEFAULT-VALUE}).")
+    long deadWindow;
+
     @Option(names = "--steps", description = "Optimiser steps (default: one pass over the file).")
     Long steps;
 
@@ -92,6 +101,9 @@ final class TrainCommand implements Callable<Integer> {
         if (k != null && (l1 != null || targetL0 != 0))
             throw new IllegalArgumentException("--k trains TopK SAEs, which have no L1 penalty: drop --l1 and --target-l0");
         if (k != null && k < 1) throw new IllegalArgumentException("--k must be >= 1, got " + k);
+        if (!(auxK >= 0) || Double.isInfinite(auxK)) throw new IllegalArgumentException("--auxk must be a number >= 0, got " + auxK);
+        if (auxK > 0 && k == null) throw new IllegalArgumentException("--auxk is TopK training's loss on dead latents: give --k too");
+        if (deadWindow < 1) throw new IllegalArgumentException("--dead-window must be >= 1 token, got " + deadWindow);
         double lambda = l1 != null ? l1 : SaeConfig.DEFAULT_L1;
         if (!(lambda >= 0) || Double.isInfinite(lambda)) throw new IllegalArgumentException("--l1 must be a number >= 0, got " + l1);
         if (!(lrDecay >= 0 && lrDecay <= 1))
@@ -133,7 +145,8 @@ final class TrainCommand implements Callable<Integer> {
                         + ": batch x max(d_in, d_sae) must be at most " + Integer.MAX_VALUE + " (at most "
                         + Integer.MAX_VALUE / Math.max(d, maxDSae) + " here)");
             TrainConfig tc = TrainConfig.builder().setSteps(nSteps).optBatchSize(batch).optLr(lr).optLrDecayFraction(lrDecay)
-                    .optLogEvery(logEvery).optCheckpointEvery(checkpointEvery).optResampleEvery(resampleEvery).build();
+                    .optLogEvery(logEvery).optCheckpointEvery(checkpointEvery).optResampleEvery(resampleEvery)
+                    .optAuxK(auxK).optDeadWindowTokens(deadWindow).build();
             // the content, not only the path and size: a regenerated file must not pass as the old one
             String identity = acts.toAbsolutePath() + " (" + source.rows() + " x " + d + ", " + Files.size(acts)
                     + " bytes, " + content.id() + ", shuffle seed " + dataSeed + ")";

@@ -238,6 +238,23 @@ class CliTest {
         Result both = sae4j("train", "--acts", acts, "--k", 3, "--l1", 0.5, "--steps", 5, "--out", tmp.resolve("topk2"));
         assertEquals(1, both.code(), both.toString());
         assertTrue(both.err().contains("--k trains TopK SAEs, which have no L1 penalty"), both.toString());
+        Result auxAlone = sae4j("train", "--acts", acts, "--auxk", 0.03125, "--steps", 5, "--out", tmp.resolve("topk3"));
+        assertEquals(1, auxAlone.code(), auxAlone.toString());
+        assertTrue(auxAlone.err().contains("--auxk is TopK training's loss on dead latents: give --k too"), auxAlone.toString());
+    }
+
+    /** --auxk adds AuxK's loss to TopK's: the log's loss exceeds its MSE once latents count as dead (--dead-window). */
+    @Test
+    void trainTopKWithAuxK() throws IOException {
+        Path out = tmp.resolve("auxk");
+        Result r = sae4j("train", "--acts", acts, "--ratios", "8", "--k", 2, "--auxk", 0.03125, "--dead-window", 128,
+                "--steps", 40, "--batch", 128, "--log-every", 10, "--out", out);
+        assertEquals(0, r.code(), r.toString());
+        List<String> rows = Files.readAllLines(out.resolve("train_log.csv"));
+        String last = rows.get(rows.size() - 1);
+        String[] v = last.split(",");
+        assertTrue(Double.parseDouble(v[6]) > Double.parseDouble(v[7]), "loss > mse with dead latents: " + last);
+        assertTrue(Double.parseDouble(v[11]) > 0, "some latents dead in a window of one batch: " + last);
     }
 
     @Test

@@ -114,6 +114,27 @@ public interface Backend extends AutoCloseable {
     void backward(SaeTensors params, Activation act, float lambda, SaeTensors grads, Workspace ws, long rows,
                   StepStats.Slot stats);
 
+    /** Whether this backend runs {@link #auxKBackward} (else it and its scratch size throw UnsupportedOperationException). */
+    default boolean supportsAuxK() {
+        return false;
+    }
+
+    /** Floats of scratch {@link #auxKBackward} needs for batches of spec and up to spec's latents dead. */
+    default long auxKScratchFloats(WorkspaceSpec spec, long kAux) {
+        throw new UnsupportedOperationException(describe() + ": no AuxK on this backend");
+    }
+
+    /**
+     * AuxK, TopK training's loss on dead latents (Gao et al. 2024, appendix A.2), right after
+     * {@link #backward} of the same rows: the aux.kAux() largest relu(pre) among aux's dead latents
+     * reconstruct the residual e = x - xhat, held fixed and without b_dec, at loss
+     * alpha / rows * sum_b ||ehat_b - e_b||^2. Its gradient is added to grads; stats (may be null)
+     * receives it as {@link StepStats.Slot#auxLoss}. Overwrites ws's latents: ws then holds no encode.
+     */
+    default void auxKBackward(SaeTensors params, AuxK aux, SaeTensors grads, Workspace ws, long rows, StepStats.Slot stats) {
+        throw new UnsupportedOperationException(describe() + ": no AuxK on this backend");
+    }
+
     /** In-place Adam over all of params (n floats), with gradients and moments of the same length. */
     void adamStep(FloatBuf params, FloatBuf grads, AdamState moments, AdamStep step);
 

@@ -61,6 +61,18 @@ public abstract class NativeWorkspace implements Workspace {
         encoded.requireDecoded(rows, params.m(), "backward");
     }
 
+    /**
+     * Checks an AuxK call: as a backward's (it follows one); afterwards the
+     * latents hold the dead latents' pre-activations, so nothing counts as encoded.
+     */
+    public void beginAuxK(SaeTensors params, SaeTensors grads, long rows) {
+        Checks.saeShape(params, spec, rows, "auxKBackward");
+        Checks.sameShape(params, grads, "auxKBackward grads");
+        if (!spec.training()) throw new IllegalArgumentException("auxKBackward: the workspace was not made for training");
+        encoded.requireDecoded(rows, params.m(), "auxKBackward");
+        encoded.clear();
+    }
+
     /** A view of n floats of native memory at p that allocation owns. */
     protected static FloatBuf view(Backend backend, org.bytedeco.javacpp.FloatPointer p, long n, Allocation allocation) {
         if (p == null || p.isNull()) throw new BackendException(backend.name() + ": a workspace buffer is missing");

@@ -3,12 +3,12 @@ package io.sae4j.backend;
 /**
  * Per-step statistics of one SAE that stay on the backend until the host reads them (at log
  * intervals, not every step): for each of {@code slots} steps, the losses [mse, l1] (written by
- * {@link Backend#backward}) and the number of nonzero latents (written by {@link Backend#encode}),
+ * {@link Backend#backward}) and AuxK's (by {@link Backend#auxKBackward}; NaN where it did not run), the number of nonzero latents (written by {@link Backend#encode}),
  * and per latent the number of tokens it fired on (accumulated by {@link Backend#encode}).
  */
 public final class StepStats implements AutoCloseable {
     private final int slots;
-    private final FloatBuf losses;  // (slots, 2)
+    private final FloatBuf losses;  // (slots, 3): mse, l1, aux
     private final IntBuf nonzeros;  // (slots)
     private final IntBuf firing;    // (latents)
     private volatile double density = Double.NaN; // of the latest step read back, NaN before any
@@ -22,7 +22,12 @@ public final class StepStats implements AutoCloseable {
 
         /** The losses [mse, l1] of this step: 2 floats. */
         public FloatBuf losses() {
-            return stats.losses.slice(2L * index, 2);
+            return stats.losses.slice(LOSSES * index, 2);
+        }
+
+        /** The AuxK loss of this step: 1 float. */
+        public FloatBuf auxLoss() {
+            return stats.losses.slice(LOSSES * index + 2, 1);
         }
 
         /** The nonzero count of this step: 1 int. */
@@ -35,13 +40,16 @@ public final class StepStats implements AutoCloseable {
         }
     }
 
-    /** Host copy of the first {@code steps} slots and the firing counts. */
+    /** Floats per step in the losses: [mse, l1, aux]. */
+    public static final int LOSSES = 3;
+
+    /** Host copy of the first {@code steps} slots ({@link #LOSSES} losses each) and the firing counts. */
     public record Snapshot(float[] losses, int[] nonzeros, int[] firing) {}
 
     public StepStats(Backend backend, int slots, long latents) {
         if (slots < 1) throw new IllegalArgumentException("stats need at least 1 slot, got " + slots);
         this.slots = slots;
-        losses = backend.allocate(2L * slots);
+        losses = backend.allocate((long) LOSSES * slots);
         nonzeros = backend.allocateInts(slots);
         firing = backend.allocateInts(latents);
         backend.fill(losses, Float.NaN);
@@ -75,17 +83,18 @@ public final class StepStats implements AutoCloseable {
         return new Slot(this, index);
     }
 
-    /** Reads the first {@code steps} slots and the firing counts, then zeroes the firing counts. */
+    /** Reads the first {@code steps} slots and the firing counts, then resets the losses (NaN) and firing counts (0). */
     public Snapshot drain(int steps) {
         if (steps < 0 || steps > slots) throw new IllegalArgumentException("steps " + steps + " outside 0.." + slots);
         Backend be = losses.backend();
-        float[] l = new float[2 * steps];
+        float[] l = new float[LOSSES * steps];
         int[] nz = new int[steps];
         if (steps > 0) {
             be.download(losses, 0, l, 0, l.length);
             be.download(nonzeros, 0, nz, 0, steps);
         }
         int[] fired = be.download(firing);
+        be.fill(losses, Float.NaN);
         be.fill(firing, 0);
         return new Snapshot(l, nz, fired);
     }

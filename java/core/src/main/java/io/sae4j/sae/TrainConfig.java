@@ -17,10 +17,15 @@ package io.sae4j.sae;
  * @param deadWindowTokens a latent that has not fired in this many tokens counts as dead
  * @param resampleEvery   resample dead latents every this many steps in the first half of training
  *                        (0 = never; see {@link #resamplesAt})
+ * @param auxKCoefficient TopK SAEs: the weight of AuxK, the loss that gives dead latents a gradient
+ *                        (Gao et al. 2024 use 1/32; 0 = off). Dead means not fired in the last
+ *                        {@code deadWindowTokens} tokens, as of the latest record
+ * @param auxKLatents     how many dead latents AuxK keeps per token (0 = d_in / 2, Gao et al.'s choice)
  */
 public record TrainConfig(int batchSize, long steps, double lr, long lrWarmupSteps, double lrDecayFraction,
                           long l1WarmupSteps, double beta1, double beta2, double eps, int logEvery,
-                          long checkpointEvery, long deadWindowTokens, long resampleEvery) {
+                          long checkpointEvery, long deadWindowTokens, long resampleEvery, double auxKCoefficient,
+                          int auxKLatents) {
     public TrainConfig {
         if (batchSize < 1) throw new IllegalArgumentException("batch size must be >= 1, got " + batchSize);
         if (steps < 1) throw new IllegalArgumentException("steps must be >= 1, got " + steps);
@@ -39,6 +44,19 @@ public record TrainConfig(int batchSize, long steps, double lr, long lrWarmupSte
                     + logEvery + " (a checkpoint closes a log interval, so a resumed log matches an uninterrupted one)");
         if (deadWindowTokens < 1) throw new IllegalArgumentException("dead window must be >= 1 token");
         if (resampleEvery < 0) throw new IllegalArgumentException("resample interval must be >= 0 steps, got " + resampleEvery);
+        if (!(auxKCoefficient >= 0) || Double.isInfinite(auxKCoefficient))
+            throw new IllegalArgumentException("AuxK coefficient must be finite and >= 0, got " + auxKCoefficient);
+        if (auxKLatents < 0) throw new IllegalArgumentException("AuxK latents must be >= 0 (0: d_in / 2), got " + auxKLatents);
+    }
+
+    /** Whether TopK SAEs train with AuxK. */
+    public boolean auxK() {
+        return auxKCoefficient > 0;
+    }
+
+    /** Dead latents AuxK keeps per token for SAEs of input width dIn. */
+    public int auxKLatentsFor(int dIn) {
+        return auxKLatents > 0 ? auxKLatents : Math.max(1, dIn / 2);
     }
 
     /**
@@ -74,6 +92,8 @@ public record TrainConfig(int batchSize, long steps, double lr, long lrWarmupSte
     public static final double DEFAULT_LR = 1e-3;
     /** The final fraction of steps over which the learning rate decays to 0, library and CLI. */
     public static final double DEFAULT_LR_DECAY = 0.2;
+    /** Tokens without firing after which a latent counts as dead. */
+    public static final long DEFAULT_DEAD_WINDOW = 1_000_000;
     /** Tokens per step, library and CLI. */
     public static final int DEFAULT_BATCH = 4096;
 
@@ -90,8 +110,10 @@ public record TrainConfig(int batchSize, long steps, double lr, long lrWarmupSte
         private double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
         private int logEvery = 100;
         private long checkpointEvery = 0;
-        private long deadWindow = 1_000_000;
+        private long deadWindow = DEFAULT_DEAD_WINDOW;
         private long resampleEvery = 0;
+        private double auxK = 0;
+        private int auxKLatents = 0;
 
         public Builder setSteps(long v) { steps = v; return this; }
         public Builder optBatchSize(int v) { batchSize = v; return this; }
@@ -107,13 +129,17 @@ public record TrainConfig(int batchSize, long steps, double lr, long lrWarmupSte
         public Builder optDeadWindowTokens(long v) { deadWindow = v; return this; }
         /** Resample dead latents every this many steps in the first half (default 0: never). */
         public Builder optResampleEvery(long v) { resampleEvery = v; return this; }
+        /** TopK SAEs: AuxK with this coefficient (Gao et al. 2024: 1/32; default 0: off). */
+        public Builder optAuxK(double coefficient) { auxK = coefficient; return this; }
+        /** Dead latents AuxK keeps per token (default 0: d_in / 2). */
+        public Builder optAuxKLatents(int v) { auxKLatents = v; return this; }
 
         public TrainConfig build() {
             if (steps < 1) throw new IllegalArgumentException("steps is required and must be >= 1");
             long fivePct = Math.max(1, steps / 20);
             return new TrainConfig(batchSize, steps, lr, lrWarmup < 0 ? fivePct : lrWarmup, lrDecayFraction,
                     l1Warmup < 0 ? fivePct : l1Warmup, beta1, beta2, eps, logEvery, checkpointEvery, deadWindow,
-                    resampleEvery);
+                    resampleEvery, auxK, auxKLatents);
         }
     }
 }

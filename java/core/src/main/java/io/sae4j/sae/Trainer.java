@@ -2,8 +2,10 @@ package io.sae4j.sae;
 
 import io.sae4j.backend.AdamState;
 import io.sae4j.backend.AdamStep;
+import io.sae4j.backend.AuxK;
 import io.sae4j.backend.Backend;
 import io.sae4j.backend.FloatBuf;
+import io.sae4j.backend.IntBuf;
 import io.sae4j.backend.NonFiniteInputException;
 import io.sae4j.backend.SaeTensors;
 import io.sae4j.backend.StepStats;
@@ -20,7 +22,8 @@ import java.util.Locale;
  * Adam training of one or several SAEs on the same stream of batches (multi-SAE mode: e.g.
  * expansion ratios 1..32 or several seeds over one pass of the data). ReLU SAEs minimise the MSE
  * plus the decoder-norm-weighted L1; TopK SAEs the MSE alone, with W_dec's rows held at unit norm
- * (the gradient's radial part removed before each step, the rows renormalised after it). Each step loads the batch
+ * (the gradient's radial part removed before each step, the rows renormalised after it), plus
+ * AuxK on their dead latents when the config asks for it. Each step loads the batch
  * once, then for each SAE runs encode, decode, backward into a gradient buffer shared by all SAEs,
  * and Adam. All backend memory is allocated up front; the per-step statistics (losses, nonzero and
  * firing counts, the batch variance) stay on the backend and are read back only when their slots
@@ -40,13 +43,17 @@ public final class Trainer implements AutoCloseable {
         final StepStats stats;
         final SaeTensors grads; // views of the shared gradient buffer in this SAE's layout
         final long[] lastFired; // tokens seen when each latent was last seen firing (-1: never)
+        final IntBuf dead;      // AuxK: the dead latents (first deadCount), refreshed after each collect
+        final int[] deadHost;
+        int deadCount;
+        boolean deadStale = true;
         long resampled; // dead latents resampled so far
         double l1Factor = 1; // lambda = l1Coefficient * l1Factor (adapted towards the config's target L0)
         double lossSum, mseSum, l1Sum, l0Sum, fvuNum;
         double bestMse = Double.POSITIVE_INFINITY; // lowest interval MSE so far (divergence check)
         long intervalSteps;
 
-        Slot(SparseAutoencoder sae, FloatBuf gradBuffer, int statSlots) {
+        Slot(SparseAutoencoder sae, FloatBuf gradBuffer, int statSlots, boolean auxK) {
             this.sae = sae;
             Backend be = sae.backend();
             moments = AdamState.zeros(be, sae.parameters().length());
@@ -54,11 +61,13 @@ public final class Trainer implements AutoCloseable {
             grads = SaeTensors.view(gradBuffer, sae.dIn(), sae.dSae());
             lastFired = new long[sae.dSae()];
             Arrays.fill(lastFired, -1);
+            dead = auxK ? be.allocateInts(sae.dSae()) : null;
+            deadHost = auxK ? new int[sae.dSae()] : null;
         }
     }
 
     /**
-     * Means over the steps since the last record, per SAE. {@code fvu} is the interval's summed
+     * Means over the steps since the last record, per SAE ({@code loss} includes AuxK's). {@code fvu} is the interval's summed
      * squared error over the summed squared deviation of each batch from its own mean (the
      * metrics' FVU uses the whole sample's mean instead). {@code deadFraction}: latents that did
      * not fire in the last min(deadWindowTokens, tokens) tokens.
@@ -87,6 +96,7 @@ public final class Trainer implements AutoCloseable {
     private final Workspace ws;
     private final FloatBuf grads;
     private final FloatBuf variance; // (statSlots): each pending step's sum of squared deviations
+    private final FloatBuf auxScratch; // AuxK's, shared by the SAEs (null without AuxK)
     private final int statSlots;
     private final float[] host;
     private final int d;
@@ -120,14 +130,24 @@ public final class Trainer implements AutoCloseable {
             maxM = Math.max(maxM, s.dSae());
             maxParams = Math.max(maxParams, s.parameters().length());
         }
+        if (config.auxK()) {
+            for (int i = 0; i < saes.size(); i++)
+                if (!saes.get(i).config().topK())
+                    throw new IllegalArgumentException("AuxK is TopK training's loss on dead latents; SAE " + i + " is "
+                            + saes.get(i).config().architecture() + ": train it without AuxK");
+            if (!backend.supportsAuxK())
+                throw new UnsupportedOperationException("the " + backend.name() + " backend has no AuxK yet: train with AuxK"
+                        + " on the cpu backend, or without it");
+        }
         // the backend's firing counts are int32: read back before slots x batch rows could pass 2^31
         statSlots = (int) Math.max(1, Math.min(Math.min(config.logEvery(), maxStatSlots),
                 Integer.MAX_VALUE / (long) config.batchSize()));
         ws = backend.workspace(WorkspaceSpec.training(config.batchSize(), d, maxM));
         grads = backend.allocate(maxParams);
         variance = backend.allocate(statSlots);
+        auxScratch = config.auxK() ? backend.allocate(backend.auxKScratchFloats(ws.spec(), config.auxKLatentsFor(d))) : null;
         host = new float[config.batchSize() * d];
-        for (SparseAutoencoder s : saes) slots.add(new Slot(s, grads, statSlots));
+        for (SparseAutoencoder s : saes) slots.add(new Slot(s, grads, statSlots, config.auxK()));
     }
 
     public TrainConfig config() { return config; }
@@ -166,6 +186,11 @@ public final class Trainer implements AutoCloseable {
             backend.encode(sae.tensors(), sae.activation(), ws, B, stat);
             backend.decode(sae.tensors(), ws, B);
             backend.backward(sae.tensors(), sae.activation(), lambda, s.grads, ws, B, stat);
+            if (config.auxK()) {
+                if (s.deadStale) refreshDead(s);
+                backend.auxKBackward(sae.tensors(), new AuxK(s.dead, s.deadCount, config.auxKLatentsFor(d),
+                        (float) config.auxKCoefficient(), auxScratch), s.grads, ws, B, stat);
+            }
             if (sae.config().topK()) backend.removeDecoderRadial(sae.tensors(), s.grads); // unit-norm decoder
             backend.adamStep(sae.parameters(), s.grads.all(), s.moments, adam);
             if (sae.config().topK()) backend.normalizeDecoder(sae.tensors());
@@ -188,14 +213,15 @@ public final class Trainer implements AutoCloseable {
         backend.download(variance, 0, var, 0, pending);
         List<StepStats.Snapshot> snaps = new ArrayList<>();
         for (Slot s : slots) snaps.add(s.stats.drain(pending));
+        final int L = StepStats.LOSSES;
         for (int i = 0; i < slots.size(); i++) {
             float[] l = snaps.get(i).losses();
             for (int k = 0; k < pending; k++)
-                if (!Float.isFinite(l[2 * k]) || !Float.isFinite(l[2 * k + 1])) {
+                if (!Float.isFinite(l[L * k]) || !Float.isFinite(l[L * k + 1]) || !Double.isFinite(auxLoss(l, k))) {
                     Slot s = slots.get(i);
                     double lambda = lambda(s, first + k);
                     failure = "SAE " + i + " (d_sae " + s.sae.dSae() + ") diverged at step " + (first + k) + ": loss is "
-                            + (l[2 * k] + lambda * l[2 * k + 1]) + "; lower the learning rate or the L1 coefficient";
+                            + (l[L * k] + lambda * l[L * k + 1] + auxLoss(l, k)) + "; lower the learning rate or the L1 coefficient";
                     throw new IllegalStateException(failure);
                 }
         }
@@ -203,9 +229,9 @@ public final class Trainer implements AutoCloseable {
             Slot s = slots.get(i);
             StepStats.Snapshot snap = snaps.get(i);
             for (int k = 0; k < pending; k++) {
-                double mse = snap.losses()[2 * k], l1 = snap.losses()[2 * k + 1];
+                double mse = snap.losses()[L * k], l1 = snap.losses()[L * k + 1];
                 double lambda = lambda(s, first + k);
-                s.lossSum += mse + lambda * l1;
+                s.lossSum += mse + lambda * l1 + auxLoss(snap.losses(), k);
                 s.mseSum += mse;
                 s.l1Sum += l1;
                 s.l0Sum += (double) snap.nonzeros()[k] / B;
@@ -216,9 +242,34 @@ public final class Trainer implements AutoCloseable {
             long seen = step * (long) B;
             for (int j = 0; j < snap.firing().length; j++)
                 if (snap.firing()[j] > 0) s.lastFired[j] = seen;
+            s.deadStale = true;
         }
         for (float v : var) varSum += v;
         pending = 0;
+    }
+
+    /** Step k's AuxK loss in a snapshot's losses (0 without AuxK). */
+    private double auxLoss(float[] losses, int k) {
+        return config.auxK() ? losses[StepStats.LOSSES * k + 2] : 0;
+    }
+
+    /**
+     * AuxK's dead latents of s: those not seen firing in the last deadWindowTokens tokens, as of the
+     * latest collect (so none before a whole window has passed).
+     */
+    private void refreshDead(Slot s) {
+        long tokens = step * (long) config.batchSize();
+        int n = 0;
+        for (int j = 0; j < s.lastFired.length; j++)
+            if (tokens - Math.max(0, s.lastFired[j]) >= config.deadWindowTokens()) s.deadHost[n++] = j;
+        if (n > 0) backend.upload(s.deadHost, 0, s.dead, 0, n);
+        s.deadCount = n;
+        s.deadStale = false;
+    }
+
+    /** SAE i's dead latents as AuxK last saw them (0 without AuxK). */
+    public int auxKDead(int i) {
+        return slots.get(i).deadCount;
     }
 
     /** Mean of the first n rows of x (n, d), per column. */
@@ -416,6 +467,7 @@ public final class Trainer implements AutoCloseable {
             System.arraycopy(st.lastFired(), 0, s.lastFired, 0, s.lastFired.length);
             s.resampled = st.resampled();
             s.l1Factor = st.l1Factor();
+            s.deadStale = true;
         }
         step = atStep;
         lastRecords = List.copyOf(records);
@@ -426,9 +478,11 @@ public final class Trainer implements AutoCloseable {
         for (Slot s : slots) {
             s.moments.close();
             s.stats.close();
+            if (s.dead != null) s.dead.close();
         }
         grads.close();
         variance.close();
+        if (auxScratch != null) auxScratch.close();
         ws.close();
     }
 }

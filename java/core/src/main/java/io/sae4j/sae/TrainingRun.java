@@ -92,6 +92,8 @@ public final class TrainingRun {
         o.add("saes", saes);
         JsonObject t = GSON.toJsonTree(train).getAsJsonObject();
         dropIfZero(t, "resampleEvery");
+        dropIfZero(t, "auxKCoefficient");
+        dropIfZero(t, "auxKLatents");
         o.add("train", t);
         o.addProperty("data", dataIdentity);
         return o;

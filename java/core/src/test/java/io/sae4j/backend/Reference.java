@@ -134,6 +134,76 @@ final class Reference {
         return new double[][] {gWe, gbe, gWd, gbd};
     }
 
+    /** e (B, d) = x - xhat of the TopK(topk) SAE: the residual AuxK reconstructs. */
+    static double[] residual(Sae s, float[] x, int B, int topk) {
+        double[] xh = decode(s, encode(s, x, B, topk), B), e = new double[B * s.d];
+        for (int i = 0; i < e.length; i++) e[i] = x[i] - xh[i];
+        return e;
+    }
+
+    /** a (B, dead.length): per row the kAux largest relu(pre) of the dead latents (ties to the lower index). */
+    static double[] auxActivations(Sae s, float[] x, int B, int[] dead, int kAux) {
+        int n = dead.length;
+        double[] a = new double[B * n];
+        for (int b = 0; b < B; b++) {
+            double[] pre = new double[n];
+            for (int j = 0; j < n; j++) {
+                int i = dead[j];
+                double p = s.bEnc[i];
+                for (int k = 0; k < s.d; k++) p += (x[b * s.d + k] - s.bDec[k]) * s.wEncT[i * s.d + k];
+                pre[j] = p;
+            }
+            for (int j = 0; j < n; j++) {
+                int above = 0;
+                for (int q = 0; q < n; q++) if (pre[q] > pre[j] || (pre[q] == pre[j] && q < j)) above++;
+                a[b * n + j] = above >= kAux ? 0 : Math.max(pre[j], 0);
+            }
+        }
+        return a;
+    }
+
+    /** AuxK's loss alpha/B sum_b ||sum_j a_bj W_dec,dead_j - e_b||^2 with the residual e held fixed. */
+    static double auxLoss(Sae s, float[] x, int B, int[] dead, int kAux, double alpha, double[] e) {
+        double[] a = auxActivations(s, x, B, dead, kAux);
+        double sq = 0;
+        for (int b = 0; b < B; b++)
+            for (int k = 0; k < s.d; k++) {
+                double r = -e[b * s.d + k];
+                for (int j = 0; j < dead.length; j++) r += a[b * dead.length + j] * s.wDec[dead[j] * s.d + k];
+                sq += r * r;
+            }
+        return alpha * sq / B;
+    }
+
+    /** Its gradients {gW_encT, gb_enc, gW_dec, gb_dec}, written out from the chain rule (e fixed). */
+    static double[][] auxGradients(Sae s, float[] x, int B, int[] dead, int kAux, double alpha, double[] e) {
+        int d = s.d, m = s.m, n = dead.length;
+        double[] a = auxActivations(s, x, B, dead, kAux);
+        double[] gWe = new double[m * d], gbe = new double[m], gWd = new double[m * d], gbd = new double[d];
+        for (int b = 0; b < B; b++) {
+            double[] g = new double[d];
+            for (int k = 0; k < d; k++) {
+                double r = -e[b * d + k];
+                for (int j = 0; j < n; j++) r += a[b * n + j] * s.wDec[dead[j] * d + k];
+                g[k] = 2 * alpha / B * r;
+            }
+            for (int j = 0; j < n; j++) {
+                double aj = a[b * n + j];
+                if (aj <= 0) continue;
+                int i = dead[j];
+                double dA = 0;
+                for (int k = 0; k < d; k++) dA += g[k] * s.wDec[i * d + k];
+                gbe[i] += dA;
+                for (int k = 0; k < d; k++) {
+                    gWd[i * d + k] += aj * g[k];
+                    gWe[i * d + k] += dA * (x[b * d + k] - s.bDec[k]);
+                    gbd[k] -= dA * s.wEncT[i * d + k];
+                }
+            }
+        }
+        return new double[][] {gWe, gbe, gWd, gbd};
+    }
+
     /**
      * cos(a_i, b_j) for vectors given as rows (n, d) or columns (d, n), optionally centred; a zero
      * vector has cosine 0, and when centring a constant vector has NaN (r undefined).

@@ -3,6 +3,7 @@ package io.sae4j.backend.cpu;
 import io.sae4j.backend.Activation;
 import io.sae4j.backend.AdamState;
 import io.sae4j.backend.AdamStep;
+import io.sae4j.backend.AuxK;
 import io.sae4j.backend.Allocations;
 import io.sae4j.backend.Backend;
 import io.sae4j.backend.BackendException;
@@ -330,6 +331,40 @@ public final class CpuBackend implements Backend {
         check(NativeCpu.saeBackward(live(), w.handle(), rows, params.m(), p, act.kind().code(), act.k(), threshold, lambda,
                 g, (stats != null ? stats.losses() : spareLosses).pointer(this, 2, "backward stats losses")),
                 "sae4j_cpu_sae_backward");
+    }
+
+    @Override
+    public boolean supportsAuxK() {
+        return true;
+    }
+
+    @Override
+    public long auxKScratchFloats(WorkspaceSpec spec, long kAux) {
+        long n = NativeCpu.auxkWorkspace(spec.rows(), spec.d(), spec.maxLatents(), kAux);
+        if (n < 0) throw new IllegalArgumentException("auxKScratchFloats: invalid sizes " + spec + ", k_aux " + kAux);
+        return n;
+    }
+
+    @Override
+    public void auxKBackward(SaeTensors params, AuxK aux, SaeTensors grads, Workspace ws, long rows, StepStats.Slot stats) {
+        CpuWorkspace w = cpu(ws);
+        if (aux.deadCount() > params.m())
+            throw new IllegalArgumentException("auxKBackward: " + aux.deadCount() + " dead latents of an SAE of " + params.m());
+        long need = auxKScratchFloats(new WorkspaceSpec(rows, params.d(), Math.max(1, aux.deadCount()), w.spec().storage(), true),
+                aux.kAux());
+        if (aux.scratch().length() < need)
+            throw new IllegalArgumentException("auxKBackward: scratch of " + aux.scratch().length() + " floats, needs " + need);
+        w.beginAuxK(params, grads, rows);
+        long n = SaeTensors.count(params.d(), params.m());
+        FloatPointer loss = (stats != null ? stats.auxLoss() : spareLosses).pointer(this, 1, "auxKBackward stats loss");
+        int status = NativeCpu.auxkBackward(live(), w.handle(), rows, params.m(), params.all().pointer(this, n, "auxKBackward params"),
+                aux.dead().pointer(this, Math.max(1, aux.deadCount()), "auxKBackward dead"), aux.deadCount(), aux.kAux(),
+                aux.alpha(), aux.scratch().pointer(this, need, "auxKBackward scratch"),
+                grads.all().pointer(this, n, "auxKBackward grads"), loss);
+        if (status == NativeCpu.ERR_ARG)
+            throw new IllegalArgumentException("auxKBackward: the dead list must hold strictly ascending latent indices in 0.."
+                    + (params.m() - 1));
+        check(status, "sae4j_cpu_auxk_backward");
     }
 
     @Override

@@ -90,6 +90,14 @@ public final class NativeCpu {
     public static native int saeBackward(Ctx ctx, Batch batch, long B, long m, @Const FloatPointer params, int act,
             long k, @Const FloatPointer threshold, float lambda, FloatPointer grads, FloatPointer losses);
 
+    @Name("sae4j_cpu_auxk_workspace")
+    public static native long auxkWorkspace(long B, long d, long maxDead, long kAux);
+
+    @Name("sae4j_cpu_auxk_backward")
+    public static native int auxkBackward(Ctx ctx, Batch batch, long B, long m, @Const FloatPointer params,
+            @Cast("const int32_t*") IntPointer dead, long nDead, long kAux, float alpha, FloatPointer work,
+            FloatPointer grads, FloatPointer loss);
+
     @Name("sae4j_cpu_remove_radial")
     public static native int removeRadial(Ctx ctx, long rows, long cols, @Const FloatPointer W, FloatPointer G);
 

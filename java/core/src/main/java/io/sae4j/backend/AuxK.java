@@ -1,0 +1,18 @@
+package io.sae4j.backend;
+
+/**
+ * What one {@link Backend#auxKBackward} call needs beside the SAE: its dead latents (the first
+ * {@code deadCount} ints of {@code dead}, strictly ascending), how many of them reconstruct each
+ * row's residual ({@code kAux}), the loss coefficient {@code alpha}, and scratch of
+ * {@link Backend#auxKScratchFloats} floats.
+ */
+public record AuxK(IntBuf dead, long deadCount, long kAux, float alpha, FloatBuf scratch) {
+    public AuxK {
+        if (dead == null || scratch == null) throw new IllegalArgumentException("auxK: dead list and scratch are required");
+        if (deadCount < 0 || deadCount > dead.length())
+            throw new IllegalArgumentException("auxK: dead count " + deadCount + " outside 0.." + dead.length());
+        if (kAux < 1) throw new IllegalArgumentException("auxK: k_aux must be >= 1, got " + kAux);
+        if (!(alpha >= 0) || Float.isInfinite(alpha))
+            throw new IllegalArgumentException("auxK: the coefficient must be finite and >= 0, got " + alpha);
+    }
+}
