@@ -88,6 +88,9 @@ public final class Study {
         if (c.topK() && !be.supports(io.sae4j.backend.Activation.Kind.TOPK)) // before anything is harvested
             throw new IllegalArgumentException("k " + c.k() + ": the " + be.name() + " backend trains no TopK SAEs yet; run the study"
                     + " with --device cpu (or SAE4J_DEVICE=cpu)");
+        if (c.auxK() > 0 && !be.supportsAuxK())
+            throw new IllegalArgumentException("auxK " + c.auxK() + ": the " + be.name() + " backend has no AuxK yet; run the study"
+                    + " with --device cpu (or SAE4J_DEVICE=cpu), or without auxK");
         if (c.topK() ? c.k() > smallest : c.matchedL0() > smallest) // before anything is harvested
             throw new IllegalArgumentException((c.topK() ? "k " + c.k() : "matchedL0 " + c.matchedL0()) + " exceeds the " + smallest
                     + " latents of the smallest ratio");
@@ -211,7 +214,8 @@ public final class Study {
         int logEvery = (int) Math.max(1, Math.min(25, c.steps() / 10));
         TrainConfig tc = TrainConfig.builder().setSteps(c.steps()).optBatchSize(c.batch()).optLr(c.lr()).optLrDecayFraction(c.lrDecay())
                 .optLogEvery(logEvery)
-                .optCheckpointEvery(logEvery * Math.max(1, 100 / logEvery)).optResampleEvery(c.resampleEvery()).build();
+                .optCheckpointEvery(logEvery * Math.max(1, 100 / logEvery)).optResampleEvery(c.resampleEvery())
+                .optAuxK(c.auxK()).optDeadWindowTokens(c.auxK() > 0 ? c.trainTokens() : TrainConfig.DEFAULT_DEAD_WINDOW).build();
         Path file = Manifest.layerFile(acts(first.model(), first.dataset()), first.layer());
         TrainingRun run = new TrainingRun(out.resolve("saes").resolve(group), names, cfgs, tc,
                 out.relativize(file) + " first " + c.trainTokens() + " rows, " + Fingerprint.of(file).id());

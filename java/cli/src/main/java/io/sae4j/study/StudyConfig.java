@@ -66,11 +66,13 @@ import java.util.Set;
  * @param k            when > 0, every SAE is TopK with this k (Gao et al. 2024) instead of ReLU with L1: the ratio
  *                     sweep is then at one L0 by construction, so {@code l1} and {@code matchedL0} do not apply
  *                     (no matched sweep is trained)
+ * @param auxK         with {@code k}: the AuxK coefficient (Gao et al. 2024; 0 = off), with a latent dead once it has
+ *                     not fired in {@code trainTokens} tokens (a pass over the training data)
  */
 public record StudyConfig(String model, String site, int layer, List<Integer> layers, List<Integer> ratios, int ratio,
                           List<Long> seeds, List<String> otherModels, long trainTokens, int heldoutTokens, long steps,
                           int batch, double l1, double lr, double lrDecay, long resampleEvery, double matchedL0, boolean float16,
-                          String onnx, String tokenizer, String tensor, String text, String textField, int k) {
+                          String onnx, String tokenizer, String tensor, String text, String textField, int k, double auxK) {
     private static final Gson GSON = new GsonBuilder().setPrettyPrinting().create();
     /** Every key a config file may give. */
     static final List<String> KEYS = Arrays.stream(StudyConfig.class.getRecordComponents()).map(RecordComponent::getName).toList();
@@ -84,7 +86,7 @@ public record StudyConfig(String model, String site, int layer, List<Integer> la
                        List<Long> seeds, List<String> otherModels, long trainTokens, int heldoutTokens, long steps,
                        int batch, double l1, double lr, double lrDecay, long resampleEvery, double matchedL0, boolean float16) {
         this(model, site, layer, layers, ratios, ratio, seeds, otherModels, trainTokens, heldoutTokens, steps, batch, l1, lr,
-                lrDecay, resampleEvery, matchedL0, float16, null, null, null, null, null, 0);
+                lrDecay, resampleEvery, matchedL0, float16, null, null, null, null, null, 0, 0);
     }
 
     public static StudyConfig defaults() {
@@ -238,6 +240,10 @@ public record StudyConfig(String model, String site, int layer, List<Integer> la
         if (k < 0) throw new IllegalArgumentException(what + ": k must be >= 0 (0: ReLU SAEs with L1; > 0: TopK SAEs), got " + k);
         if (!(matchedL0 >= 0) || Double.isInfinite(matchedL0))
             throw new IllegalArgumentException(what + ": matchedL0 must be >= 0 (0 = no matched-sparsity sweep), got " + matchedL0);
+        if (!(auxK >= 0) || Double.isInfinite(auxK))
+            throw new IllegalArgumentException(what + ": auxK must be a number >= 0 (0 = off), got " + auxK);
+        if (auxK > 0 && k == 0)
+            throw new IllegalArgumentException(what + ": auxK is TopK training's loss on dead latents: give k too");
         return this;
     }
 

@@ -33,6 +33,11 @@ class StudyConfigTest {
         Path both = Files.writeString(tmp.resolve("kl.json"), "{\"k\": 32, \"l1\": 2}");
         assertTrue(assertThrows(IllegalArgumentException.class, () -> StudyConfig.read(both, false)).getMessage()
                 .contains("l1 is for ReLU SAEs"));
+        Path auxAlone = Files.writeString(tmp.resolve("ka.json"), "{\"k\": 0, \"auxK\": 0.03125}");
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> StudyConfig.read(auxAlone, false)).getMessage()
+                .contains("auxK is TopK training's loss on dead latents: give k too"));
+        assertEquals(0.03125, StudyConfig.read(Files.writeString(tmp.resolve("kx.json"), "{\"k\": 16, \"auxK\": 0.03125}"), false)
+                .auxK());
     }
 
     @Test
