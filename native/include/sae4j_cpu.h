@@ -136,14 +136,17 @@ int sae4j_cpu_sae_backward(sae4j_cpu_ctx* ctx, sae4j_cpu_batch* batch, int64_t B
  * largest relu(pre) among the dead latents (dead: n_dead strictly ascending indices < m) reconstruct
  * the residual e = x - xhat of the main reconstruction, held fixed, without b_dec:
  *   L_aux = alpha/B sum_b ||sum_{kept j} a_bj W_dec,dead_j - e_b||^2     (k_aux > n_dead: all)
- * grads (+=): its gradient, added to the backward's; *loss (=): L_aux (alpha included). The dead
- * latents' pre-activations are made in the batch's latents, which then count as not encoded.
- * n_dead 0 adds nothing (loss 0). work holds sae4j_cpu_auxk_workspace(B, d, n_dead or more, k_aux)
+ * alpha weighs it against the main loss as sparsify's auxk_alpha does (both over the same batch
+ * scale). grads (+=): its gradient, added to the backward's; *loss (=): L_aux (alpha included).
+ * The dead latents' pre-activations are made in the batch's latents, which then count as not
+ * encoded. firing (m, may be NULL): listed latents with firing > 0 (fired since the list was
+ * made) take no part. n_dead 0 adds nothing (loss 0). work holds sae4j_cpu_auxk_workspace(B, d, n_dead or more, k_aux)
  * floats (-1 for sizes < 1). */
 int64_t sae4j_cpu_auxk_workspace(int64_t B, int64_t d, int64_t max_dead, int64_t k_aux);
 int sae4j_cpu_auxk_backward(sae4j_cpu_ctx* ctx, sae4j_cpu_batch* batch, int64_t B, int64_t m,
-                            const float* params, const int32_t* dead, int64_t n_dead, int64_t k_aux,
-                            float alpha, float* work, float* grads, float* loss);
+                            const float* params, const int32_t* dead, int64_t n_dead,
+                            const int32_t* firing, int64_t k_aux, float alpha, float* work,
+                            float* grads, float* loss);
 
 /* ---- Adam (adam.cpp) ----
  * In place over n parameters: m1 = b1 m1 + (1-b1) g; m2 = b2 m2 + (1-b2) g^2;

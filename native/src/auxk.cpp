@@ -6,7 +6,9 @@
 //   gW_dec,i += sum_b a_bi g_b    gW_encT,i += sum_b dA_bi xc_b    gb_enc,i += sum_b dA_bi
 //   gb_dec -= sum_i (sum_b dA_bi) W_encT,i      (b_dec enters pre through xc = x - b_dec)
 // e is -(B/2) err, which the decode left. The dead latents' pre-activations are made in the batch's
-// f: its latents are not needed after the backward, and the batch then counts as not encoded.
+// f: its latents are not needed after the backward, and the batch then counts as not encoded. A
+// listed latent that has fired since the list was made (firing > 0) takes no part: its bias is
+// taken as -inf, so it is never selected.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -48,14 +50,15 @@ extern "C" int64_t sae4j_cpu_auxk_workspace(int64_t B, int64_t d, int64_t max_de
 
 extern "C" int sae4j_cpu_auxk_backward(sae4j_cpu_ctx* ctx, sae4j_cpu_batch* b, int64_t B, int64_t m,
                                        const float* params, const int32_t* dead, int64_t n_dead,
-                                       int64_t k_aux, float alpha, float* work, float* grads,
-                                       float* loss) {
+                                       const int32_t* firing, int64_t k_aux, float alpha, float* work,
+                                       float* grads, float* loss) {
     if (!ctx || !b || !params || !grads || !loss || !b->training || !encoded_as(b, B, m) || !b->decoded ||
         n_dead < 0 || n_dead > m || k_aux < 1 || !(alpha >= 0.f) || std::isinf(alpha) ||
         (n_dead > 0 && (!dead || !work)))
         return SAE4J_ERR_ARG;
     for (int64_t j = 0; j < n_dead; ++j)  // strictly ascending latent indices: kept lists sort by j
         if (dead[j] < 0 || dead[j] >= m || (j > 0 && dead[j] <= dead[j - 1])) return SAE4J_ERR_ARG;
+    b->sparse = -1;  // f is overwritten below
     *loss = 0.f;
     if (n_dead == 0) return SAE4J_OK;
     const int64_t d = b->d, ka = std::min(k_aux, n_dead);
@@ -63,12 +66,11 @@ extern "C" int sae4j_cpu_auxk_backward(sae4j_cpu_ctx* ctx, sae4j_cpu_batch* b, i
     SaeTensors<float> gr(grads, d, m);
     AuxScratch s(work, B, d, n_dead, ka);
     const VecOps& v = ctx->vec();
-    b->sparse = -1;  // f is overwritten below
 
     ctx->parallel_for(n_dead, 64, [&](int64_t j0, int64_t j1) {
         for (int64_t j = j0; j < j1; ++j) {
             std::memcpy(s.W_dead + j * d, p.W_encT + (int64_t)dead[j] * d, sizeof(float) * d);
-            s.b_dead[j] = p.b_enc[dead[j]];
+            s.b_dead[j] = firing && firing[dead[j]] > 0 ? -INFINITY : p.b_enc[dead[j]];
         }
     });
     float* pre = b->f;  // (B, n_dead)
@@ -81,16 +83,16 @@ extern "C" int sae4j_cpu_auxk_backward(sae4j_cpu_ctx* ctx, sae4j_cpu_batch* b, i
             float* row = pre + r * n_dead;
             const int32_t n = v.relu_bias(row, s.b_dead, row, nullptr, n_dead);
             if (n > ka) keep_top_k(row, n_dead, ka, nullptr);
-            int32_t* kj = s.kept_j + r * ka;
-            float *ka_r = s.kept_a + r * ka, *g = s.g + r * d;
-            const int32_t kept = v.nonzeros(row, n_dead, kj, ka_r);
+            int32_t* kept_j = s.kept_j + r * ka;
+            float *kept_a = s.kept_a + r * ka, *g = s.g + r * d;
+            const int32_t kept = v.nonzeros(row, n_dead, kept_j, kept_a);
             s.kept_n[r] = kept;
             v.scale(half_B, b->err + r * d, g, d);  // -e
-            for (int32_t e = 0; e < kept; ++e) v.axpy(ka_r[e], p.W_dec + (int64_t)dead[kj[e]] * d, g, d);
+            for (int32_t q = 0; q < kept; ++q) v.axpy(kept_a[q], p.W_dec + (int64_t)dead[kept_j[q]] * d, g, d);
             b->row_sq[r] = v.sumsq(g, d);
             for (int64_t c = 0; c < d; ++c) g[c] *= g_scale;
-            for (int32_t e = 0; e < kept; ++e)
-                s.kept_dA[r * ka + e] = v.dot(g, p.W_dec + (int64_t)dead[kj[e]] * d, d);
+            for (int32_t q = 0; q < kept; ++q)
+                s.kept_dA[r * ka + q] = v.dot(g, p.W_dec + (int64_t)dead[kept_j[q]] * d, d);
         }
     });
 
@@ -99,31 +101,19 @@ extern "C" int sae4j_cpu_auxk_backward(sae4j_cpu_ctx* ctx, sae4j_cpu_batch* b, i
     ctx->parallel_for(n_dead, 16, [&](int64_t j0, int64_t j1) {
         for (int64_t j = j0; j < j1; ++j) s.dA_sum[j] = 0.f;
         for (int64_t r = 0; r < B; ++r) {
-            const int32_t *kj = s.kept_j + r * ka, *end = kj + s.kept_n[r];
-            const int32_t* lo = std::lower_bound(kj, end, (int32_t)j0);
-            for (const int32_t* e = lo; e < end && *e < j1; ++e) {
-                const int64_t at = r * ka + (e - kj), i = dead[*e];
+            const int32_t *row_j = s.kept_j + r * ka, *end = row_j + s.kept_n[r];
+            for (const int32_t* q = std::lower_bound(row_j, end, (int32_t)j0); q < end && *q < j1; ++q) {
+                const int64_t at = r * ka + (q - row_j), i = dead[*q];
                 v.axpy(s.kept_a[at], s.g + r * d, gr.W_dec + i * d, d);
                 v.axpy(s.kept_dA[at], b->xc + r * d, gr.W_encT + i * d, d);
-                s.dA_sum[*e] += s.kept_dA[at];
+                s.dA_sum[*q] += s.kept_dA[at];
             }
         }
         for (int64_t j = j0; j < j1; ++j) gr.b_enc[dead[j]] += s.dA_sum[j];
     });
 
-    // gb_dec -= sum_j dA_sum_j W_encT,dead_j, in ROW_BLOCKS chunks of the dead list added in order
-    const int64_t chunks = std::min(ROW_BLOCKS, n_dead);
-    float* parts = b->col_parts;
-    ctx->parallel_for(chunks, 1, [&](int64_t c0, int64_t c1) {
-        for (int64_t c = c0; c < c1; ++c) {
-            float* part = parts + c * d;
-            std::memset(part, 0, sizeof(float) * d);
-            for (int64_t j = n_dead * c / chunks; j < n_dead * (c + 1) / chunks; ++j)
-                if (s.dA_sum[j] != 0.f) v.axpy(s.dA_sum[j], s.W_dead + j * d, part, d);
-        }
-    });
-    for (int64_t c = 0; c < chunks; ++c)
-        for (int64_t k = 0; k < d; ++k) gr.b_dec[k] -= parts[c * d + k];
+    // gb_dec -= sum_j dA_sum_j W_encT,dead_j
+    subtract_weighted_rows(ctx, n_dead, d, s.dA_sum, s.W_dead, b->col_parts, gr.b_dec);
 
     double sq = 0;
     for (int64_t r = 0; r < B; ++r) sq += b->row_sq[r];

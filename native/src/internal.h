@@ -107,6 +107,11 @@ inline void prefetch_row(const float* row, int64_t n, bool write) {
 // row (n) >= 0 with more than k positives: keeps its k largest (ties: the lower index) and zeroes
 // the rest, adding the kept to firing (may be NULL); returns k (sae_forward.cpp).
 int32_t keep_top_k(float* row, int64_t n, int64_t k, int32_t* firing);
+// out (d) -= sum_i coef_i rows_i over the n rows of rows (n, d): partial sums over ROW_BLOCKS
+// chunks of rows in parts (ROW_BLOCKS d floats), added in chunk order whatever the thread count
+// (sae_backward.cpp).
+void subtract_weighted_rows(sae4j_cpu_ctx* ctx, int64_t n, int64_t d, const float* coef, const float* rows,
+                            float* parts, float* out);
 // The batch holds the latents of an encode of exactly (B, m).
 inline bool encoded_as(const sae4j_cpu_batch* b, int64_t B, int64_t m) {
     return b->sparse >= 0 && b->filled_rows == B && b->filled_m == m;

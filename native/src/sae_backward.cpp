@@ -39,6 +39,24 @@ inline void add_norm_grad(const VecOps& v, int64_t i, int64_t d, float l1_scale,
 
 }  // namespace
 
+void sae4j::subtract_weighted_rows(sae4j_cpu_ctx* ctx, int64_t n, int64_t d, const float* coef,
+                                   const float* rows, float* parts, float* out) {
+    const VecOps& v = ctx->vec();
+    const int64_t chunks = std::min(ROW_BLOCKS, n);
+    ctx->parallel_for(chunks, 1, [&](int64_t c0, int64_t c1) {
+        for (int64_t c = c0; c < c1; ++c) {
+            float* part = parts + c * d;
+            std::memset(part, 0, sizeof(float) * d);
+            for (int64_t i = n * c / chunks; i < n * (c + 1) / chunks; ++i)
+                if (coef[i] != 0.f) v.axpy(coef[i], rows + i * d, part, d);
+        }
+    });
+    ctx->parallel_for(d, 64, [&](int64_t k0, int64_t k1) {
+        for (int64_t c = 0; c < chunks; ++c)
+            for (int64_t k = k0; k < k1; ++k) out[k] -= parts[c * d + k];
+    });
+}
+
 extern "C" int sae4j_cpu_sae_backward(sae4j_cpu_ctx* ctx, sae4j_cpu_batch* b, int64_t B, int64_t m,
                                       const float* params, int act, int64_t topk,
                                       const float* threshold, float lambda, float* grads,
@@ -137,23 +155,9 @@ extern "C" int sae4j_cpu_sae_backward(sae4j_cpu_ctx* ctx, sae4j_cpu_batch* b, in
         });
     }
 
-    // gb_dec (d) = sum_b err_b - sum_i gb_enc_i W_encT,i  (b_dec enters both xhat and the encoder
-    // input); the second sum in ROW_BLOCKS latent chunks, added in chunk order
-    const int64_t chunks = std::min(ROW_BLOCKS, m);
-    float* parts = b->col_parts;
-    ctx->parallel_for(chunks, 1, [&](int64_t c0, int64_t c1) {
-        for (int64_t c = c0; c < c1; ++c) {
-            float* part = parts + c * d;
-            std::memset(part, 0, sizeof(float) * d);
-            for (int64_t i = m * c / chunks; i < m * (c + 1) / chunks; ++i)
-                if (gb_enc[i] != 0.f) v.axpy(gb_enc[i], W_encT + i * d, part, d);
-        }
-    });
+    // gb_dec (d) = sum_b err_b - sum_i gb_enc_i W_encT,i  (b_dec enters both xhat and the encoder input)
     column_sums(ctx, B, d, err, gb_dec);
-    ctx->parallel_for(d, 64, [&](int64_t k0, int64_t k1) {
-        for (int64_t c = 0; c < chunks; ++c)
-            for (int64_t k = k0; k < k1; ++k) gb_dec[k] -= parts[c * d + k];
-    });
+    subtract_weighted_rows(ctx, m, d, gb_enc, W_encT, b->col_parts, gb_dec);
 
     // losses: the squared error per row and the weighted L1 sum_i n_i sum_b f_bi, each in double
     double sq = 0, l1 = 0;

@@ -30,7 +30,7 @@ int32_t sae4j::keep_top_k(float* row, int64_t n, int64_t k, int32_t* firing) {
     if ((int64_t)scratch.size() < k) scratch.resize(k);
     Kept* heap = scratch.data();
     int64_t size = 0, i = 0;
-    for (; size < k; ++i)  // the first k positives (the row has more than k)
+    for (; size < k && i < n; ++i)  // the first k positives (the caller's row has more than k)
         if (row[i] > 0.f) heap[size++] = {row[i], (int32_t)i};
     std::make_heap(heap, heap + k, better);
     for (; i < n; ++i) {

@@ -449,13 +449,13 @@ void test_sae_errors(sae4j_cpu_ctx* ctx, std::mt19937_64& rng) {
         std::vector<float> work(sae4j_cpu_auxk_workspace(4, 6, 3, 2));
         float aux = -1.f;
         report_exact("auxk refuses a dead list not strictly ascending",
-                     sae4j_cpu_auxk_backward(ctx, training, 4, 9, s.flat.data(), unsorted, 2, 2, 1.f, work.data(), g.data(),
+                     sae4j_cpu_auxk_backward(ctx, training, 4, 9, s.flat.data(), unsorted, 2, nullptr, 2, 1.f, work.data(), g.data(),
                                              &aux) != SAE4J_ERR_ARG);
-        ok(sae4j_cpu_auxk_backward(ctx, training, 4, 9, s.flat.data(), dead, 3, 2, 1.f, work.data(), g.data(), &aux),
+        ok(sae4j_cpu_auxk_backward(ctx, training, 4, 9, s.flat.data(), dead, 3, nullptr, 2, 1.f, work.data(), g.data(), &aux),
            "auxk");
         report_exact("auxk loss finite and >= 0", !(aux >= 0.f && std::isfinite(aux)));
         report_exact("auxk again without an encode: ERR_ARG",
-                     sae4j_cpu_auxk_backward(ctx, training, 4, 9, s.flat.data(), dead, 3, 2, 1.f, work.data(), g.data(),
+                     sae4j_cpu_auxk_backward(ctx, training, 4, 9, s.flat.data(), dead, 3, nullptr, 2, 1.f, work.data(), g.data(),
                                              &aux) != SAE4J_ERR_ARG);
     }
     ok(sae4j_cpu_sae_encode(ctx, inference, 4, 9, s.flat.data(), SAE4J_ACT_RELU, 0, nullptr, &nnz, nullptr), "encode");

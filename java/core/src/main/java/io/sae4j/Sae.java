@@ -169,8 +169,9 @@ public final class Sae implements AutoCloseable {
         /** A TopK SAE keeping each token's k largest latents (no L1; unit-norm decoder rows). */
         public Training topK(int k) { sae.optTopK(k); return this; }
         /**
-         * With {@link #topK}: AuxK (Gao et al. 2024) at this coefficient, 1/32 in the paper, so that
-         * latents that stopped firing (none in the last million tokens) get a gradient again.
+         * With {@link #topK}: AuxK (Gao et al. 2024) at this coefficient against the MSE (sparsify's
+         * convention, default 1/32 there), so that latents that stopped firing (none in the last
+         * million tokens) get a gradient again.
          */
         public Training auxK(double coefficient) { train.optAuxK(coefficient); return this; }
         public Training seed(long seed) { sae.optSeed(seed); return this; }

@@ -44,9 +44,9 @@ final class TrainCommand implements Callable<Integer> {
             + " the loss is the MSE alone and W_dec's rows are held at unit norm; L0 is k by construction.")
     Integer k;
 
-    @Option(names = "--auxk", defaultValue = "0", description = "With --k: AuxK (Gao et al. 2024) at this coefficient (1/32 ="
-            + " 0.03125 in the paper): each token's d_in/2 largest dead latents learn to reconstruct what the SAE misses, so"
-            + " that dead latents come back; 0 = off (default ${DEFAULT-VALUE}).")
+    @Option(names = "--auxk", defaultValue = "0", description = "With --k: AuxK (Gao et al. 2024) at this coefficient against"
+            + " the MSE (sparsify's convention; 1/32 = 0.03125 is its default): each token's d_in/2 largest dead latents learn"
+            + " to reconstruct what the SAE misses, so that dead latents come back; 0 = off (default ${DEFAULT-VALUE}).")
     double auxK;
 
     @Option(names = "--dead-window", defaultValue = "1000000", description = "A latent that has not fired in this many"

@@ -244,6 +244,9 @@ public record StudyConfig(String model, String site, int layer, List<Integer> la
             throw new IllegalArgumentException(what + ": auxK must be a number >= 0 (0 = off), got " + auxK);
         if (auxK > 0 && k == 0)
             throw new IllegalArgumentException(what + ": auxK is TopK training's loss on dead latents: give k too");
+        if (auxK > 0 && steps * batch <= trainTokens) // a latent is dead after trainTokens tokens without firing
+            throw new IllegalArgumentException(what + ": with auxK, steps x batch (" + steps + " x " + batch + ") must exceed"
+                    + " trainTokens (" + trainTokens + "): no latent counts as dead before a whole pass over the training data");
         return this;
     }
 

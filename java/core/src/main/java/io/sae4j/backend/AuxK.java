@@ -3,10 +3,12 @@ package io.sae4j.backend;
 /**
  * What one {@link Backend#auxKBackward} call needs beside the SAE: its dead latents (the first
  * {@code deadCount} ints of {@code dead}, strictly ascending), how many of them reconstruct each
- * row's residual ({@code kAux}), the loss coefficient {@code alpha}, and scratch of
- * {@link Backend#auxKScratchFloats} floats.
+ * row's residual ({@code kAux}), the loss coefficient {@code alpha}, scratch of
+ * {@link Backend#auxKScratchFloats} floats, and optionally the SAE's firing counts since the dead
+ * list was made ({@code firing}, one per latent, or null): a listed latent that has fired since
+ * takes no part.
  */
-public record AuxK(IntBuf dead, long deadCount, long kAux, float alpha, FloatBuf scratch) {
+public record AuxK(IntBuf dead, long deadCount, long kAux, float alpha, FloatBuf scratch, IntBuf firing) {
     public AuxK {
         if (dead == null || scratch == null) throw new IllegalArgumentException("auxK: dead list and scratch are required");
         if (deadCount < 0 || deadCount > dead.length())

@@ -3,7 +3,7 @@ package io.sae4j.backend;
 /**
  * Per-step statistics of one SAE that stay on the backend until the host reads them (at log
  * intervals, not every step): for each of {@code slots} steps, the losses [mse, l1] (written by
- * {@link Backend#backward}) and AuxK's (by {@link Backend#auxKBackward}; NaN where it did not run), the number of nonzero latents (written by {@link Backend#encode}),
+ * {@link Backend#backward}) and AuxK's (by {@link Backend#auxKBackward}, where it runs), the number of nonzero latents (written by {@link Backend#encode}),
  * and per latent the number of tokens it fired on (accumulated by {@link Backend#encode}).
  */
 public final class StepStats implements AutoCloseable {
@@ -83,7 +83,7 @@ public final class StepStats implements AutoCloseable {
         return new Slot(this, index);
     }
 
-    /** Reads the first {@code steps} slots and the firing counts, then resets the losses (NaN) and firing counts (0). */
+    /** Reads the first {@code steps} slots and the firing counts, then zeroes the firing counts. */
     public Snapshot drain(int steps) {
         if (steps < 0 || steps > slots) throw new IllegalArgumentException("steps " + steps + " outside 0.." + slots);
         Backend be = losses.backend();
@@ -94,7 +94,6 @@ public final class StepStats implements AutoCloseable {
             be.download(nonzeros, 0, nz, 0, steps);
         }
         int[] fired = be.download(firing);
-        be.fill(losses, Float.NaN);
         be.fill(firing, 0);
         return new Snapshot(l, nz, fired);
     }

@@ -188,8 +188,9 @@ public final class Trainer implements AutoCloseable {
             backend.backward(sae.tensors(), sae.activation(), lambda, s.grads, ws, B, stat);
             if (config.auxK()) {
                 if (s.deadStale) refreshDead(s);
+                // latents that fired since the list was made (this batch included) take no part
                 backend.auxKBackward(sae.tensors(), new AuxK(s.dead, s.deadCount, config.auxKLatentsFor(d),
-                        (float) config.auxKCoefficient(), auxScratch), s.grads, ws, B, stat);
+                        (float) config.auxKCoefficient(), auxScratch, stat.firing()), s.grads, ws, B, stat);
             }
             if (sae.config().topK()) backend.removeDecoderRadial(sae.tensors(), s.grads); // unit-norm decoder
             backend.adamStep(sae.parameters(), s.grads.all(), s.moments, adam);

@@ -92,6 +92,7 @@ public final class TrainingRun {
         o.add("saes", saes);
         JsonObject t = GSON.toJsonTree(train).getAsJsonObject();
         dropIfZero(t, "resampleEvery");
+        if (!train.auxK()) t.remove("auxKLatents"); // changes nothing without AuxK
         dropIfZero(t, "auxKCoefficient");
         dropIfZero(t, "auxKLatents");
         o.add("train", t);

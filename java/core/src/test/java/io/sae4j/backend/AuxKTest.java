@@ -37,30 +37,60 @@ class AuxKTest {
         return IntStream.range(0, m).filter(i -> i % 3 == 1 || i == m - 1).toArray();
     }
 
-    /** {aux loss, gW_encT, gb_enc, gW_dec, gb_dec} after encode, decode, backward and AuxK on the backend. */
-    static Object[] run(Backend be, Case c, LatentStorage storage, int[] dead, int kAux) {
+    /**
+     * {aux loss, gW_encT, gb_enc, gW_dec, gb_dec} after encode, decode, backward and AuxK on the
+     * backend; firedSince (may be null) marks latents as fired since the dead list was made. The
+     * scratch is sized for exactly this dead count, with a guard after it.
+     */
+    static Object[] run(Backend be, Case c, LatentStorage storage, int[] dead, int kAux, int[] firedSince) {
         long n = SaeTensors.count(c.d, c.m);
+        WorkspaceSpec exact = new WorkspaceSpec(c.B, c.d, Math.max(1, dead.length), storage, true);
+        long scratchFloats = be.auxKScratchFloats(exact, kAux);
         try (Workspace ws = c.workspace(be, storage, true); StepStats stats = new StepStats(be, 3, c.m);
-             IntBuf deadBuf = be.allocateInts(dead.length + 1);
-             FloatBuf scratch = BackendKernelsTest.guarded(be, be.auxKScratchFloats(ws.spec(), kAux));
-             FloatBuf g = guarded(be, n)) {
-            SaeTensors p = c.upload(be), grads = SaeTensors.view(g, c.d, c.m);
+             IntBuf deadBuf = be.allocateInts(dead.length + 1); IntBuf firing = be.allocateInts(c.m);
+             FloatBuf scratch = guarded(be, scratchFloats); FloatBuf g = guarded(be, n);
+             FloatBuf params = be.upload(c.flat())) {
+            SaeTensors p = SaeTensors.view(params, c.d, c.m), grads = SaeTensors.view(g, c.d, c.m);
             be.upload(dead, 0, deadBuf, 0, dead.length);
+            be.fill(firing, 0);
+            if (firedSince != null) for (int i : firedSince) be.upload(new int[] {2}, 0, firing, i, 1);
             be.fill(stats.lossesBuffer(), SENTINEL);
             Activation act = Activation.topK(K);
             be.encode(p, act, ws, c.B, stats.at(1));
             be.decode(p, ws, c.B);
             be.backward(p, act, 0f, grads, ws, c.B, stats.at(1));
-            be.auxKBackward(p, new AuxK(deadBuf, dead.length, kAux, (float) ALPHA, scratch), grads, ws, c.B, stats.at(1));
+            be.auxKBackward(p, new AuxK(deadBuf, dead.length, kAux, (float) ALPHA, scratch, firedSince == null ? null : firing),
+                    grads, ws, c.B, stats.at(1));
             float[] losses = be.download(stats.lossesBuffer());
             int at = StepStats.LOSSES + 2;
             for (int i = 0; i < losses.length; i++)
                 if (i != at && i != at - 1 && i != at - 2) assertEquals(SENTINEL, losses[i], "loss " + i + " outside slot 1");
+            written(be, scratch, (int) scratchFloats, "AuxK scratch " + storage);
             float[] all = written(be, g, (int) n, "gradients " + storage);
             int m = c.m, d = c.d;
-            p.all().close();
             return new Object[] {losses[at], Arrays.copyOfRange(all, 0, m * d), Arrays.copyOfRange(all, m * d, m * d + m),
                     Arrays.copyOfRange(all, m * d + m, 2 * m * d + m), Arrays.copyOfRange(all, 2 * m * d + m, 2 * m * d + m + d)};
+        }
+    }
+
+    /** The backend's loss and gradients (main + AuxK) against the reference's, on both latent paths. */
+    static void assertMatchesReference(Backend be, TestBackends.Config cfg, Case c, int[] dead, int kAux, int[] firedSince,
+                                       String what) {
+        Reference.Sae ref = c.ref();
+        int[] taking = firedSince == null ? dead
+                : Arrays.stream(dead).filter(i -> Arrays.stream(firedSince).noneMatch(f -> f == i)).toArray();
+        double[] e = Reference.residual(ref, c.x, c.B, K);
+        double[][] main = Reference.gradients(ref, c.x, c.B, 0, K), aux = Reference.auxGradients(ref, c.x, c.B, taking, kAux, ALPHA, e);
+        double loss = Reference.auxLoss(ref, c.x, c.B, taking, kAux, ALPHA, e);
+        for (LatentStorage storage : new LatentStorage[] {LatentStorage.DENSE, LatentStorage.SPARSE}) {
+            String tag = what + " k_aux " + kAux + " " + storage + " " + cfg;
+            Object[] out = run(be, c, storage, dead, kAux, firedSince);
+            assertEquals(loss, (float) out[0], 1e-5 * cfg.tolerance() * loss, "aux loss " + tag);
+            for (int t = 0; t < 4; t++) {
+                double[] sum = main[t].clone();
+                for (int i = 0; i < sum.length; i++) sum[i] += aux[t][i];
+                assertClose(sum, (float[]) out[t + 1], 1e-4 * cfg.tolerance(), TENSORS[t] + " " + tag);
+            }
         }
     }
 
@@ -74,7 +104,6 @@ class AuxKTest {
             Reference.Sae ref = c.ref();
             int[] dead = deadLatents(c.m);
             double[] e = Reference.residual(ref, c.x, c.B, K);
-            double[][] main = Reference.gradients(ref, c.x, c.B, 0, K);
             for (int kAux : new int[] {4, dead.length + 3}) {
                 if (kAux < dead.length) { // the selection must cut: most rows have more positive dead latents than k_aux
                     double[] all = Reference.auxActivations(ref, c.x, c.B, dead, dead.length);
@@ -82,25 +111,16 @@ class AuxKTest {
                             .filter(v -> v > 0).count() > kAux).count();
                     assertTrue(cut > c.B / 2, "rows where k_aux cuts: " + cut + " of " + c.B);
                 }
-                double loss = Reference.auxLoss(ref, c.x, c.B, dead, kAux, ALPHA, e);
                 double[][] aux = Reference.auxGradients(ref, c.x, c.B, dead, kAux, ALPHA, e);
-                for (LatentStorage storage : new LatentStorage[] {LatentStorage.DENSE, LatentStorage.SPARSE}) {
-                    String tag = "k_aux " + kAux + " " + storage + " " + cfg;
-                    Object[] out = run(be, c, storage, dead, kAux);
-                    assertEquals(loss, (float) out[0], 1e-5 * cfg.tolerance() * loss, "aux loss " + tag);
-                    for (int t = 0; t < 4; t++) {
-                        double[] sum = main[t].clone();
-                        for (int i = 0; i < sum.length; i++) sum[i] += aux[t][i];
-                        assertClose(sum, (float[]) out[t + 1], 1e-4 * cfg.tolerance(), TENSORS[t] + " " + tag);
-                    }
-                }
+                assertMatchesReference(be, cfg, c, dead, kAux, null, "");
                 // the reference's chain rule against central differences of its loss (e held fixed)
                 float[][] params = {c.wEncT, c.bEnc, c.wDec, c.bDec};
                 double h = 1e-4;
                 for (int t = 0; t < 4; t++) {
                     double scale = Arrays.stream(aux[t]).map(Math::abs).max().orElse(0);
                     assertTrue(scale > 0, TENSORS[t] + ": the aux gradient must not vanish");
-                    for (int trial = 0, tried = 0; trial < 12 && tried < 200; tried++) {
+                    int trial = 0;
+                    for (int tried = 0; trial < 12 && tried < 200; tried++) {
                         int i = r.nextInt(params[t].length);
                         Reference.Sae up = with(c, t, i, params[t][i] + h), down = with(c, t, i, params[t][i] - h);
                         if (!Arrays.equals(support(Reference.auxActivations(up, c.x, c.B, dead, kAux)),
@@ -112,8 +132,27 @@ class AuxKTest {
                                 "aux " + TENSORS[t] + "[" + i + "] k_aux " + kAux);
                         trial++;
                     }
+                    assertTrue(trial >= 6, TENSORS[t] + ": only " + trial + " entries kept their selection under the perturbation");
                 }
             }
+        }
+    }
+
+    /**
+     * Sizes where every pool thread of the 7-thread configuration gets a range of the dead list and
+     * of the rows; and latents marked as fired since the list was made, which must take no part.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("backends")
+    void matchesReferenceAcrossThreadsAndLeavesOutLatentsThatFired(TestBackends.Config cfg) {
+        Random r = new Random(34);
+        try (Backend be = cfg.open()) {
+            assumeTrue(be.supportsAuxK(), "the " + be.name() + " backend has no AuxK yet");
+            Case c = new Case(r, 120, 16, 345, 0.3);
+            int[] dead = deadLatents(c.m);
+            assertTrue(dead.length >= 112, "dead latents: " + dead.length);
+            assertMatchesReference(be, cfg, c, dead, 6, null, "threads");
+            assertMatchesReference(be, cfg, c, Arrays.copyOf(dead, 20), 6, new int[] {dead[0], dead[7], dead[19]}, "fired");
         }
     }
 
@@ -130,14 +169,14 @@ class AuxKTest {
         try (Backend be = cfg.open()) {
             assumeTrue(be.supportsAuxK(), "the " + be.name() + " backend has no AuxK yet");
             Case c = new Case(r, 9, 8, 16, 0.3);
-            Object[] none = run(be, c, LatentStorage.AUTO, new int[0], 4);
+            Object[] none = run(be, c, LatentStorage.AUTO, new int[0], 4, null);
             assertEquals(0f, (float) none[0], "aux loss without dead latents");
             double[][] main = Reference.gradients(c.ref(), c.x, c.B, 0, K);
             for (int t = 0; t < 4; t++) assertClose(main[t], (float[]) none[t + 1], 1e-4 * cfg.tolerance(), TENSORS[t]);
             for (int[] bad : new int[][] {{3, 2}, {1, 1}, {-1}, {c.m}}) {
                 IllegalArgumentException ex = assertThrows(IllegalArgumentException.class,
-                        () -> run(be, c, LatentStorage.AUTO, bad, 4), Arrays.toString(bad));
-                assertTrue(ex.getMessage().contains("strictly ascending latent indices in 0.." + (c.m - 1)), ex.getMessage());
+                        () -> run(be, c, LatentStorage.AUTO, bad, 4, null), Arrays.toString(bad));
+                assertTrue(ex.getMessage().contains("strictly ascending latent indices in 0.." + (c.m - 1) + "; entry"), ex.getMessage());
             }
         }
     }
@@ -154,7 +193,7 @@ class AuxKTest {
                  FloatBuf scratch = be.allocate(be.auxKScratchFloats(ws.spec(), 2)); FloatBuf g = be.allocate(SaeTensors.count(c.d, c.m))) {
                 SaeTensors p = c.upload(be), grads = SaeTensors.view(g, c.d, c.m);
                 be.upload(new int[] {0, 5}, 0, dead, 0, 2);
-                AuxK aux = new AuxK(dead, 2, 2, 1f / 32, scratch);
+                AuxK aux = new AuxK(dead, 2, 2, 1f / 32, scratch, null);
                 Activation act = Activation.topK(K);
                 IllegalArgumentException early = assertThrows(IllegalArgumentException.class,
                         () -> be.auxKBackward(p, aux, grads, ws, c.B, null));

@@ -348,8 +348,15 @@ public final class CpuBackend implements Backend {
     @Override
     public void auxKBackward(SaeTensors params, AuxK aux, SaeTensors grads, Workspace ws, long rows, StepStats.Slot stats) {
         CpuWorkspace w = cpu(ws);
-        if (aux.deadCount() > params.m())
-            throw new IllegalArgumentException("auxKBackward: " + aux.deadCount() + " dead latents of an SAE of " + params.m());
+        long m = params.m();
+        if (aux.deadCount() > m)
+            throw new IllegalArgumentException("auxKBackward: " + aux.deadCount() + " dead latents of an SAE of " + m);
+        IntPointer dead = aux.dead().pointer(this, Math.max(1, aux.deadCount()), "auxKBackward dead");
+        for (long j = 0, previous = -1; j < aux.deadCount(); previous = dead.get(j), j++) // host memory: checked here
+            if (dead.get(j) <= previous || dead.get(j) >= m)
+                throw new IllegalArgumentException("auxKBackward: the dead list must hold strictly ascending latent indices in"
+                        + " 0.." + (m - 1) + "; entry " + j + " is " + dead.get(j) + (j > 0 ? " after " + previous : ""));
+        IntPointer firing = aux.firing() == null ? null : aux.firing().pointer(this, m, "auxKBackward firing");
         long need = auxKScratchFloats(new WorkspaceSpec(rows, params.d(), Math.max(1, aux.deadCount()), w.spec().storage(), true),
                 aux.kAux());
         if (aux.scratch().length() < need)
@@ -357,14 +364,9 @@ public final class CpuBackend implements Backend {
         w.beginAuxK(params, grads, rows);
         long n = SaeTensors.count(params.d(), params.m());
         FloatPointer loss = (stats != null ? stats.auxLoss() : spareLosses).pointer(this, 1, "auxKBackward stats loss");
-        int status = NativeCpu.auxkBackward(live(), w.handle(), rows, params.m(), params.all().pointer(this, n, "auxKBackward params"),
-                aux.dead().pointer(this, Math.max(1, aux.deadCount()), "auxKBackward dead"), aux.deadCount(), aux.kAux(),
-                aux.alpha(), aux.scratch().pointer(this, need, "auxKBackward scratch"),
-                grads.all().pointer(this, n, "auxKBackward grads"), loss);
-        if (status == NativeCpu.ERR_ARG)
-            throw new IllegalArgumentException("auxKBackward: the dead list must hold strictly ascending latent indices in 0.."
-                    + (params.m() - 1));
-        check(status, "sae4j_cpu_auxk_backward");
+        check(NativeCpu.auxkBackward(live(), w.handle(), rows, m, params.all().pointer(this, n, "auxKBackward params"), dead,
+                aux.deadCount(), firing, aux.kAux(), aux.alpha(), aux.scratch().pointer(this, need, "auxKBackward scratch"),
+                grads.all().pointer(this, n, "auxKBackward grads"), loss), "sae4j_cpu_auxk_backward");
     }
 
     @Override

@@ -95,7 +95,8 @@ public final class NativeCpu {
 
     @Name("sae4j_cpu_auxk_backward")
     public static native int auxkBackward(Ctx ctx, Batch batch, long B, long m, @Const FloatPointer params,
-            @Cast("const int32_t*") IntPointer dead, long nDead, long kAux, float alpha, FloatPointer work,
+            @Cast("const int32_t*") IntPointer dead, long nDead, @Cast("const int32_t*") IntPointer firing, long kAux,
+            float alpha, FloatPointer work,
             FloatPointer grads, FloatPointer loss);
 
     @Name("sae4j_cpu_remove_radial")
