@@ -99,10 +99,10 @@ fi
 # env also fails on control characters in its output (the first H200 run printed the device name
 # followed by heap bytes; JSON written from it could not be parsed).
 check env 60 bash -c 'sae4j env >"$1" && cat "$1" && ! tr -d "\n\t" <"$1" | LC_ALL=C grep -qa "[[:cntrl:]]"' env "$W/env.txt"
-# -Dsae4j.cuda.topk=true: the TopK kernels, not yet offered by default, run the suite's TopK cases
+# -Dsae4j.cuda.topk=true: the TopK and AuxK kernels, not yet offered by default, run the suite's TopK and AuxK cases
 want junit && check junit_kernels 240 env SAE4J_REQUIRE_CUDA=1 "$JAVA" "${JOPTS[@]}" -Dsae4j.cuda.topk=true -jar "$B"/lib/junit-platform-console-standalone-*.jar \
     execute --class-path "$B/test-classes:$(ls "$B"/lib/*.jar | grep -v console-standalone | tr '\n' ':')" \
-    --select-class io.sae4j.backend.BackendKernelsTest --select-class io.sae4j.metrics.MetricsTest \
+    --select-class io.sae4j.backend.BackendKernelsTest --select-class io.sae4j.backend.AuxKTest --select-class io.sae4j.metrics.MetricsTest \
     --select-class io.sae4j.metrics.ExactMatchingTest --select-class io.sae4j.metrics.ActivationPassTest --details=summary --disable-banner --fail-if-no-tests
 
 # ---- certified matching at scale: CUDA, and the CPU of this machine on the same pair ----

@@ -196,6 +196,41 @@ int sae4j_cuda_sae_bdec_grad_partial(sae4j_cuda_ctx* ctx, sae4j_cuda_batch* batc
 int sae4j_cuda_sae_losses(sae4j_cuda_ctx* ctx, sae4j_cuda_batch* batch, int64_t B,
                           float* losses);
 
+/* ---- AuxK (auxk.cu): TopK training's loss on dead latents, sae4j_cpu_auxk_backward's maths ----
+ * After the main backward of the same batch, for the n >= 1 dead latents `dead` (strictly ascending
+ * indices < m) and k_aux (k = min(k_aux, n)), the caller composes, with cuBLAS on the stream:
+ *   auxk_gather -> [GEMM A (B, n) = xc W_enc_dead^T, in the batch's f] -> topk_relu(A, b_dead, k)
+ *   -> [GEMM G (B, d) = A W_dec_dead] -> auxk_residual(G)
+ *   -> [GEMM dA (B, n) = G W_dec_dead^T, in the batch's dpre] -> auxk_mask_colsum(A, dA, gb_dead)
+ *   -> [GEMM S (n, d) = A^T G] -> scatter_add_rows(S into gW_dec)
+ *   -> [GEMM S = dA^T xc] -> scatter_add_rows(S into gW_encT, gb_dead into gb_enc)
+ *   -> [GEMV gb_dec -= W_enc_dead^T gb_dead] -> auxk_loss
+ * W_enc_dead, W_dec_dead (n, d) (=): rows dead_j of params' W_encT and W_dec; b_dead (n) (=): b_enc
+ * there, or -inf where firing (m, may be NULL) is > 0: a latent that fired since the list was made
+ * takes no part. */
+int sae4j_cuda_auxk_gather(sae4j_cuda_ctx* ctx, int64_t n, int64_t d, int64_t m, const int32_t* dead,
+                           const int32_t* firing, const float* params, float* W_enc_dead,
+                           float* W_dec_dead, float* b_dead);
+/* f (B, n) holding pre: f = relu(pre + bias) where it is among its row's k largest (ties to the lower
+ * index, as the TopK epilogue), 0 elsewhere. 1 <= k <= n. */
+int sae4j_cuda_topk_relu(sae4j_cuda_ctx* ctx, int64_t B, int64_t n, int64_t k, const float* bias,
+                         float* f);
+/* G (B, d) holding ehat: G = 2 alpha/B (ehat - e) with e = x - xhat = -(B/2) err of the batch, and
+ * ||ehat_b - e_b||^2 into the batch's per-row scratch (the main backward's losses are written by
+ * then). Training batch. */
+int sae4j_cuda_auxk_residual(sae4j_cuda_ctx* ctx, sae4j_cuda_batch* batch, int64_t B, float alpha,
+                             float* G);
+/* dA (B, n) = [A > 0] dA in place; col_sum (n) (=) its column sums, in double in row order. */
+int sae4j_cuda_auxk_mask_colsum(sae4j_cuda_ctx* ctx, int64_t B, int64_t n, const float* A, float* dA,
+                                float* col_sum);
+/* dst (m, d) row dead_j += src (n, d) row j; with src_vec and dst_vec (both or neither) also
+ * dst_vec[dead_j] += src_vec[j]. dead's entries must be distinct. */
+int sae4j_cuda_scatter_add_rows(sae4j_cuda_ctx* ctx, int64_t n, int64_t d, const int32_t* dead,
+                                const float* src, float* dst, const float* src_vec, float* dst_vec);
+/* *loss (device, =) = alpha/B sum of auxk_residual's per-row squares (double, fixed order). */
+int sae4j_cuda_auxk_loss(sae4j_cuda_ctx* ctx, sae4j_cuda_batch* batch, int64_t B, float alpha,
+                         float* loss);
+
 /* ---- Adam (adam.cu): the CPU library's formula, one launch over all n parameters ---- */
 int sae4j_cuda_adam_step(sae4j_cuda_ctx* ctx, int64_t n, float* p, const float* g, float* m1,
                          float* m2, float lr, float beta1, float beta2, float eps, int64_t t);

@@ -258,6 +258,17 @@ int choose_sparse(sae4j_cuda_batch* b, int path, bool* sparse) {
     return SAE4J_CUDA_OK;
 }
 
+// f (B, n) = relu(f + bias) where topk_select_kernel left f, 0 where it marked -inf (AuxK's
+// selection among the dead latents: no counts, no CSR).
+__global__ void relu_marked_kernel(int64_t B, int64_t n, const float* __restrict__ bias, float* f) {
+    const int64_t total = B * n;
+    for (int64_t at = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; at < total;
+         at += (int64_t)gridDim.x * blockDim.x) {
+        const float v = f[at] + bias[at % n];
+        f[at] = v > 0.f ? v : 0.f;  // -inf + bias and NaN are not positive
+    }
+}
+
 }  // namespace
 }  // namespace sae4j_cuda
 
@@ -330,5 +341,17 @@ SAE4J_EXPORT int sae4j_cuda_sae_decode_sparse(sae4j_cuda_ctx* ctx, sae4j_cuda_ba
     decode_sparse_kernel<<<grid_x(B), threads, 0, ctx->stream>>>(
         B, d, batch->row_ptr, batch->col, batch->val, W_dec, b_dec, batch->xhat);
     LAUNCH_CHECK("decode_sparse_kernel");
+    return SAE4J_CUDA_OK;
+}
+
+SAE4J_EXPORT int sae4j_cuda_topk_relu(sae4j_cuda_ctx* ctx, int64_t B, int64_t n, int64_t k,
+                                      const float* bias, float* f) {
+    REQUIRE(ctx != nullptr && B >= 1 && n >= 1 && k >= 1 && k <= n && bias != nullptr && f != nullptr);
+    STATUS_CHECK(enter(ctx));
+    cudaStream_t s = ctx->stream;
+    topk_select_kernel<<<grid_x(B), TOPK_THREADS, 0, s>>>(B, n, k, bias, f);
+    LAUNCH_CHECK("topk_select_kernel");
+    relu_marked_kernel<<<grid_x(ceil_div(B * n, 256)), 256, 0, s>>>(B, n, bias, f);
+    LAUNCH_CHECK("relu_marked_kernel");
     return SAE4J_CUDA_OK;
 }

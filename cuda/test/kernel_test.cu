@@ -10,9 +10,10 @@
 //            --quick: smaller sizes, and none of the checks that make a CUDA call fail on purpose
 //            (out of memory, invalid device), which compute-sanitizer would count as errors
 //            groups: context elementwise adam errors sae-sparse sae-dense sae-auto sae-edge
-//            sae-large normalise cosine cosine-large topk
+//            sae-large normalise cosine cosine-large topk auxk
 //   sanitizers: compute-sanitizer --tool memcheck OUT_DIR/sae4j_cuda_test
 //               compute-sanitizer --tool racecheck OUT_DIR/sae4j_cuda_test --quick
+#include "test_auxk.cuh"
 #include "test_cosine.cuh"
 #include "test_topk.cuh"
 #include "test_sae.cuh"
@@ -422,6 +423,12 @@ int main(int argc, char** argv) {
         test_topk_epilogue(4, 300, 300, SAE4J_CUDA_LATENTS_AUTO, "k=m", 34);
         test_topk_epilogue(3, 600, 300, SAE4J_CUDA_LATENTS_SPARSE, "ties across chunks", 36);
         if (!g_quick) test_topk_epilogue(65, 4099, 64, SAE4J_CUDA_LATENTS_AUTO, "large", 35);
+    }
+    if (want("auxk")) {
+        test_auxk(37, 45, 133, 29, 5, 1.f, "cut", 41);          // k_aux below the dead latents: the selection cuts
+        test_auxk(37, 45, 133, 7, 12, 1.f / 32, "all kept", 42);  // k_aux above them: every positive is kept
+        test_auxk(1, 1, 1, 1, 1, 1.f, "1x1", 43);
+        if (!g_quick) test_auxk(130, 96, 1031, 300, 48, 1.f / 32, "large", 44);
     }
     if (!g_quick && want("sae-large")) {
         test_sae_storage(259, 96, 1031, SAE4J_CUDA_LATENTS_SPARSE, "SPARSE", 27);

@@ -3,6 +3,7 @@ package io.sae4j.backend.cuda;
 import io.sae4j.backend.Activation;
 import io.sae4j.backend.AdamState;
 import io.sae4j.backend.AdamStep;
+import io.sae4j.backend.AuxK;
 import io.sae4j.backend.Allocations;
 import io.sae4j.backend.Backend;
 import io.sae4j.backend.BackendException;
@@ -118,10 +119,10 @@ public final class CudaBackend implements Backend {
     }
 
     /**
-     * The TopK kernels (topk_select, unit_rows) have passed the kernel test in the host emulation
-     * only, so TopK is off unless -Dsae4j.cuda.topk=true, which cuda/gpu-check.sh sets for the
-     * backend's JUnit suite; it becomes the default once that and sae4j_cuda_test's topk-epilogue
-     * group have passed on a GPU.
+     * The TopK kernels (topk_select, unit_rows) and AuxK's (auxk.cu) have passed the kernel test in
+     * the host emulation only, so TopK and AuxK are off unless -Dsae4j.cuda.topk=true, which
+     * cuda/gpu-check.sh sets for the backend's JUnit suite; they become the default once that and
+     * sae4j_cuda_test's topk-epilogue and auxk groups have passed on a GPU.
      */
     static final boolean TOPK = Boolean.getBoolean("sae4j.cuda.topk");
 
@@ -376,6 +377,68 @@ public final class CudaBackend implements Backend {
         FloatPointer losses = stats != null ? stats.losses().pointer(this, 2, "backward stats losses")
                 : spareLosses.pointer(this, 2, "spare");
         check(NativeCuda.saeLosses(c, h, rows, losses), "sae4j_cuda_sae_losses");
+    }
+
+    /** AuxK comes with TopK training: behind the same flag until both have passed on a GPU. */
+    @Override
+    public boolean supportsAuxK() {
+        return TOPK;
+    }
+
+    /** [W_enc_dead | W_dec_dead | S] (3 n d), b_dead and gb_dead (2 n), G (rows d), for n up to spec's latents. */
+    @Override
+    public long auxKScratchFloats(WorkspaceSpec spec, long kAux) {
+        if (kAux < 1) throw new IllegalArgumentException("auxKScratchFloats: k_aux must be >= 1, got " + kAux);
+        return 3 * spec.maxLatents() * spec.d() + 2 * spec.maxLatents() + spec.rows() * spec.d();
+    }
+
+    /**
+     * As the header's AuxK section composes it: the dead latents' rows gathered into (n, d) blocks,
+     * their selection in the batch's f and dL/da in its dpre, dense cuBLAS products over n. The dead
+     * list is device memory and is not checked here: it must hold distinct ascending indices (the
+     * trainer builds it so).
+     */
+    @Override
+    public void auxKBackward(SaeTensors params, AuxK aux, SaeTensors grads, Workspace ws, long rows, StepStats.Slot stats) {
+        CudaWorkspace w = cuda(ws);
+        long m = params.m(), d = params.d(), n = aux.deadCount();
+        if (n > m) throw new IllegalArgumentException("auxKBackward: " + n + " dead latents of an SAE of " + m);
+        long need = auxKScratchFloats(new WorkspaceSpec(rows, d, Math.max(1, n), w.spec().storage(), true), aux.kAux());
+        if (aux.scratch().length() < need)
+            throw new IllegalArgumentException("auxKBackward: scratch of " + aux.scratch().length() + " floats, needs " + need);
+        w.beginAuxK(params, grads, rows);
+        FloatBuf loss = stats != null ? stats.auxLoss() : spareLosses.slice(0, 1);
+        if (n == 0) {
+            fill(loss, 0f);
+            return;
+        }
+        NativeCuda.Ctx c = live();
+        NativeCuda.Batch h = w.handle();
+        FloatBuf s = aux.scratch(), wEnc = s.slice(0, n * d), wDec = s.slice(n * d, n * d), sum = s.slice(2 * n * d, n * d);
+        FloatBuf bDead = s.slice(3 * n * d, n), gbDead = s.slice(3 * n * d + n, n), g = s.slice(3 * n * d + 2 * n, rows * d);
+        IntPointer dead = aux.dead().pointer(this, n, "auxKBackward dead");
+        Matrix a = Matrix.of(w.latents(), rows, n), dA = Matrix.of(w.dpre, rows, n), xc = Matrix.of(w.xc, rows, d);
+        Matrix encDead = Matrix.of(wEnc, n, d), decDead = Matrix.of(wDec, n, d), gm = Matrix.of(g, rows, d), sm = Matrix.of(sum, n, d);
+        check(NativeCuda.auxkGather(c, n, d, m, dead, aux.firing() == null ? null : aux.firing().pointer(this, m, "auxKBackward firing"),
+                params.all().pointer(this, count(params), "auxKBackward params"), wEnc.pointer(this, n * d, "W_enc_dead"),
+                wDec.pointer(this, n * d, "W_dec_dead"), bDead.pointer(this, n, "b_dead")), "sae4j_cuda_auxk_gather");
+        gemm(1f, xc, encDead.t(), 0f, a);
+        check(NativeCuda.topkRelu(c, rows, n, Math.min(aux.kAux(), n), bDead.pointer(this, n, "b_dead"),
+                w.latents().pointer(this, rows * n, "auxKBackward latents")), "sae4j_cuda_topk_relu");
+        gemm(1f, a, decDead, 0f, gm);
+        check(NativeCuda.auxkResidual(c, h, rows, aux.alpha(), g.pointer(this, rows * d, "G")), "sae4j_cuda_auxk_residual");
+        gemm(1f, gm, decDead.t(), 0f, dA);
+        check(NativeCuda.auxkMaskColsum(c, rows, n, w.latents().pointer(this, rows * n, "auxKBackward latents"),
+                w.dpre.pointer(this, rows * n, "auxKBackward dA"), gbDead.pointer(this, n, "gb_dead")), "sae4j_cuda_auxk_mask_colsum");
+        gemm(1f, a.t(), gm, 0f, sm);
+        check(NativeCuda.scatterAddRows(c, n, d, dead, sum.pointer(this, n * d, "S"), grads.wDec().pointer(this, m * d, "gW_dec"),
+                null, null), "sae4j_cuda_scatter_add_rows");
+        gemm(1f, dA.t(), xc, 0f, sm);
+        check(NativeCuda.scatterAddRows(c, n, d, dead, sum.pointer(this, n * d, "S"), grads.wEncT().pointer(this, m * d, "gW_encT"),
+                gbDead.pointer(this, n, "gb_dead"), grads.bEnc().pointer(this, m, "gb_enc")), "sae4j_cuda_scatter_add_rows");
+        // gb_dec (1, d) -= gb_dead (1, n) W_enc_dead (n, d): b_dec's path through the encoder input
+        gemm(-1f, Matrix.of(gbDead, 1, n), encDead, 1f, Matrix.of(grads.bDec(), 1, d));
+        check(NativeCuda.auxkLoss(c, h, rows, aux.alpha(), loss.pointer(this, 1, "auxKBackward loss")), "sae4j_cuda_auxk_loss");
     }
 
     @Override

@@ -93,6 +93,23 @@ public final class NativeCuda {
     @Name("sae4j_cuda_normalize_rows")
     public static native int normalizeRows(Ctx ctx, long rows, long cols, FloatPointer W);
 
+    @Name("sae4j_cuda_auxk_gather")
+    public static native int auxkGather(Ctx ctx, long n, long d, long m, @Cast("const int32_t*") IntPointer dead,
+            @Cast("const int32_t*") IntPointer firing, @Const FloatPointer params, FloatPointer wEncDead, FloatPointer wDecDead,
+            FloatPointer bDead);
+    @Name("sae4j_cuda_topk_relu")
+    public static native int topkRelu(Ctx ctx, long B, long n, long k, @Const FloatPointer bias, FloatPointer f);
+    @Name("sae4j_cuda_auxk_residual")
+    public static native int auxkResidual(Ctx ctx, Batch batch, long B, float alpha, FloatPointer g);
+    @Name("sae4j_cuda_auxk_mask_colsum")
+    public static native int auxkMaskColsum(Ctx ctx, long B, long n, @Const FloatPointer a, FloatPointer dA,
+            FloatPointer colSum);
+    @Name("sae4j_cuda_scatter_add_rows")
+    public static native int scatterAddRows(Ctx ctx, long n, long d, @Cast("const int32_t*") IntPointer dead,
+            @Const FloatPointer src, FloatPointer dst, @Const FloatPointer srcVec, FloatPointer dstVec);
+    @Name("sae4j_cuda_auxk_loss")
+    public static native int auxkLoss(Ctx ctx, Batch batch, long B, float alpha, FloatPointer loss);
+
     @Name("sae4j_cuda_sae_epilogue")
     public static native int saeEpilogue(Ctx ctx, Batch batch, long B, long m, @Const FloatPointer bEnc, int act, long k,
             @Const FloatPointer threshold, @Cast("int32_t*") IntPointer nnz, @Cast("int32_t*") IntPointer firing, int path);
