@@ -32,7 +32,9 @@ import org.openjdk.jmh.annotations.Warmup;
  * fraction of latents that fire: "init" is a fresh SAE (about half fire, dense paths), "0.01" shifts
  * b_enc so that about 1% fire, as in a trained SAE (sparse paths). GFLOP/s of the whole step are
  * counted as 12 B d m (the dense step's flops) in RESULTS.md. {@code architecture} "topk32" makes it a
- * TopK step (k 32: the unit-norm decoder steps included; {@code density} then does not apply).
+ * TopK step (k 32: the unit-norm decoder steps included; {@code density} then does not apply);
+ * "topk32auxk" adds AuxK (coefficient 1/8) with every tenth latent dead: their encoder rows are
+ * scaled by 1/100 so that TopK never selects them, and the dead list is refreshed every step.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
@@ -53,7 +55,7 @@ public class TrainStepBenchmark {
     @Param({"init", "0.01"})
     public String density;
 
-    /** "relu" (L1) or "topk32" (TopK, k = 32). */
+    /** "relu" (L1), "topk32" (TopK, k = 32) or "topk32auxk" (with AuxK on a tenth of the latents). */
     @Param({"relu"})
     public String architecture;
 
@@ -75,13 +77,21 @@ public class TrainStepBenchmark {
         x = new float[batch * dIn];
         for (int i = 0; i < x.length; i++) x[i] = (float) (r.nextDouble() * 2 - 1);
         int m = ratio * dIn;
-        boolean topk = "topk32".equals(architecture);
-        if (!topk && !"relu".equals(architecture)) throw new IllegalArgumentException("architecture: relu or topk32, got " + architecture);
+        boolean auxK = "topk32auxk".equals(architecture), topk = auxK || "topk32".equals(architecture);
+        if (!topk && !"relu".equals(architecture))
+            throw new IllegalArgumentException("architecture: relu, topk32 or topk32auxk, got " + architecture);
         SaeConfig.Builder cfg = SaeConfig.builder().setDIn(dIn).setDSae(m);
         sae = SparseAutoencoder.initialize((topk ? cfg.optTopK(32) : cfg.optL1Coefficient(1e-3)).build(), backend);
         if (!topk && !"init".equals(density)) Sparsify.toDensity(sae, x, batch, Double.parseDouble(density));
-        trainer = new Trainer(java.util.List.of(sae),
-                TrainConfig.builder().setSteps(Long.MAX_VALUE / 4 / batch).optBatchSize(batch).optLr(1e-7).build());
+        TrainConfig.Builder tc = TrainConfig.builder().setSteps(Long.MAX_VALUE / 4 / batch).optBatchSize(batch).optLr(1e-7);
+        if (auxK) {
+            float[] p = backend.download(sae.parameters());
+            for (int i = 0; i < m; i += 10)
+                for (int c = 0; c < dIn; c++) p[i * dIn + c] *= 0.01f; // W_encT row i: never among the top 32
+            sae.setParameters(p);
+            tc.optAuxK(0.125).optDeadWindowTokens(batch).optLogEvery(1);
+        }
+        trainer = new Trainer(java.util.List.of(sae), tc.build());
         xb = backend.upload(x);
         pre = backend.allocate((long) batch * m);
     }
@@ -93,7 +103,10 @@ public class TrainStepBenchmark {
     @Benchmark
     @OperationsPerInvocation(STEPS)
     public long trainStep() {
-        for (int i = 0; i < STEPS; i++) trainer.step(x, "benchmark batch");
+        for (int i = 0; i < STEPS; i++) {
+            trainer.step(x, "benchmark batch");
+            if (trainer.config().auxK()) trainer.drainRecords(); // AuxK's dead list from the step's firing counts
+        }
         backend.sync();
         return trainer.step();
     }
@@ -119,6 +132,7 @@ public class TrainStepBenchmark {
 
     @TearDown(Level.Trial)
     public void tearDown() {
+        if (trainer.config().auxK()) System.out.println("# AuxK dead latents at the last step: " + trainer.auxKDead(0));
         trainer.close();
         sae.close();
         backend.close();
