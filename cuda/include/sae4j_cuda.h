@@ -207,7 +207,10 @@ int sae4j_cuda_sae_losses(sae4j_cuda_ctx* ctx, sae4j_cuda_batch* batch, int64_t 
  *   -> [GEMV gb_dec -= W_enc_dead^T gb_dead] -> auxk_loss
  * W_enc_dead, W_dec_dead (n, d) (=): rows dead_j of params' W_encT and W_dec; b_dead (n) (=): b_enc
  * there, or -inf where firing (m, may be NULL) is > 0: a latent that fired since the list was made
- * takes no part. */
+ * takes no part. The list is not checked (device memory): an entry out of [0, m) or not above the
+ * one before takes no part either (zero rows, bias -inf; scatter_add_rows skips it), so a bad list
+ * never reaches memory outside the SAE; one that repeats an entry further apart gives an undefined
+ * result. */
 int sae4j_cuda_auxk_gather(sae4j_cuda_ctx* ctx, int64_t n, int64_t d, int64_t m, const int32_t* dead,
                            const int32_t* firing, const float* params, float* W_enc_dead,
                            float* W_dec_dead, float* b_dead);
@@ -224,9 +227,10 @@ int sae4j_cuda_auxk_residual(sae4j_cuda_ctx* ctx, sae4j_cuda_batch* batch, int64
 int sae4j_cuda_auxk_mask_colsum(sae4j_cuda_ctx* ctx, int64_t B, int64_t n, const float* A, float* dA,
                                 float* col_sum);
 /* dst (m, d) row dead_j += src (n, d) row j; with src_vec and dst_vec (both or neither) also
- * dst_vec[dead_j] += src_vec[j]. dead's entries must be distinct. */
-int sae4j_cuda_scatter_add_rows(sae4j_cuda_ctx* ctx, int64_t n, int64_t d, const int32_t* dead,
-                                const float* src, float* dst, const float* src_vec, float* dst_vec);
+ * dst_vec[dead_j] += src_vec[j]; entries out of [0, m) or not above the one before are skipped. */
+int sae4j_cuda_scatter_add_rows(sae4j_cuda_ctx* ctx, int64_t n, int64_t d, int64_t m,
+                                const int32_t* dead, const float* src, float* dst,
+                                const float* src_vec, float* dst_vec);
 /* *loss (device, =) = alpha/B sum of auxk_residual's per-row squares (double, fixed order). */
 int sae4j_cuda_auxk_loss(sae4j_cuda_ctx* ctx, sae4j_cuda_batch* batch, int64_t B, float alpha,
                          float* loss);

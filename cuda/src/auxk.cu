@@ -4,7 +4,11 @@
 // blocks replace the CPU kernel's per-row sparse loops: n is at most a few thousand, and cuBLAS
 // keeps every sum deterministic. The kernels here:
 //  - gather_rows_kernel: a block per dead latent copies its W_encT and W_dec rows and b_enc entry
-//    (-inf for a latent that has fired since the list was made: it is then never selected);
+//    (-inf for a latent that has fired since the list was made: it is then never selected). The
+//    list is device memory, so it is not refused when wrong: an entry out of range or not above
+//    the one before gets a zero row and bias -inf, and scatter_add_kernel skips it, so that a bad
+//    list never reaches memory outside the SAE (one that repeats an entry further apart still
+//    gives an undefined result);
 //  - residual_kernel: a block per row: g = 2 alpha/B (ehat + (B/2) err), and ||ehat - e||^2 in
 //    double into the batch's row_sq (free once the main backward's losses are written);
 //  - mask_colsum_kernel: a thread per dead latent walks the rows (coalesced across threads),
@@ -18,6 +22,11 @@ namespace {
 
 constexpr int ROW_THREADS = 128;
 
+// Entry j of the dead list is a latent index in range and above entry j - 1.
+__device__ __forceinline__ bool listed_ok(const int32_t* dead, int64_t j, int64_t m) {
+    return dead[j] >= 0 && dead[j] < m && (j == 0 || dead[j] > dead[j - 1]);
+}
+
 __global__ void gather_rows_kernel(int64_t n, int64_t d, int64_t m, const int32_t* __restrict__ dead,
                                    const int32_t* __restrict__ firing, const float* __restrict__ params,
                                    float* __restrict__ W_enc_dead,
@@ -27,11 +36,12 @@ __global__ void gather_rows_kernel(int64_t n, int64_t d, int64_t m, const int32_
     const float* W_dec = params + m * d + m;
     for (int64_t j = blockIdx.x; j < n; j += gridDim.x) {
         const int64_t i = dead[j];
+        const bool ok = listed_ok(dead, j, m);
         for (int64_t c = threadIdx.x; c < d; c += blockDim.x) {
-            W_enc_dead[j * d + c] = W_encT[i * d + c];
-            W_dec_dead[j * d + c] = W_dec[i * d + c];
+            W_enc_dead[j * d + c] = ok ? W_encT[i * d + c] : 0.f;
+            W_dec_dead[j * d + c] = ok ? W_dec[i * d + c] : 0.f;
         }
-        if (threadIdx.x == 0) b_dead[j] = firing && firing[i] > 0 ? -INFINITY : b_enc[i];
+        if (threadIdx.x == 0) b_dead[j] = !ok || (firing && firing[i] > 0) ? -INFINITY : b_enc[i];
     }
 }
 
@@ -64,10 +74,11 @@ __global__ void mask_colsum_kernel(int64_t B, int64_t n, const float* __restrict
     }
 }
 
-__global__ void scatter_add_kernel(int64_t n, int64_t d, const int32_t* __restrict__ dead,
+__global__ void scatter_add_kernel(int64_t n, int64_t d, int64_t m, const int32_t* __restrict__ dead,
                                    const float* __restrict__ src, float* __restrict__ dst,
                                    const float* __restrict__ src_vec, float* __restrict__ dst_vec) {
     for (int64_t j = blockIdx.x; j < n; j += gridDim.x) {
+        if (!listed_ok(dead, j, m)) continue;  // block-uniform
         const int64_t i = dead[j];
         for (int64_t c = threadIdx.x; c < d; c += blockDim.x) dst[i * d + c] += src[j * d + c];
         if (threadIdx.x == 0 && src_vec) dst_vec[i] += src_vec[j];
@@ -120,13 +131,13 @@ SAE4J_EXPORT int sae4j_cuda_auxk_mask_colsum(sae4j_cuda_ctx* ctx, int64_t B, int
     return SAE4J_CUDA_OK;
 }
 
-SAE4J_EXPORT int sae4j_cuda_scatter_add_rows(sae4j_cuda_ctx* ctx, int64_t n, int64_t d, const int32_t* dead,
-                                             const float* src, float* dst, const float* src_vec,
-                                             float* dst_vec) {
-    REQUIRE(ctx != nullptr && n >= 1 && d >= 1 && dead != nullptr && src != nullptr && dst != nullptr);
+SAE4J_EXPORT int sae4j_cuda_scatter_add_rows(sae4j_cuda_ctx* ctx, int64_t n, int64_t d, int64_t m,
+                                             const int32_t* dead, const float* src, float* dst,
+                                             const float* src_vec, float* dst_vec) {
+    REQUIRE(ctx != nullptr && n >= 1 && d >= 1 && m >= n && dead != nullptr && src != nullptr && dst != nullptr);
     REQUIRE((src_vec == nullptr) == (dst_vec == nullptr));
     STATUS_CHECK(enter(ctx));
-    scatter_add_kernel<<<grid_x(n), ROW_THREADS, 0, ctx->stream>>>(n, d, dead, src, dst, src_vec, dst_vec);
+    scatter_add_kernel<<<grid_x(n), ROW_THREADS, 0, ctx->stream>>>(n, d, m, dead, src, dst, src_vec, dst_vec);
     LAUNCH_CHECK("scatter_add_kernel");
     return SAE4J_CUDA_OK;
 }

@@ -429,6 +429,7 @@ int main(int argc, char** argv) {
         test_auxk(37, 45, 133, 7, 12, 1.f / 32, "all kept", 42);  // k_aux above them: every positive is kept
         test_auxk(1, 1, 1, 1, 1, 1.f, "1x1", 43);
         if (!g_quick) test_auxk(130, 96, 1031, 300, 48, 1.f / 32, "large", 44);
+        test_auxk_bad_list();
     }
     if (!g_quick && want("sae-large")) {
         test_sae_storage(259, 96, 1031, SAE4J_CUDA_LATENTS_SPARSE, "SPARSE", 27);

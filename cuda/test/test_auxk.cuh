@@ -1,8 +1,8 @@
 // test_auxk.cuh: AuxK as the Java backend composes it (sae4j_cuda.h, AuxK section), with the naive
 // GEMM in place of cuBLAS, against a double reference of sae4j_cpu_auxk_backward's maths: the loss,
 // and the gradient added to gradients that already hold something. The batch's xc and err are set
-// directly (the main step is test_sae.cuh's business); pre-activations lie on a grid of 1/8 so
-// that ties in the k_aux selection are common, and are compared from the selection's own input.
+// directly (the main step is test_sae.cuh's business); pre-activations lie on a grid of 1/32 so
+// that ties in the k_aux selection occur, and the selection is compared from its own input.
 #pragma once
 
 #include <algorithm>
@@ -60,9 +60,9 @@ inline void test_auxk(int64_t B, int64_t d, int64_t m, int64_t n, int64_t k_aux,
     OK(sae4j_cuda_auxk_mask_colsum(g_ctx, B, n, f, dpre, gbd.d));
     std::vector<float> dA = dl(dpre, B * n);
     gemm(1, 0, (int)n, (int)d, (int)B, 1.f, f, (int)n, G.d, (int)d, 0.f, S.d, (int)d);
-    OK(sae4j_cuda_scatter_add_rows(g_ctx, n, d, D.d, S.d, gWdec, nullptr, nullptr));
+    OK(sae4j_cuda_scatter_add_rows(g_ctx, n, d, m, D.d, S.d, gWdec, nullptr, nullptr));
     gemm(1, 0, (int)n, (int)d, (int)B, 1.f, dpre, (int)n, xc_d, (int)d, 0.f, S.d, (int)d);
-    OK(sae4j_cuda_scatter_add_rows(g_ctx, n, d, D.d, S.d, gWencT, gbd.d, gbenc));
+    OK(sae4j_cuda_scatter_add_rows(g_ctx, n, d, m, D.d, S.d, gWencT, gbd.d, gbenc));
     gemm(0, 0, 1, (int)d, (int)n, -1.f, gbd.d, (int)n, Wenc.d, (int)d, 1.f, gbdec, (int)d);
     OK(sae4j_cuda_auxk_loss(g_ctx, bt, B, alpha, loss.d));
 
@@ -96,6 +96,20 @@ inline void test_auxk(int64_t B, int64_t d, int64_t m, int64_t n, int64_t k_aux,
         for (int64_t j = 0; j < n; ++j) bad += !same_bits(A[b * n + j], want[j]);
     }
     report_exact(t + " topk_relu", bad);
+    // the case must test what it claims: rows where the selection cuts, a fired latent that would
+    // have been selected (its bias was not -inf)
+    int64_t cut = 0, fired_would = 0;
+    for (int64_t b = 0; b < B; ++b) {
+        int64_t pos = 0;
+        for (int64_t j = 0; j < n; ++j) {
+            const float v = pre[b * n + j] + bdv[j];
+            pos += v > 0.f;
+            fired_would += fired[dead[j]] && pre[b * n + j] + params[m * d + dead[j]] > 0.f;
+        }
+        cut += pos > k;
+    }
+    if (k < n) report_exact(t + " rows where the selection cuts: none", cut == 0);
+    if (n > 3) report_exact(t + " fired latents that would take part: none", fired_would == 0);
     // residual and loss, from the GEMM's ehat
     std::vector<double> g_ref((size_t)(B * d));
     double sq = 0;
@@ -159,9 +173,43 @@ inline void test_auxk(int64_t B, int64_t d, int64_t m, int64_t n, int64_t k_aux,
     expect_status(t + " topk_relu k > n", sae4j_cuda_topk_relu(g_ctx, B, n, n + 1, bdead.d, f), SAE4J_CUDA_ERR_ARG);
     expect_status(t + " gather n > m", sae4j_cuda_auxk_gather(g_ctx, m + 1, d, m, D.d, nullptr, P.d, Wenc.d, Wdec.d, bdead.d),
                   SAE4J_CUDA_ERR_ARG);
-    expect_status(t + " scatter with one vector", sae4j_cuda_scatter_add_rows(g_ctx, n, d, D.d, S.d, gWencT, gbd.d, nullptr),
+    expect_status(t + " scatter with one vector", sae4j_cuda_scatter_add_rows(g_ctx, n, d, m, D.d, S.d, gWencT, gbd.d, nullptr),
                   SAE4J_CUDA_ERR_ARG);
     sae4j_cuda_batch_destroy(bt);
+}
+
+// A dead list that breaks its contract (device memory: not refused) must do no harm: entries out of
+// range or not above the one before get zero rows and bias -inf, and the scatter skips them, so
+// nothing outside the SAE is read or written (the emulation's ASan sees any access out of bounds).
+inline void test_auxk_bad_list() {
+    const int64_t d = 5, m = 9, n = 5, np = 2 * m * d + m + d;
+    Rng r(45);
+    std::vector<float> params = r.vec(np, -1, 1), src = r.vec(n * d, -1, 1), srcv = r.vec(n, -1, 1), g0 = r.vec(np, -1, 1);
+    const std::vector<int32_t> dead = {4, 2, -1, 7, (int32_t)m};  // 4, and 7 (above the -1 before it)
+    DBuf<float> P(np), grads(np), Wenc(n * d), Wdec(n * d), bdead(n), S(n * d), Sv(n);
+    DBuf<int32_t> D(n);
+    P.set(params);
+    grads.set(g0);
+    S.set(src);
+    Sv.set(srcv);
+    D.set(dead);
+    OK(sae4j_cuda_auxk_gather(g_ctx, n, d, m, D.d, nullptr, P.d, Wenc.d, Wdec.d, bdead.d));
+    OK(sae4j_cuda_scatter_add_rows(g_ctx, n, d, m, D.d, S.d, grads.d, Sv.d, grads.d + m * d));
+    std::vector<float> we = Wenc.get(), bd = bdead.get(), got = grads.get();
+    int64_t bad = 0;
+    for (int64_t j = 0; j < n; ++j) {
+        const bool ok = j == 0 || j == 3;
+        for (int64_t c = 0; c < d; ++c) bad += !same_bits(we[j * d + c], ok ? params[dead[j] * d + c] : 0.f);
+        bad += !same_bits(bd[j], ok ? params[m * d + dead[j]] : -INFINITY);
+    }
+    std::vector<float> want(g0);
+    for (int64_t j : {0, 3}) {
+        for (int64_t c = 0; c < d; ++c) want[dead[j] * d + c] += src[j * d + c];
+        want[m * d + dead[j]] += srcv[j];
+    }
+    for (int64_t i = 0; i < np; ++i) bad += !same_bits(got[i], want[i]);
+    report_exact("auxk dead list out of range and out of order: no part, no harm",
+                 bad + grads.guard_bad() + Wenc.guard_bad() + Wdec.guard_bad() + bdead.guard_bad());
 }
 
 }  // namespace kt

@@ -244,9 +244,10 @@ public record StudyConfig(String model, String site, int layer, List<Integer> la
             throw new IllegalArgumentException(what + ": auxK must be a number >= 0 (0 = off), got " + auxK);
         if (auxK > 0 && k == 0)
             throw new IllegalArgumentException(what + ": auxK is TopK training's loss on dead latents: give k too");
-        if (auxK > 0 && steps * batch <= trainTokens) // a latent is dead after trainTokens tokens without firing
-            throw new IllegalArgumentException(what + ": with auxK, steps x batch (" + steps + " x " + batch + ") must exceed"
-                    + " trainTokens (" + trainTokens + "): no latent counts as dead before a whole pass over the training data");
+        // a latent is dead after trainTokens tokens without firing, and the list is read at the next step
+        if (auxK > 0 && (steps - 1) * batch < trainTokens)
+            throw new IllegalArgumentException(what + ": with auxK, (steps - 1) x batch (" + (steps - 1) + " x " + batch + ") must"
+                    + " reach trainTokens (" + trainTokens + "): no latent counts as dead before a whole pass over the training data");
         return this;
     }
 

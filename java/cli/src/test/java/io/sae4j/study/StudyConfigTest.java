@@ -38,7 +38,7 @@ class StudyConfigTest {
                 .contains("auxK is TopK training's loss on dead latents: give k too"));
         assertEquals(0.03125, StudyConfig.read(Files.writeString(tmp.resolve("kx.json"), "{\"k\": 16, \"auxK\": 0.03125}"), false)
                 .auxK());
-        Path onePass = Files.writeString(tmp.resolve("k1.json"), "{\"k\": 16, \"auxK\": 0.03125, \"steps\": 97, \"batch\": 1024}");
+        Path onePass = Files.writeString(tmp.resolve("k1.json"), "{\"k\": 16, \"auxK\": 0.03125, \"steps\": 98, \"batch\": 1024}");
         assertTrue(assertThrows(IllegalArgumentException.class, () -> StudyConfig.read(onePass, false)).getMessage()
                 .contains("no latent counts as dead before a whole pass over the training data"));
     }

@@ -19,8 +19,10 @@ package io.sae4j.sae;
  *                        (0 = never; see {@link #resamplesAt})
  * @param auxKCoefficient TopK SAEs: the weight of AuxK, the loss that gives dead latents a gradient
  *                        (0 = off), against the main MSE as sparsify's auxk_alpha (default there
- *                        1/32; OpenAI's code divides AuxK's error by the residual's variance, not
- *                        the input's, which makes the same number about 1/FVU times stronger). Dead
+ *                        1/32), scaled down as there by dead / k_aux when fewer latents are dead
+ *                        than AuxK keeps; OpenAI's code divides AuxK's error by the residual's
+ *                        variance, not the input's, which makes the same number about 1/FVU times
+ *                        stronger. Dead
  *                        means not fired in the last {@code deadWindowTokens} tokens, as of the
  *                        latest collect of the statistics
  * @param auxKLatents     how many dead latents AuxK keeps per token (0 = d_in / 2, Gao et al.'s choice)

@@ -188,9 +188,12 @@ public final class Trainer implements AutoCloseable {
             backend.backward(sae.tensors(), sae.activation(), lambda, s.grads, ws, B, stat);
             if (config.auxK()) {
                 if (s.deadStale) refreshDead(s);
-                // latents that fired since the list was made (this batch included) take no part
-                backend.auxKBackward(sae.tensors(), new AuxK(s.dead, s.deadCount, config.auxKLatentsFor(d),
-                        (float) config.auxKCoefficient(), auxScratch, stat.firing()), s.grads, ws, B, stat);
+                // latents that fired since the list was made (this batch included) take no part; with
+                // fewer dead latents than k_aux the loss is scaled down as sparsify does
+                int kAux = config.auxKLatentsFor(d);
+                float alpha = (float) (config.auxKCoefficient() * Math.min(1.0, (double) s.deadCount / kAux));
+                backend.auxKBackward(sae.tensors(), new AuxK(s.dead, s.deadCount, kAux, alpha, auxScratch, stat.firing()),
+                        s.grads, ws, B, stat);
             }
             if (sae.config().topK()) backend.removeDecoderRadial(sae.tensors(), s.grads); // unit-norm decoder
             backend.adamStep(sae.parameters(), s.grads.all(), s.moments, adam);

@@ -385,18 +385,26 @@ public final class CudaBackend implements Backend {
         return TOPK;
     }
 
-    /** [W_enc_dead | W_dec_dead | S] (3 n d), b_dead and gb_dead (2 n), G (rows d), for n up to spec's latents. */
+    /**
+     * [W_enc_dead | W_dec_dead | S] (n, d) each, b_dead and gb_dead (n) each, G (rows, d), for n up
+     * to spec's latents; every block starts on 32 floats (128 bytes) for cuBLAS.
+     */
     @Override
     public long auxKScratchFloats(WorkspaceSpec spec, long kAux) {
         if (kAux < 1) throw new IllegalArgumentException("auxKScratchFloats: k_aux must be >= 1, got " + kAux);
-        return 3 * spec.maxLatents() * spec.d() + 2 * spec.maxLatents() + spec.rows() * spec.d();
+        long n = spec.maxLatents();
+        return 3 * aligned(n * spec.d()) + 2 * aligned(n) + aligned(spec.rows() * spec.d());
+    }
+
+    private static long aligned(long floats) {
+        return (floats + 31) / 32 * 32;
     }
 
     /**
      * As the header's AuxK section composes it: the dead latents' rows gathered into (n, d) blocks,
      * their selection in the batch's f and dL/da in its dpre, dense cuBLAS products over n. The dead
-     * list is device memory and is not checked here: it must hold distinct ascending indices (the
-     * trainer builds it so).
+     * list is device memory and is not refused when wrong (that would cost a sync a step): entries
+     * out of range or out of order take no part (the trainer builds it ascending).
      */
     @Override
     public void auxKBackward(SaeTensors params, AuxK aux, SaeTensors grads, Workspace ws, long rows, StepStats.Slot stats) {
@@ -414,8 +422,9 @@ public final class CudaBackend implements Backend {
         }
         NativeCuda.Ctx c = live();
         NativeCuda.Batch h = w.handle();
-        FloatBuf s = aux.scratch(), wEnc = s.slice(0, n * d), wDec = s.slice(n * d, n * d), sum = s.slice(2 * n * d, n * d);
-        FloatBuf bDead = s.slice(3 * n * d, n), gbDead = s.slice(3 * n * d + n, n), g = s.slice(3 * n * d + 2 * n, rows * d);
+        long block = aligned(n * d), vec = aligned(n);
+        FloatBuf s = aux.scratch(), wEnc = s.slice(0, n * d), wDec = s.slice(block, n * d), sum = s.slice(2 * block, n * d);
+        FloatBuf bDead = s.slice(3 * block, n), gbDead = s.slice(3 * block + vec, n), g = s.slice(3 * block + 2 * vec, rows * d);
         IntPointer dead = aux.dead().pointer(this, n, "auxKBackward dead");
         Matrix a = Matrix.of(w.latents(), rows, n), dA = Matrix.of(w.dpre, rows, n), xc = Matrix.of(w.xc, rows, d);
         Matrix encDead = Matrix.of(wEnc, n, d), decDead = Matrix.of(wDec, n, d), gm = Matrix.of(g, rows, d), sm = Matrix.of(sum, n, d);
@@ -431,10 +440,10 @@ public final class CudaBackend implements Backend {
         check(NativeCuda.auxkMaskColsum(c, rows, n, w.latents().pointer(this, rows * n, "auxKBackward latents"),
                 w.dpre.pointer(this, rows * n, "auxKBackward dA"), gbDead.pointer(this, n, "gb_dead")), "sae4j_cuda_auxk_mask_colsum");
         gemm(1f, a.t(), gm, 0f, sm);
-        check(NativeCuda.scatterAddRows(c, n, d, dead, sum.pointer(this, n * d, "S"), grads.wDec().pointer(this, m * d, "gW_dec"),
+        check(NativeCuda.scatterAddRows(c, n, d, m, dead, sum.pointer(this, n * d, "S"), grads.wDec().pointer(this, m * d, "gW_dec"),
                 null, null), "sae4j_cuda_scatter_add_rows");
         gemm(1f, dA.t(), xc, 0f, sm);
-        check(NativeCuda.scatterAddRows(c, n, d, dead, sum.pointer(this, n * d, "S"), grads.wEncT().pointer(this, m * d, "gW_encT"),
+        check(NativeCuda.scatterAddRows(c, n, d, m, dead, sum.pointer(this, n * d, "S"), grads.wEncT().pointer(this, m * d, "gW_encT"),
                 gbDead.pointer(this, n, "gb_dead"), grads.bEnc().pointer(this, m, "gb_enc")), "sae4j_cuda_scatter_add_rows");
         // gb_dec (1, d) -= gb_dead (1, n) W_enc_dead (n, d): b_dec's path through the encoder input
         gemm(-1f, Matrix.of(gbDead, 1, n), encDead, 1f, Matrix.of(grads.bDec(), 1, d));

@@ -105,7 +105,7 @@ public final class NativeCuda {
     public static native int auxkMaskColsum(Ctx ctx, long B, long n, @Const FloatPointer a, FloatPointer dA,
             FloatPointer colSum);
     @Name("sae4j_cuda_scatter_add_rows")
-    public static native int scatterAddRows(Ctx ctx, long n, long d, @Cast("const int32_t*") IntPointer dead,
+    public static native int scatterAddRows(Ctx ctx, long n, long d, long m, @Cast("const int32_t*") IntPointer dead,
             @Const FloatPointer src, FloatPointer dst, @Const FloatPointer srcVec, FloatPointer dstVec);
     @Name("sae4j_cuda_auxk_loss")
     public static native int auxkLoss(Ctx ctx, Batch batch, long B, float alpha, FloatPointer loss);
