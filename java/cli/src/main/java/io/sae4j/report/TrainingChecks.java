@@ -139,6 +139,10 @@ final class TrainingChecks {
         Object resample = r.config == null ? null : r.config.get("resampleEvery");
         ev.append(". Dead latents were ").append(resample == null || "0".equals(resample.toString()) ? "not resampled"
                 : "resampled every " + resample + " steps in the first half of training (Anthropic 2023; cfg.json's \"resampled\" counts them)");
+        com.google.gson.JsonElement auxK = r.config == null ? null : r.config.get("auxK");
+        if (auxK != null && auxK.isJsonPrimitive() && auxK.getAsJsonPrimitive().isNumber() && auxK.getAsDouble() > 0)
+            ev.append("; the TopK SAEs trained with AuxK at coefficient ").append(Html.num(auxK.getAsDouble())).append(" (Gao et al. 2024: dead latents,"
+                    + " those silent over a pass of the training tokens, learn to reconstruct the residual)");
         ev.append(over.isEmpty() ? "." : ". Over the limit: " + String.join(", ", over) + ".");
         return new Finding(claim, over.isEmpty(), ev.toString(), SAE_TABLE);
     }

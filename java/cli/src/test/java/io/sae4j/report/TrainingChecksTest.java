@@ -139,5 +139,10 @@ class TrainingChecksTest {
         Finding over = TrainingChecks.fewDead(results(sae("a", 1, 0.02, 1, 1, 1, 1), sae("b", 32, 0.135, 1, 1, 1, 1)));
         assertEquals(Boolean.FALSE, over.holds(), over.evidence());
         assertTrue(over.evidence().contains("1:32 13.5%") && over.evidence().contains("Over the limit: b (13.5%)"), over.evidence());
+        assertTrue(!over.evidence().contains("AuxK"), over.evidence());
+        StudyResults withAuxK = results(sae("a", 1, 0.0, 1, 1, 1, 1));
+        withAuxK.config.addProperty("auxK", 0.125);
+        Finding aux = TrainingChecks.fewDead(withAuxK);
+        assertTrue(aux.evidence().contains("trained with AuxK at coefficient 0.125"), aux.evidence());
     }
 }
