@@ -62,6 +62,19 @@ public abstract class NativeWorkspace implements Workspace {
     }
 
     /**
+     * The sizes of an AuxK call on this workspace, before anything changes: at most params' m dead
+     * latents, and aux's scratch large enough for them. Returns the scratch floats the call uses.
+     */
+    public long auxKScratchUsed(SaeTensors params, AuxK aux, long rows) {
+        long n = aux.deadCount(), m = params.m();
+        if (n > m) throw new IllegalArgumentException("auxKBackward: " + n + " dead latents of an SAE of " + m);
+        long need = backend.auxKScratchFloats(new WorkspaceSpec(rows, params.d(), Math.max(1, n), spec.storage(), true), aux.kAux());
+        if (aux.scratch().length() < need)
+            throw new IllegalArgumentException("auxKBackward: scratch of " + aux.scratch().length() + " floats, needs " + need);
+        return need;
+    }
+
+    /**
      * Checks an AuxK call: as a backward's (it follows one); afterwards the
      * latents hold the dead latents' pre-activations, so nothing counts as encoded.
      */

@@ -348,19 +348,15 @@ public final class CpuBackend implements Backend {
     @Override
     public void auxKBackward(SaeTensors params, AuxK aux, SaeTensors grads, Workspace ws, long rows, StepStats.Slot stats) {
         CpuWorkspace w = cpu(ws);
-        long m = params.m();
-        if (aux.deadCount() > m)
-            throw new IllegalArgumentException("auxKBackward: " + aux.deadCount() + " dead latents of an SAE of " + m);
+        long m = params.m(), need = w.auxKScratchUsed(params, aux, rows);
         IntPointer dead = aux.dead().pointer(this, Math.max(1, aux.deadCount()), "auxKBackward dead");
-        for (long j = 0, previous = -1; j < aux.deadCount(); previous = dead.get(j), j++) // host memory: checked here
-            if (dead.get(j) <= previous || dead.get(j) >= m)
+        int[] list = new int[(int) aux.deadCount()]; // host memory: checked here, read in one call (not one per entry)
+        dead.get(list);
+        for (int j = 0, previous = -1; j < list.length; previous = list[j], j++)
+            if (list[j] <= previous || list[j] >= m)
                 throw new IllegalArgumentException("auxKBackward: the dead list must hold strictly ascending latent indices in"
-                        + " 0.." + (m - 1) + "; entry " + j + " is " + dead.get(j) + (j > 0 ? " after " + previous : ""));
+                        + " 0.." + (m - 1) + "; entry " + j + " is " + list[j] + (j > 0 ? " after " + previous : ""));
         IntPointer firing = aux.firing() == null ? null : aux.firing().pointer(this, m, "auxKBackward firing");
-        long need = auxKScratchFloats(new WorkspaceSpec(rows, params.d(), Math.max(1, aux.deadCount()), w.spec().storage(), true),
-                aux.kAux());
-        if (aux.scratch().length() < need)
-            throw new IllegalArgumentException("auxKBackward: scratch of " + aux.scratch().length() + " floats, needs " + need);
         w.beginAuxK(params, grads, rows);
         long n = SaeTensors.count(params.d(), params.m());
         FloatPointer loss = (stats != null ? stats.auxLoss() : spareLosses).pointer(this, 1, "auxKBackward stats loss");

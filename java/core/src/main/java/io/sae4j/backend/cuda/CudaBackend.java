@@ -410,10 +410,7 @@ public final class CudaBackend implements Backend {
     public void auxKBackward(SaeTensors params, AuxK aux, SaeTensors grads, Workspace ws, long rows, StepStats.Slot stats) {
         CudaWorkspace w = cuda(ws);
         long m = params.m(), d = params.d(), n = aux.deadCount();
-        if (n > m) throw new IllegalArgumentException("auxKBackward: " + n + " dead latents of an SAE of " + m);
-        long need = auxKScratchFloats(new WorkspaceSpec(rows, d, Math.max(1, n), w.spec().storage(), true), aux.kAux());
-        if (aux.scratch().length() < need)
-            throw new IllegalArgumentException("auxKBackward: scratch of " + aux.scratch().length() + " floats, needs " + need);
+        w.auxKScratchUsed(params, aux, rows);
         w.beginAuxK(params, grads, rows);
         FloatBuf loss = stats != null ? stats.auxLoss() : spareLosses.slice(0, 1);
         if (n == 0) {
