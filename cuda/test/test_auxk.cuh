@@ -5,8 +5,6 @@
 // that ties in the k_aux selection occur, and the selection is compared from its own input.
 #pragma once
 
-#include <algorithm>
-
 #include "test_util.cuh"
 
 namespace kt {
@@ -83,16 +81,7 @@ inline void test_auxk(int64_t B, int64_t d, int64_t m, int64_t n, int64_t k_aux,
     // selection: from the GEMM's own output, exactly (ties to the lower index)
     bad = 0;
     for (int64_t b = 0; b < B; ++b) {
-        std::vector<int64_t> pos;
-        std::vector<float> v((size_t)n);
-        for (int64_t j = 0; j < n; ++j) {
-            v[j] = pre[b * n + j] + bdv[j];
-            if (v[j] > 0.f) pos.push_back(j);
-        }
-        std::stable_sort(pos.begin(), pos.end(), [&](int64_t x, int64_t y) { return v[x] > v[y]; });
-        if ((int64_t)pos.size() > k) pos.resize((size_t)k);
-        std::vector<float> want((size_t)n, 0.f);
-        for (int64_t j : pos) want[j] = v[j];
+        const std::vector<float> want = topk_relu_row(pre.data() + b * n, bdv.data(), n, k);
         for (int64_t j = 0; j < n; ++j) bad += !same_bits(A[b * n + j], want[j]);
     }
     report_exact(t + " topk_relu", bad);

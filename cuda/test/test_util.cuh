@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <string>
@@ -161,6 +162,21 @@ inline double rel_err(const std::vector<float>& got, const std::vector<double>& 
                       const std::vector<double>* mag = nullptr) {
     if (got.size() != ref.size()) return INFINITY;
     return rel_err(got.data(), ref.data(), (int64_t)ref.size(), mag ? mag->data() : nullptr);
+}
+
+// The CPU kernel's TopK rule on one row: v_i = pre_i + bias_i (summed in float, as both kernels do);
+// the k largest positive v kept (ties at the k-th to the lower index), everything else 0.
+inline std::vector<float> topk_relu_row(const float* pre, const float* bias, int64_t n, int64_t k) {
+    std::vector<float> v((size_t)n), want((size_t)n, 0.f);
+    std::vector<int64_t> pos;
+    for (int64_t i = 0; i < n; ++i) {
+        v[i] = pre[i] + bias[i];
+        if (v[i] > 0.f) pos.push_back(i);
+    }
+    std::stable_sort(pos.begin(), pos.end(), [&](int64_t x, int64_t y) { return v[x] > v[y]; });
+    if ((int64_t)pos.size() > k) pos.resize((size_t)k);
+    for (int64_t i : pos) want[i] = v[i];
+    return want;
 }
 
 // C (M, N) = alpha op(A) op(B) + beta C, row-major, double accumulation: the test's stand-in for

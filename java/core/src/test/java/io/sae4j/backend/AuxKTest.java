@@ -4,6 +4,7 @@ import static io.sae4j.backend.BackendKernelsTest.SENTINEL;
 import static io.sae4j.backend.BackendKernelsTest.TENSORS;
 import static io.sae4j.backend.BackendKernelsTest.assertClose;
 import static io.sae4j.backend.BackendKernelsTest.guarded;
+import static io.sae4j.backend.BackendKernelsTest.support;
 import static io.sae4j.backend.BackendKernelsTest.with;
 import static io.sae4j.backend.BackendKernelsTest.written;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -86,11 +87,16 @@ class AuxKTest {
             String tag = what + " k_aux " + kAux + " " + storage + " " + cfg;
             Object[] out = run(be, c, storage, dead, kAux, firedSince);
             assertEquals(loss, (float) out[0], 1e-5 * cfg.tolerance() * loss, "aux loss " + tag);
-            for (int t = 0; t < 4; t++) {
-                double[] sum = main[t].clone();
-                for (int i = 0; i < sum.length; i++) sum[i] += aux[t][i];
-                assertClose(sum, (float[]) out[t + 1], 1e-4 * cfg.tolerance(), TENSORS[t] + " " + tag);
-            }
+            assertGradientsSum(main, aux, out, cfg, tag);
+        }
+    }
+
+    /** run()'s gradients against the main backward's reference plus AuxK's. */
+    static void assertGradientsSum(double[][] main, double[][] aux, Object[] out, TestBackends.Config cfg, String tag) {
+        for (int t = 0; t < 4; t++) {
+            double[] sum = main[t].clone();
+            for (int i = 0; i < sum.length; i++) sum[i] += aux[t][i];
+            assertClose(sum, (float[]) out[t + 1], 1e-4 * cfg.tolerance(), TENSORS[t] + " " + tag);
         }
     }
 
@@ -156,12 +162,6 @@ class AuxKTest {
         }
     }
 
-    private static boolean[] support(double[] a) {
-        boolean[] s = new boolean[a.length];
-        for (int i = 0; i < a.length; i++) s[i] = a[i] > 0;
-        return s;
-    }
-
     @ParameterizedTest(name = "{0}")
     @MethodSource("backends")
     void noDeadLatentsAddNothingAndBadListsAreRefused(TestBackends.Config cfg) {
@@ -178,12 +178,8 @@ class AuxKTest {
                     Object[] out = run(be, c, LatentStorage.AUTO, bad, 4, null);
                     int[] used = bad[0] >= 0 && bad[0] < c.m ? new int[] {bad[0]} : new int[0];
                     double[] e = Reference.residual(c.ref(), c.x, c.B, K);
-                    double[][] aux = Reference.auxGradients(c.ref(), c.x, c.B, used, 4, ALPHA, e);
-                    for (int t = 0; t < 4; t++) {
-                        double[] sum = main[t].clone();
-                        for (int i = 0; i < sum.length; i++) sum[i] += aux[t][i];
-                        assertClose(sum, (float[]) out[t + 1], 1e-4 * cfg.tolerance(), TENSORS[t] + " " + Arrays.toString(bad));
-                    }
+                    assertGradientsSum(main, Reference.auxGradients(c.ref(), c.x, c.B, used, 4, ALPHA, e), out, cfg,
+                            Arrays.toString(bad));
                     continue;
                 }
                 IllegalArgumentException ex = assertThrows(IllegalArgumentException.class,

@@ -446,7 +446,8 @@ class BackendKernelsTest {
         }
     }
 
-    private static boolean[] support(double[] f) {
+    /** Where f > 0: which latents a TopK selection (or AuxK's) kept. */
+    static boolean[] support(double[] f) {
         boolean[] s = new boolean[f.length];
         for (int i = 0; i < f.length; i++) s[i] = f[i] > 0;
         return s;
