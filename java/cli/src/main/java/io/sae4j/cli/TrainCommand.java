@@ -85,6 +85,10 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--data-seed", defaultValue = "0", description = "Seed of the data shuffle (default ${DEFAULT-VALUE}).")
     long dataSeed;
 
+    @Option(names = "--snapshot-at", split = ",", paramLabel = "STEP", description = "Also write every SAE as it is after these "
+            + "steps (multiples of --log-every), into OUT/at-step-STEP/NAME, to see whether its figures still move.")
+    List<Long> snapshotAt = new ArrayList<>();
+
     @Option(names = "--out", required = true, description = "Run directory.")
     Path out;
 
@@ -151,6 +155,11 @@ final class TrainCommand implements Callable<Integer> {
             String identity = acts.toAbsolutePath() + " (" + source.rows() + " x " + d + ", " + Files.size(acts)
                     + " bytes, " + content.id() + ", shuffle seed " + dataSeed + ")";
             TrainingRun run = new TrainingRun(out, names, configs, tc, identity);
+            try {
+                run.snapshotAt(snapshotAt.stream().mapToLong(Long::longValue).toArray());
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("--snapshot-at: " + e.getMessage());
+            }
             if (run.finished()) {
                 System.out.println(out + ": already trained (" + String.join(", ", names) + "); nothing to do");
                 return 0;

@@ -257,6 +257,23 @@ class CliTest {
         assertTrue(Double.parseDouble(v[11]) > 0, "some latents dead in a window of one batch: " + last);
     }
 
+    /** --snapshot-at writes the SAEs at those steps beside the final ones; a step off the log grid is refused by name. */
+    @Test
+    void trainWritesSnapshots() throws IOException {
+        Path out = tmp.resolve("snap");
+        Result r = sae4j("train", "--acts", acts, "--ratios", "2", "--steps", 30, "--batch", 64, "--log-every", 10,
+                "--snapshot-at", "10,20", "--out", out);
+        assertEquals(0, r.code(), r.toString());
+        for (String step : new String[] {"10", "20"})
+            assertTrue(Files.exists(out.resolve("at-step-" + step).resolve("ratio-2").resolve("cfg.json")), "snapshot at " + step);
+        assertFalse(Files.exists(out.resolve("at-step-30")), "the final SAE is written once, in the run directory");
+        Result off = sae4j("train", "--acts", acts, "--ratios", "2", "--steps", 30, "--log-every", 10, "--snapshot-at", 15,
+                "--out", tmp.resolve("snap2"));
+        assertEquals(1, off.code(), off.toString());
+        assertTrue(off.err().contains("--snapshot-at: snapshot step 15 must be in 0..30 and a multiple of the log interval 10"),
+                off.toString());
+    }
+
     @Test
     void trainReportsBadData() throws IOException {
         Path missing = tmp.resolve("missing.npy");

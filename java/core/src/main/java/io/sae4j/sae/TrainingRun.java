@@ -33,7 +33,7 @@ public final class TrainingRun {
     private final List<SaeConfig> configs;
     private final TrainConfig train;
     private final String dataIdentity;
-    private long snapshotStep; // also write the SAEs at this step (0: only at the end)
+    private final java.util.SortedSet<Long> snapshotSteps = new java.util.TreeSet<>(); // also write the SAEs at these steps
 
     public TrainingRun(Path dir, List<String> names, List<SaeConfig> configs, TrainConfig train, String dataIdentity) {
         if (names.size() != configs.size() || names.isEmpty())
@@ -47,23 +47,25 @@ public final class TrainingRun {
     }
 
     /**
-     * Also writes every SAE as it is after step {@code step} (a multiple of the log interval), into
-     * {@code <dir>/at-step-<step>/<name>/}: a convergence check compares them with the final ones.
-     * Not part of the run's identity (it changes no weights).
+     * Also writes every SAE as it is after each of these steps (multiples of the log interval; 0 is
+     * ignored), into {@code <dir>/at-step-<step>/<name>/}: a convergence check compares them with the
+     * final ones. Not part of the run's identity (it changes no weights).
      */
-    public TrainingRun snapshotAt(long step) {
-        if (step < 0 || step > train.steps() || (step > 0 && step % train.logEvery() != 0))
-            throw new IllegalArgumentException("snapshot step " + step + " must be in 0.." + train.steps() + " and a multiple of the log"
-                    + " interval " + train.logEvery());
-        snapshotStep = step;
+    public TrainingRun snapshotAt(long... steps) {
+        for (long step : steps)
+            if (step < 0 || step > train.steps() || (step > 0 && step % train.logEvery() != 0))
+                throw new IllegalArgumentException("snapshot step " + step + " must be in 0.." + train.steps() + " and a multiple of the"
+                        + " log interval " + train.logEvery());
+        for (long step : steps)
+            if (step > 0) snapshotSteps.add(step);
         return this;
     }
 
-    private void writeSnapshot(List<SparseAutoencoder> saes) {
+    private void writeSnapshot(List<SparseAutoencoder> saes, long step) {
         for (int i = 0; i < saes.size(); i++) {
-            Path to = snapshotDir(dir, snapshotStep, names.get(i));
+            Path to = snapshotDir(dir, step, names.get(i));
             try {
-                SaeLensFormat.write(saes.get(i), to, Map.of("step", snapshotStep));
+                SaeLensFormat.write(saes.get(i), to, Map.of("step", step));
             } catch (IOException e) {
                 throw new java.io.UncheckedIOException(to + ": " + e.getMessage(), e);
             }
@@ -181,7 +183,8 @@ public final class TrainingRun {
                         throw new java.io.UncheckedIOException(dir.resolve(LOG) + ": " + e.getMessage(), e);
                     }
                     listener.record(records);
-                    if (snapshotStep > 0 && records.get(0).step() == snapshotStep) writeSnapshot(saes);
+                    long step = records.get(0).step();
+                    if (snapshotSteps.contains(step)) writeSnapshot(saes, step);
                 }
 
                 @Override

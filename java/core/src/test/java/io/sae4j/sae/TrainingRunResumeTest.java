@@ -2,6 +2,7 @@ package io.sae4j.sae;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -184,19 +185,22 @@ class TrainingRunResumeTest {
                 && resampling.contains("\"lambdaController\":" + Trainer.LAMBDA_CONTROLLER), resampling);
     }
 
-    /** snapshotAt writes every SAE as it was at that step, beside the final ones. */
+    /** snapshotAt writes every SAE as it was at each given step, beside the final ones. */
     @Test
     void snapshotsHoldTheSaesAsTheyWereAtThatStep(@TempDir Path tmp) throws Exception {
         assertThrows(IllegalArgumentException.class, () -> run(tmp).snapshotAt(15), "not a multiple of the log interval 10");
         assertThrows(IllegalArgumentException.class, () -> run(tmp).snapshotAt(50), "past the 40 steps");
         try (CpuBackend be = new CpuBackend(2, 0)) {
-            run(tmp).snapshotAt(30).run(be, new SyntheticData(SPEC), Trainer.Listener.NONE);
+            run(tmp).snapshotAt(30, 20).run(be, new SyntheticData(SPEC), Trainer.Listener.NONE);
         }
         for (String name : new String[] {"r2", "r4"}) {
+            SaeFile at20 = SaeLensFormat.read(TrainingRun.snapshotDir(tmp, 20, name));
             SaeFile at30 = SaeLensFormat.read(TrainingRun.snapshotDir(tmp, 30, name)), end = SaeLensFormat.read(tmp.resolve(name));
             assertEquals(end.wDec().length, at30.wDec().length);
             assertTrue(!java.util.Arrays.equals(end.wDec(), at30.wDec()), name + ": ten more steps changed the decoder");
+            assertTrue(!java.util.Arrays.equals(at20.wDec(), at30.wDec()), name + ": steps 21-30 changed the decoder");
         }
+        assertFalse(Files.exists(tmp.resolve("at-step-10")), "no snapshot where none was asked for");
         // the snapshot does not change the run: the final SAEs equal those of a run without it
         Path plain = tmp.resolve("plain");
         try (CpuBackend be = new CpuBackend(2, 0)) {
