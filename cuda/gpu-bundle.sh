@@ -17,7 +17,8 @@ M2="${M2_REPO:-$HOME/.m2/repository}"
 prop() { sed -n "s:.*<$1>\(.*\)</$1>.*:\1:p" "$ROOT/pom.xml" | head -n1; }
 
 cd "$ROOT"
-mvn -B -q -DskipTests package
+# install: the benchmarks module resolves sae4j-core from the local repository below
+mvn -B -q -DskipTests install
 core_jar="java/core/target/sae4j-core-0.1.0-SNAPSHOT.jar"
 if ! unzip -l "$core_jar" | grep -q 'io/sae4j/backend/cuda/linux-x86_64/libjniNativeCuda.so'; then
     echo "gpu-bundle: $core_jar has no CUDA library (nvcc missing here?)" >&2

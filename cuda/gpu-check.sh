@@ -6,7 +6,7 @@
 # Writes OUT_DIR/results.md (one line per check, then the benchmark table beside PyTorch),
 # OUT_DIR/logs/ and the raw benchmark JSON. Exit status: the number of failed checks.
 # SAE4J_GPU_CHECKS (space-separated groups, default all) picks what runs: kernels sanitizers junit
-# cli matching jmh profile cosine torch.
+# cli topk matching jmh profile cosine torch.
 set -uo pipefail
 if [ $# -ne 2 ]; then
     echo "usage: $0 BUNDLE_DIR OUT_DIR" >&2
@@ -31,7 +31,7 @@ echo "|---|---|---|" >>"$RES"
 # longer fits is reported as not run (and counted as failed). Checks run most important first.
 BUDGET="${SAE4J_GPU_CHECK_BUDGET:-470}"
 
-GROUPS_WANTED="${SAE4J_GPU_CHECKS:-kernels sanitizers junit cli matching jmh profile cosine torch}"
+GROUPS_WANTED="${SAE4J_GPU_CHECKS:-kernels sanitizers junit cli topk matching jmh profile cosine torch}"
 want() { case " $GROUPS_WANTED " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 
 # check NAME TIMEOUT_S COMMAND...: runs it with its output in logs/NAME.txt, records PASS/FAIL.
@@ -99,8 +99,7 @@ fi
 # env also fails on control characters in its output (the first H200 run printed the device name
 # followed by heap bytes; JSON written from it could not be parsed).
 check env 60 bash -c 'sae4j env >"$1" && cat "$1" && ! tr -d "\n\t" <"$1" | LC_ALL=C grep -qa "[[:cntrl:]]"' env "$W/env.txt"
-# -Dsae4j.cuda.topk=true: the TopK and AuxK kernels, not yet offered by default, run the suite's TopK and AuxK cases
-want junit && check junit_kernels 240 env SAE4J_REQUIRE_CUDA=1 "$JAVA" "${JOPTS[@]}" -Dsae4j.cuda.topk=true -jar "$B"/lib/junit-platform-console-standalone-*.jar \
+want junit && check junit_kernels 240 env SAE4J_REQUIRE_CUDA=1 "$JAVA" "${JOPTS[@]}" -jar "$B"/lib/junit-platform-console-standalone-*.jar \
     execute --class-path "$B/test-classes:$(ls "$B"/lib/*.jar | grep -v console-standalone | tr '\n' ':')" \
     --select-class io.sae4j.backend.BackendKernelsTest --select-class io.sae4j.backend.AuxKTest --select-class io.sae4j.metrics.MetricsTest \
     --select-class io.sae4j.metrics.ExactMatchingTest --select-class io.sae4j.metrics.ActivationPassTest --details=summary --disable-banner --fail-if-no-tests
@@ -115,22 +114,38 @@ if want matching; then
         -Dsae4j.device=cuda -cp "$CP" io.sae4j.bench.LargeMatching 131072 512 "$OUT/matching-131072-cuda.json"
 fi
 
-# ---- train and compare on CUDA against the CPU, same data, same seeds ----
-if want cli; then
-    check synth 60 sae4j synth --d 64 --features 256 --tokens 200000 --out "$W/synth"
+# ---- train and compare on CUDA against the CPU, same data, same seeds: ReLU (lambda adapted, dead
+# latents resampled), then TopK with AuxK ----
+# train_and_compare DIR TRAIN_ARGS...: both devices train; each device compares the CPU's SAEs with the CUDA's
+train_and_compare() {
+    local dir="$1" tag dev r
+    shift
+    tag="$(basename "$dir")"
+    mkdir -p "$dir"
     for dev in cpu cuda; do
-        check "train_$dev" 120 sae4j train --device "$dev" --acts "$W/synth/acts.npy" --ratios 2,8 --steps 1500 --batch 1024 \
-            --lr 3e-3 --resample-every 100 --target-l0 8 --out "$W/run-$dev"
+        check "train_${tag}_$dev" 120 sae4j train --device "$dev" --acts "$W/synth/acts.npy" --ratios 2,8 --steps 1500 \
+            --batch 1024 --lr 3e-3 "$@" --out "$dir/run-$dev"
     done
     for r in 2 8; do
-        check "compare_cpu_r$r" 60 sae4j compare --device cpu "$W/run-cpu/ratio-$r" "$W/run-cuda/ratio-$r" \
-            --acts "$W/synth/acts.npy" --truth "$W/synth/truth.npy" --json "$W/cmp-cpu-$r.json"
-        check "compare_cuda_r$r" 60 sae4j compare --device cuda "$W/run-cpu/ratio-$r" "$W/run-cuda/ratio-$r" \
-            --acts "$W/synth/acts.npy" --truth "$W/synth/truth.npy" --json "$W/cmp-cuda-$r.json"
+        for dev in cpu cuda; do
+            check "compare_${tag}_${dev}_r$r" 60 sae4j compare --device "$dev" "$dir/run-cpu/ratio-$r" "$dir/run-cuda/ratio-$r" \
+                --acts "$W/synth/acts.npy" --truth "$W/synth/truth.npy" --json "$dir/cmp-$dev-$r.json"
+        done
     done
-    check cuda_matches_cpu 30 python3 "$ROOT/cuda/gpu_compare.py" "$W"
-    cp "$W"/cmp-*.json "$LOGS/" 2>/dev/null
-    for f in "$W"/run-*/train_log.csv; do cp "$f" "$LOGS/$(basename "$(dirname "$f")")-train_log.csv"; done
+    check "cuda_matches_cpu_$tag" 30 python3 "$ROOT/cuda/gpu_compare.py" "$dir"
+    for f in "$dir"/cmp-*.json "$dir"/run-*/train_log.csv; do
+        cp "$f" "$LOGS/$tag-$(echo "${f#"$dir"/}" | tr / -)"
+    done
+}
+if want cli; then
+    check synth 60 sae4j synth --d 64 --features 256 --tokens 200000 --out "$W/synth"
+    train_and_compare "$W/relu" --resample-every 100 --target-l0 8
+fi
+if want topk; then
+    [ -d "$W/synth" ] || check synth 60 sae4j synth --d 64 --features 256 --tokens 200000 --out "$W/synth"
+    train_and_compare "$W/topk" --k 8 --auxk 0.125 --dead-window 50000
+    check jmh_train_topk 150 jmh TrainStepBenchmark -p device=cuda -p architecture=relu,topk32,topk32auxk -p density=init \
+        -rf json -rff "$OUT/jmh-train-topk.json"
 fi
 
 # ---- benchmarks: sae4j (JMH) and PyTorch on the same GPU ----
@@ -167,5 +182,7 @@ python3 "$ROOT/cuda/gpu_report.py" "$OUT" >>"$RES" 2>"$LOGS/report.txt" || cat "
 echo >>"$RES"
 echo "Total $(($(date +%s) - start)) s, $failed failed. GPU: $(tail -n +2 "$LOGS/gpu.txt" | head -n1)" >>"$RES"
 cat "$RES"
+# one archive: a device call brings back at most 8 files
+tar -C "$OUT" -czf "$OUT/logs.tgz" logs && rm -rf "$LOGS"
 rm -rf "$JRE" "$W"
 exit $failed
