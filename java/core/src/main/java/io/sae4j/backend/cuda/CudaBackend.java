@@ -115,16 +115,8 @@ public final class CudaBackend implements Backend {
 
     @Override
     public boolean supports(Activation.Kind kind) {
-        return kind == Activation.Kind.RELU || (kind == Activation.Kind.TOPK && TOPK);
+        return kind == Activation.Kind.RELU || kind == Activation.Kind.TOPK;
     }
-
-    /**
-     * The TopK kernels (topk_select, unit_rows) and AuxK's (auxk.cu) have passed the kernel test in
-     * the host emulation only, so TopK and AuxK are off unless -Dsae4j.cuda.topk=true, which
-     * cuda/gpu-check.sh sets for the backend's JUnit suite; they become the default once that and
-     * sae4j_cuda_test's topk-epilogue and auxk groups have passed on a GPU.
-     */
-    static final boolean TOPK = Boolean.getBoolean("sae4j.cuda.topk");
 
     NativeCuda.Ctx live() {
         if (closed) throw new IllegalStateException("cuda backend is closed");
@@ -379,10 +371,9 @@ public final class CudaBackend implements Backend {
         check(NativeCuda.saeLosses(c, h, rows, losses), "sae4j_cuda_sae_losses");
     }
 
-    /** AuxK comes with TopK training: behind the same flag until both have passed on a GPU. */
     @Override
     public boolean supportsAuxK() {
-        return TOPK;
+        return true;
     }
 
     /**
@@ -455,7 +446,7 @@ public final class CudaBackend implements Backend {
                 s.t()), "sae4j_cuda_adam_step");
     }
 
-    /** Reached once {@link #supports} takes TOPK (TopK training); until then its encode refuses first. */
+    /** TopK training holds the decoder rows at unit norm: the gradient's radial part goes. */
     @Override
     public void removeDecoderRadial(SaeTensors params, SaeTensors grads) {
         Checks.sameShape(params, grads, "removeDecoderRadial grads");
