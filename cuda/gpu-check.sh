@@ -6,7 +6,7 @@
 # Writes OUT_DIR/results.md (one line per check, then the benchmark table beside PyTorch),
 # OUT_DIR/logs/ and the raw benchmark JSON. Exit status: the number of failed checks.
 # SAE4J_GPU_CHECKS (space-separated groups, default all) picks what runs: kernels sanitizers junit
-# cli topk matching jmh profile cosine torch.
+# cli topk coact matching jmh profile cosine torch.
 set -uo pipefail
 if [ $# -ne 2 ]; then
     echo "usage: $0 BUNDLE_DIR OUT_DIR" >&2
@@ -31,7 +31,7 @@ echo "|---|---|---|" >>"$RES"
 # longer fits is reported as not run (and counted as failed). Checks run most important first.
 BUDGET="${SAE4J_GPU_CHECK_BUDGET:-470}"
 
-GROUPS_WANTED="${SAE4J_GPU_CHECKS:-kernels sanitizers junit cli topk matching jmh profile cosine torch}"
+GROUPS_WANTED="${SAE4J_GPU_CHECKS:-kernels sanitizers junit cli topk coact matching jmh profile cosine torch}"
 want() { case " $GROUPS_WANTED " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 
 # check NAME TIMEOUT_S COMMAND...: runs it with its output in logs/NAME.txt, records PASS/FAIL.
@@ -73,7 +73,8 @@ echo "LD_LIBRARY_PATH=$LD_LIBRARY_PATH" >>"$LOGS/gpu.txt"
 JRE="$(mktemp -d)"
 tar -C "$JRE" -xzf "$B/jre.tgz"
 JAVA="$JRE/jre/bin/java"
-JOPTS=(-Xmx8g -Dorg.bytedeco.javacpp.maxBytes=0 -Dorg.bytedeco.javacpp.maxPhysicalBytes=0)
+# -Dsae4j.cuda.coactivation=true: the exact-correlation kernels, not yet offered by default, run here
+JOPTS=(-Xmx8g -Dorg.bytedeco.javacpp.maxBytes=0 -Dorg.bytedeco.javacpp.maxPhysicalBytes=0 -Dsae4j.cuda.coactivation=true)
 CP="$B/lib/*"
 W="$(mktemp -d)"
 # commands for `timeout` (which runs programs, not shell functions)
@@ -103,6 +104,10 @@ want junit && check junit_kernels 240 env SAE4J_REQUIRE_CUDA=1 "$JAVA" "${JOPTS[
     execute --class-path "$B/test-classes:$(ls "$B"/lib/*.jar | grep -v console-standalone | tr '\n' ':')" \
     --select-class io.sae4j.backend.BackendKernelsTest --select-class io.sae4j.backend.AuxKTest --select-class io.sae4j.metrics.MetricsTest \
     --select-class io.sae4j.metrics.ExactMatchingTest --select-class io.sae4j.metrics.ActivationPassTest --details=summary --disable-banner --fail-if-no-tests
+
+# ---- exact activation correlation on the device: 262144 tokens through two 16384-latent SAEs, beside its GEMM floor ----
+want coact && check correlation_262144_cuda 90 "$JAVA" "${JOPTS[@]}" -Dsae4j.device=cuda -cp "$CP" io.sae4j.bench.LargeCorrelation \
+    262144 512 16384 "$OUT/correlation-262144-cuda.json"
 
 # ---- certified matching at scale: CUDA, and the CPU of this machine on the same pair ----
 if want matching; then

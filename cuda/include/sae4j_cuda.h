@@ -272,6 +272,34 @@ int sae4j_cuda_topk_rows(sae4j_cuda_ctx* ctx, int64_t rows, int64_t n2, const fl
 int sae4j_cuda_topk_cols(sae4j_cuda_ctx* ctx, int64_t rows, int64_t n2, const float* block,
                          int64_t row0, int32_t absolute, int64_t k, float* col_val, int32_t* col_idx);
 
+/* ---- exact activation correlation (coactivation.cu): sae4j_cpu_coact_*'s maths on the device ----
+ * An accumulator of the sums behind the exact Pearson correlation of two SAEs' latents over any
+ * number of tokens: S (m1, m2) = sum_t f_i(t) g_j(t) (co-active pairs only) and per latent the sums
+ * of f and f^2, in double, each element receiving its terms in token order (no float atomics): the
+ * same bits on every run, and the same S and sums as the CPU library's. Device memory: 8 m1 m2
+ * bytes for S, 32 (m1 + m2) for sums and moments, 12 max_rows max(m1, m2) for sorting a batch's
+ * entries by latent, and the sort's temp storage; max_rows max(m1, m2) < 2^31.
+ * create: NULL on failure, *status ERR_ARG or ERR_NOMEM (last_error names the buffer and bytes).
+ * add: the last sparse encodes (sae_epilogue that took the sparse path) of the same B <= max_rows
+ *   rows in batch a (m1 latents) and b (m2); ERR_ARG otherwise. Waits for those encodes: the two
+ *   entry counts are read back to size the sorts.
+ * view: device pointers to S and the sums (for tests and diagnostics).
+ * maxima: row_max (m1) (=) max_j r_ij with row_arg its j, col_max (m2), col_arg likewise over i;
+ *   r_ij = (S_ij / N - mu_i mu_j) / (s_i s_j) with population moments over the N rows added,
+ *   clamped to [-1, 1]. A latent with no variance (never fired, or one value on every row) takes
+ *   part in no maximum: its own is -inf with index -1. Ties pick the smaller index. N >= 1. */
+typedef struct sae4j_cuda_coact sae4j_cuda_coact;
+sae4j_cuda_coact* sae4j_cuda_coact_create(sae4j_cuda_ctx* ctx, int64_t m1, int64_t m2, int64_t max_rows,
+                                          int* status);
+void sae4j_cuda_coact_destroy(sae4j_cuda_coact* acc); /* waits for the stream */
+int sae4j_cuda_coact_add(sae4j_cuda_ctx* ctx, sae4j_cuda_coact* acc, const sae4j_cuda_batch* a,
+                         const sae4j_cuda_batch* b, int64_t B);
+int64_t sae4j_cuda_coact_tokens(const sae4j_cuda_coact* acc); /* rows added so far */
+int sae4j_cuda_coact_view(const sae4j_cuda_coact* acc, const double** S, const double** sum_a,
+                          const double** sq_a, const double** sum_b, const double** sq_b);
+int sae4j_cuda_coact_maxima(sae4j_cuda_ctx* ctx, sae4j_cuda_coact* acc, float* row_max, int32_t* row_arg,
+                            float* col_max, int32_t* col_arg);
+
 #ifdef __cplusplus
 }
 #endif

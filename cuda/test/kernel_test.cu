@@ -10,10 +10,11 @@
 //            --quick: smaller sizes, and none of the checks that make a CUDA call fail on purpose
 //            (out of memory, invalid device), which compute-sanitizer would count as errors
 //            groups: context elementwise adam errors sae-sparse sae-dense sae-auto sae-edge
-//            sae-large normalise cosine cosine-large topk auxk
+//            sae-large normalise cosine cosine-large topk auxk coact
 //   sanitizers: compute-sanitizer --tool memcheck OUT_DIR/sae4j_cuda_test
 //               compute-sanitizer --tool racecheck OUT_DIR/sae4j_cuda_test --quick
 #include "test_auxk.cuh"
+#include "test_coact.cuh"
 #include "test_cosine.cuh"
 #include "test_topk.cuh"
 #include "test_sae.cuh"
@@ -366,6 +367,8 @@ int no_device(int st, int cuda_error) {
                      (sae4j_cuda_fill_f32(nullptr, nullptr, 4, 0.f) != SAE4J_CUDA_ERR_ARG) +
                      (sae4j_cuda_adam_step(nullptr, 4, nullptr, nullptr, nullptr, nullptr, 0.1f, 0.9f, 0.99f, 1e-8f, 1) != SAE4J_CUDA_ERR_ARG));
     report_exact("cosine_max_workspace needs no device", sae4j_cuda_cosine_max_workspace(3, 4, 5) <= 0);
+    report_exact("coact_create(NULL ctx): ERR_ARG",
+                 sae4j_cuda_coact_create(nullptr, 3, 4, 5, &s) != nullptr || s != SAE4J_CUDA_ERR_ARG);
     printf("%d passed, %d failed (no device: the GPU checks were skipped)\n", g_checks - g_failed, g_failed);
     return g_failed ? 1 : 77;
 }
@@ -465,6 +468,12 @@ int main(int argc, char** argv) {
             test_topk(1, 1, 1, 1, absolute, 39);
             if (!g_quick) test_topk(205, 2100, 33, 64, absolute, 40);
         }
+
+    if (want("coact")) {
+        test_coact(37, 53, {29, 64, 5}, "three batches", 51, true);
+        test_coact(40, 40, {1, 30}, "m1 = m2, a 1-row batch", 52, false);
+        if (!g_quick) test_coact(300, 1031, {200, 513}, "large", 53, false);
+    }
 
     const int final_sync = sae4j_cuda_sync(g_ctx);
     expect_status("final sync (no asynchronous error)", final_sync, SAE4J_CUDA_OK);

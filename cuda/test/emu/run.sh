@@ -47,7 +47,7 @@ for src in "$OUT"/src/*.cu; do
     objs+=("$obj")
     stale=0
     for dep in "$src" "$OUT/src/internal.cuh" "$CUDA/include/sae4j_cuda.h" "$HERE"/include/*.h \
-               "$HERE/include/cub/device/device_scan.cuh"; do
+               "$HERE"/include/cub/device/*.cuh; do
         [ -e "$obj" ] && [ "$obj" -nt "$dep" ] || stale=1
     done
     if [ $stale = 1 ]; then

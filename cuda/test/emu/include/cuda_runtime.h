@@ -124,7 +124,13 @@ inline unsigned __ballot_sync(unsigned, int pred) {
     w.bar.arrive_and_wait();
     return r;
 }
+inline void __syncwarp(unsigned = 0xffffffffu) { emu::warp().bar.arrive_and_wait(); }
 inline int __popc(unsigned x) { return __builtin_popcount(x); }
+// IEEE double arithmetic, rounded to nearest, never contracted into a multiply-add
+inline double __dadd_rn(double a, double b) { return a + b; }
+inline double __dsub_rn(double a, double b) { return a - b; }
+inline double __dmul_rn(double a, double b) { return a * b; }
+inline double __ddiv_rn(double a, double b) { return a / b; }
 inline float __int_as_float(int i) {
     float f;
     memcpy(&f, &i, 4);

@@ -4,9 +4,15 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.sae4j.backend.Backend;
+import io.sae4j.backend.Coactivation;
+import io.sae4j.backend.CosineMaxima;
+import io.sae4j.backend.LatentStorage;
 import io.sae4j.backend.TestBackends;
+import io.sae4j.backend.Workspace;
+import io.sae4j.backend.WorkspaceSpec;
 import io.sae4j.backend.cpu.CpuBackend;
 import io.sae4j.sae.SaeConfig;
 import io.sae4j.sae.SparseAutoencoder;
@@ -188,6 +194,29 @@ class ActivationPassTest {
             svv += (v[t] - mv) * (v[t] - mv);
         }
         return suu > 1e-12 * u.length && svv > 1e-12 * v.length ? suv / Math.sqrt(suu * svv) : Double.NaN;
+    }
+
+    /** coactivate takes sparse encodes of the same rows only, and names what it expected; maxima need rows first. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("cpuAndCuda")
+    void coactivateRefusesWhatItCannotAdd(TestBackends.Config cfg) {
+        try (Backend be = cfg.open()) {
+            assumeTrue(be.supportsCoactivation(), be.name() + " has no exact correlation kernel");
+            WorkspaceSpec sparse = new WorkspaceSpec(16, D, 40, LatentStorage.SPARSE, false);
+            WorkspaceSpec dense = new WorkspaceSpec(16, D, 40, LatentStorage.DENSE, false);
+            try (Coactivation acc = be.coactivation(40, 40); Workspace a = be.workspace(sparse);
+                 Workspace b = be.workspace(sparse); Workspace c = be.workspace(dense);
+                 CosineMaxima out = new CosineMaxima(be, 40, 40)) {
+                IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> be.coactivate(acc, a, c, 8));
+                assertTrue(e.getMessage().contains("must hold sparse latents"), e.getMessage());
+                e = assertThrows(IllegalArgumentException.class, () -> be.coactivate(acc, a, b, 17));
+                assertTrue(e.getMessage().contains("rows must be in 1..16"), e.getMessage());
+                e = assertThrows(IllegalArgumentException.class, () -> be.coactivate(acc, a, b, 8)); // nothing encoded yet
+                assertTrue(e.getMessage().contains("do not hold encodes of 8 rows through 40 and 40 latents"), e.getMessage());
+                assertEquals(0, acc.tokens());
+                assertThrows(IllegalStateException.class, () -> be.correlationMaxima(acc, out));
+            }
+        }
     }
 
     @Test

@@ -9,10 +9,12 @@ import io.sae4j.backend.Backend;
 import io.sae4j.backend.BackendException;
 import io.sae4j.backend.Buf;
 import io.sae4j.backend.Checks;
+import io.sae4j.backend.Coactivation;
 import io.sae4j.backend.CosineMaxima;
 import io.sae4j.backend.CosineTopK;
 import io.sae4j.backend.FloatBuf;
 import io.sae4j.backend.IntBuf;
+import io.sae4j.backend.LatentStorage;
 import io.sae4j.backend.Matrix;
 import io.sae4j.backend.SaeTensors;
 import io.sae4j.backend.StepStats;
@@ -459,6 +461,60 @@ public final class CudaBackend implements Backend {
     public void normalizeDecoder(SaeTensors params) {
         long m = params.m(), d = params.d();
         check(NativeCuda.normalizeRows(live(), m, d, params.wDec().pointer(this, m * d, "W_dec")), "sae4j_cuda_normalize_rows");
+    }
+
+    // ---- exact activation correlation (cuda/src/coactivation.cu) ----
+
+    /**
+     * The coactivation kernels pass the kernel test in the host emulation only, so until they pass on
+     * a GPU this backend offers them with -Dsae4j.cuda.coactivation=true alone, and ActivationPass
+     * otherwise runs on CPU copies of the SAEs.
+     */
+    static final boolean COACTIVATION = Boolean.getBoolean("sae4j.cuda.coactivation");
+
+    @Override
+    public boolean supportsCoactivation() {
+        return COACTIVATION;
+    }
+
+    @Override
+    public Coactivation coactivation(long m1, long m2) {
+        live();
+        return new CudaCoactivation(this, m1, m2);
+    }
+
+    @Override
+    public void coactivate(Coactivation acc, Workspace a, Workspace b, long rows) {
+        CudaCoactivation c = sums(acc);
+        CudaWorkspace wa = cuda(a), wb = cuda(b);
+        for (CudaWorkspace w : new CudaWorkspace[] {wa, wb})
+            if (w.spec().storage() != LatentStorage.SPARSE)
+                throw new IllegalArgumentException("coactivate: workspaces must hold sparse latents (LatentStorage.SPARSE), got "
+                        + w.spec().storage());
+        long maxRows = Math.min(wa.spec().rows(), wb.spec().rows());
+        if (rows < 1 || rows > maxRows)
+            throw new IllegalArgumentException("coactivate: rows must be in 1.." + maxRows + ", got " + rows);
+        int status = NativeCuda.coactAdd(live(), c.handle(maxRows), wa.handle(), wb.handle(), rows);
+        if (status == NativeCuda.ERR_ARG)
+            throw new IllegalArgumentException("coactivate: the workspaces do not hold encodes of " + rows + " rows through "
+                    + c.m1 + " and " + c.m2 + " latents");
+        check(status, "sae4j_cuda_coact_add");
+    }
+
+    @Override
+    public void correlationMaxima(Coactivation acc, CosineMaxima out) {
+        CudaCoactivation c = sums(acc);
+        if (c.tokens() < 1) throw new IllegalStateException("correlationMaxima: no rows accumulated");
+        check(NativeCuda.coactMaxima(live(), c.handle(1),
+                out.rowMax().pointer(this, c.m1, "correlation rowMax"), out.rowArg().pointer(this, c.m1, "correlation rowArg"),
+                out.colMax().pointer(this, c.m2, "correlation colMax"), out.colArg().pointer(this, c.m2, "correlation colArg")),
+                "sae4j_cuda_coact_maxima");
+    }
+
+    private CudaCoactivation sums(Coactivation acc) {
+        if (!(acc instanceof CudaCoactivation c) || c.backend() != this)
+            throw new IllegalArgumentException("coactivation sums of another backend");
+        return c;
     }
 
     // ---- matching ----

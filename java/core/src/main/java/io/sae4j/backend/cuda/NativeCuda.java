@@ -38,6 +38,12 @@ public final class NativeCuda {
         public Ctx() { super((Pointer) null); }
     }
 
+    /** sae4j_cuda_coact: the sums of an exact activation correlation, in device memory. */
+    @Opaque @Name("sae4j_cuda_coact")
+    public static final class Coact extends Pointer {
+        public Coact() { super((Pointer) null); }
+    }
+
     /** sae4j_cuda_batch: one batch workspace in device memory. */
     @Opaque @Name("sae4j_cuda_batch")
     public static final class Batch extends Pointer {
@@ -149,4 +155,13 @@ public final class NativeCuda {
     @Name("sae4j_cuda_normalise")
     public static native int normalise(Ctx ctx, long n, long d, @Const FloatPointer src, int columns, int center,
             FloatPointer out);
+
+    @Name("sae4j_cuda_coact_create")
+    public static native Coact coactCreate(Ctx ctx, long m1, long m2, long maxRows, IntPointer status);
+    @Name("sae4j_cuda_coact_destroy") public static native void coactDestroy(Coact acc);
+    @Name("sae4j_cuda_coact_add") public static native int coactAdd(Ctx ctx, Coact acc, @Const Batch a, @Const Batch b, long rows);
+    @Name("sae4j_cuda_coact_tokens") public static native long coactTokens(@Const Coact acc);
+    @Name("sae4j_cuda_coact_maxima")
+    public static native int coactMaxima(Ctx ctx, Coact acc, FloatPointer rowMax, @Cast("int32_t*") IntPointer rowArg,
+            FloatPointer colMax, @Cast("int32_t*") IntPointer colArg);
 }
