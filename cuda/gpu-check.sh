@@ -73,8 +73,7 @@ echo "LD_LIBRARY_PATH=$LD_LIBRARY_PATH" >>"$LOGS/gpu.txt"
 JRE="$(mktemp -d)"
 tar -C "$JRE" -xzf "$B/jre.tgz"
 JAVA="$JRE/jre/bin/java"
-# -Dsae4j.cuda.coactivation=true: the exact-correlation kernels, not yet offered by default, run here
-JOPTS=(-Xmx8g -Dorg.bytedeco.javacpp.maxBytes=0 -Dorg.bytedeco.javacpp.maxPhysicalBytes=0 -Dsae4j.cuda.coactivation=true)
+JOPTS=(-Xmx8g -Dorg.bytedeco.javacpp.maxBytes=0 -Dorg.bytedeco.javacpp.maxPhysicalBytes=0)
 CP="$B/lib/*"
 W="$(mktemp -d)"
 # commands for `timeout` (which runs programs, not shell functions)

@@ -61,8 +61,8 @@ public record ActivationPass(long tokens, Side a, Side b, ActivationCorrelation 
     /**
      * Runs the first {@code tokens} rows of a's and b's activations through each (one backend);
      * progress (may be null) receives the rows done after each block. On a backend without the exact
-     * correlation ({@link Backend#supportsCoactivation}: CUDA until it has the kernel) the pass runs on
-     * CPU copies of the two SAEs.
+     * correlation ({@link Backend#supportsCoactivation}; the CPU and CUDA backends both have it) the
+     * pass runs on CPU copies of the two SAEs.
      */
     public static ActivationPass run(Input a, Input b, long tokens, String what, LongConsumer progress) throws IOException {
         Backend be = a.sae().backend();

@@ -121,8 +121,8 @@ class ActivationPassTest {
     }
 
     /**
-     * SAEs on any backend give the CPU's pass: on one without the exact correlation (CUDA until it
-     * has the kernel) the pass runs on CPU copies rather than refusing (the study on --device cuda
+     * SAEs on any backend give the CPU's pass: CUDA with its own correlation kernels (on a backend
+     * without them the pass runs on CPU copies rather than refusing: the study on --device cuda
      * stopped at its first comparison).
      */
     @ParameterizedTest(name = "{0}")

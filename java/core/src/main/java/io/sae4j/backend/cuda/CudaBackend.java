@@ -465,16 +465,9 @@ public final class CudaBackend implements Backend {
 
     // ---- exact activation correlation (cuda/src/coactivation.cu) ----
 
-    /**
-     * The coactivation kernels pass the kernel test in the host emulation only, so until they pass on
-     * a GPU this backend offers them with -Dsae4j.cuda.coactivation=true alone, and ActivationPass
-     * otherwise runs on CPU copies of the SAEs.
-     */
-    static final boolean COACTIVATION = Boolean.getBoolean("sae4j.cuda.coactivation");
-
     @Override
     public boolean supportsCoactivation() {
-        return COACTIVATION;
+        return true;
     }
 
     @Override
