@@ -217,6 +217,10 @@ class ActivationPassTest {
                 assertThrows(IllegalStateException.class, () -> be.correlationMaxima(acc, out));
             }
         }
+        Backend closed = cfg.open();
+        Coactivation acc = closed.coactivation(3, 4);
+        closed.close(); // frees the sums with the backend's other memory: they must not be read after
+        assertThrows(IllegalStateException.class, acc::tokens);
     }
 
     @Test

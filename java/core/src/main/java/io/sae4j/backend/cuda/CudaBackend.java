@@ -484,10 +484,10 @@ public final class CudaBackend implements Backend {
             if (w.spec().storage() != LatentStorage.SPARSE)
                 throw new IllegalArgumentException("coactivate: workspaces must hold sparse latents (LatentStorage.SPARSE), got "
                         + w.spec().storage());
-        long maxRows = Math.min(wa.spec().rows(), wb.spec().rows());
-        if (rows < 1 || rows > maxRows)
-            throw new IllegalArgumentException("coactivate: rows must be in 1.." + maxRows + ", got " + rows);
-        int status = NativeCuda.coactAdd(live(), c.handle(maxRows), wa.handle(), wb.handle(), rows);
+        long capacity = Math.min(wa.spec().rows(), wb.spec().rows());
+        if (rows < 1 || rows > capacity)
+            throw new IllegalArgumentException("coactivate: rows must be in 1.." + capacity + ", got " + rows);
+        int status = NativeCuda.coactAdd(live(), c.handle(capacity, rows), wa.handle(), wb.handle(), rows);
         if (status == NativeCuda.ERR_ARG)
             throw new IllegalArgumentException("coactivate: the workspaces do not hold encodes of " + rows + " rows through "
                     + c.m1 + " and " + c.m2 + " latents");
@@ -498,7 +498,7 @@ public final class CudaBackend implements Backend {
     public void correlationMaxima(Coactivation acc, CosineMaxima out) {
         CudaCoactivation c = sums(acc);
         if (c.tokens() < 1) throw new IllegalStateException("correlationMaxima: no rows accumulated");
-        check(NativeCuda.coactMaxima(live(), c.handle(1),
+        check(NativeCuda.coactMaxima(live(), c.handle(1, 1),
                 out.rowMax().pointer(this, c.m1, "correlation rowMax"), out.rowArg().pointer(this, c.m1, "correlation rowArg"),
                 out.colMax().pointer(this, c.m2, "correlation colMax"), out.colArg().pointer(this, c.m2, "correlation colArg")),
                 "sae4j_cuda_coact_maxima");

@@ -25,27 +25,38 @@ final class CudaCoactivation implements Coactivation {
         this.m2 = m2;
     }
 
-    /** The native accumulator, made for batches of up to {@code rows} rows on first use. */
-    NativeCuda.Coact handle(long rows) {
-        if (closed) throw new IllegalStateException("coactivation sums used after close");
+    /**
+     * The native accumulator for adding {@code rows} rows; made on first use for batches of up to
+     * {@code capacity} rows (the workspaces' size).
+     */
+    NativeCuda.Coact handle(long capacity, long rows) {
+        requireOpen();
         if (handle == null) {
             try (IntPointer status = new IntPointer(1)) {
-                NativeCuda.Coact h = NativeCuda.coactCreate(backend.live(), m1, m2, rows, status);
+                NativeCuda.Coact h = NativeCuda.coactCreate(backend.live(), m1, m2, capacity, status);
                 if (h == null || h.isNull()) {
                     if (status.get() == NativeCuda.ERR_ARG)
-                        throw new IllegalArgumentException("coactivation: " + m1 + " x " + m2 + " latents, batches of " + rows
+                        throw new IllegalArgumentException("coactivation: " + m1 + " x " + m2 + " latents, batches of " + capacity
                                 + " rows: " + CudaBackend.lastError());
                     throw new BackendException("cuda: could not allocate the coactivation sums (S: " + m1 + " x " + m2
                             + " doubles, " + (m1 * m2 * 8 >> 20) + " MiB): " + CudaBackend.lastError());
                 }
                 handle = h;
                 allocation = backend.allocations().register(() -> NativeCuda.coactDestroy(h));
-                maxRows = rows;
+                maxRows = capacity;
             }
         }
         if (rows > maxRows)
-            throw new IllegalArgumentException("coactivate: " + rows + " rows, over the " + maxRows + " of the first batch");
+            throw new IllegalArgumentException("coactivate: " + rows + " rows, over the " + maxRows
+                    + " rows a batch may have here (the first workspaces' size)");
         return handle;
+    }
+
+    /** Also refused after the backend closed, which frees the native accumulator with its other allocations. */
+    private void requireOpen() {
+        if (closed || (allocation != null && allocation.closed()))
+            throw new IllegalStateException("coactivation sums used after close (of the sums or of their backend)");
+        backend.live(); // throws once the backend is closed
     }
 
     CudaBackend backend() { return backend; }
@@ -55,7 +66,7 @@ final class CudaCoactivation implements Coactivation {
 
     @Override
     public long tokens() {
-        if (closed) throw new IllegalStateException("coactivation sums used after close");
+        requireOpen();
         return handle == null ? 0 : NativeCuda.coactTokens(handle);
     }
 
