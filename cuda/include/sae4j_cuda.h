@@ -281,8 +281,9 @@ int sae4j_cuda_topk_cols(sae4j_cuda_ctx* ctx, int64_t rows, int64_t n2, const fl
  * entries by latent, and the sort's temp storage; max_rows max(m1, m2) < 2^31.
  * create: NULL on failure, *status ERR_ARG or ERR_NOMEM (last_error names the buffer and bytes).
  * add: the last sparse encodes (sae_epilogue that took the sparse path) of the same B <= max_rows
- *   rows in batch a (m1 latents) and b (m2); ERR_ARG otherwise. Waits for those encodes: the two
- *   entry counts are read back to size the sorts.
+ *   rows in batch a (m1 latents) and b (m2); ERR_ARG otherwise (nothing added). Waits for those
+ *   encodes: the two entry counts are read back to size the sorts. After any other failure the
+ *   sums are part-added: destroy the accumulator.
  * view: device pointers to S and the sums (for tests and diagnostics).
  * maxima: row_max (m1) (=) max_j r_ij with row_arg its j, col_max (m2), col_arg likewise over i;
  *   r_ij = (S_ij / N - mu_i mu_j) / (s_i s_j) with population moments over the N rows added,

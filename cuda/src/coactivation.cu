@@ -231,6 +231,7 @@ int entries(sae4j_cuda_coact* c, const sae4j_cuda_batch* b, int64_t B, int64_t* 
     CUDA_CHECK(cudaMemcpyAsync(c->nnz_host, b->row_ptr + B, sizeof(int32_t), cudaMemcpyDeviceToHost, c->ctx->stream));
     CUDA_CHECK(cudaStreamSynchronize(c->ctx->stream));
     *n = *c->nnz_host;
+    REQUIRE(*n >= 0 && *n <= c->cap);  // (a batch's CSR holds at most B max_m <= cap entries)
     return SAE4J_CUDA_OK;
 }
 
@@ -282,13 +283,13 @@ SAE4J_EXPORT int sae4j_cuda_coact_add(sae4j_cuda_ctx* ctx, sae4j_cuda_coact* c, 
     STATUS_CHECK(enter(ctx));
     cudaStream_t s = ctx->stream;
     int64_t na, nb;
-    // B's sums first, then A's entries grouped by latent (one set of sort buffers)
     STATUS_CHECK(entries(c, b, B, &nb));
+    STATUS_CHECK(entries(c, a, B, &na));
+    // B's sums first, then A's entries grouped by latent (one set of sort buffers)
     STATUS_CHECK(group_by_latent(c, b, nb, c->m2));
     moments_add_kernel<<<grid_x(ceil_div(c->m2, MAX_THREADS)), MAX_THREADS, 0, s>>>(c->m2, c->ptr, c->order_out, b->val,
                                                                                    c->sum_b, c->sq_b);
     LAUNCH_CHECK("moments_add_kernel");
-    STATUS_CHECK(entries(c, a, B, &na));
     STATUS_CHECK(group_by_latent(c, a, na, c->m1));
     moments_add_kernel<<<grid_x(ceil_div(c->m1, MAX_THREADS)), MAX_THREADS, 0, s>>>(c->m1, c->ptr, c->order_out, a->val,
                                                                                    c->sum_a, c->sq_a);

@@ -470,9 +470,10 @@ int main(int argc, char** argv) {
         }
 
     if (want("coact")) {
-        test_coact(37, 53, {29, 64, 5}, "three batches", 51, true);
-        test_coact(40, 40, {1, 30}, "m1 = m2, a 1-row batch", 52, false);
-        if (!g_quick) test_coact(300, 1031, {200, 513}, "large", 53, false);
+        test_coact(37, 53, {{29, 0}, {64, 0}, {5, 0}}, "three batches", 51, true);
+        test_coact(300, 300, {{1, 0}, {30, 1}, {9, 2}, {20, 0}}, "m1 = m2, silent sides, a 1-row batch", 52, false);
+        test_coact(40, 290, {{50, 0}, {3, 0}}, "m2 over 256", 54, false);
+        if (!g_quick) test_coact(300, 1031, {{200, 0}, {513, 0}}, "large", 53, false);
     }
 
     const int final_sync = sae4j_cuda_sync(g_ctx);

@@ -10,20 +10,31 @@
 
 namespace kt {
 
-// Latents (rows B, m) for one side: column 0 never fires, 1 fires with 0.5 everywhere, 3 fires only on
-// silent rows of the other side (rows % 7 == 3, where that side is all zero), 5 duplicates 4, the rest
-// random at about 30%.
-inline std::vector<float> coact_latents(Rng& r, int64_t B, int64_t m, int64_t row0, bool silent_rows) {
+// Latents (rows B, m) for one side (a: side A's latents of the same rows when making side B): column 0
+// never fires; 1 fires with 0.5 on every row; on A, 3 fires only on rows % 7 == 3, where B is silent
+// (all zero but its constant latent 1), and 7 is zero there; B's 7 copies A's 7 (r = 1). Exact
+// duplicates straddle the maxima kernels' thread strides, so that a reduction that does not compare
+// indices picks the larger one: A's 10 and 18 copy A's 5 and 7 (row lanes y = 2 of 8, before 5 and 7),
+// B's 258 copies B's 7 where m > 258 (column thread 2 of 256, before 7). The rest: random at about 30%.
+// zero: the whole side silent in this batch (no entries at all).
+inline std::vector<float> coact_latents(Rng& r, int64_t B, int64_t m, int64_t row0, const std::vector<float>* a,
+                                        int64_t ma, bool zero) {
     std::vector<float> f((size_t)(B * m), 0.f);
+    if (zero) return f;
+    const bool side_b = a != nullptr;
     for (int64_t b = 0; b < B; ++b) {
-        const bool silent = silent_rows && (row0 + b) % 7 == 3;
+        const bool silent = (row0 + b) % 7 == 3;
         for (int64_t i = 0; i < m; ++i) {
             float v = 0.f;
             if (i == 1) v = 0.5f;
-            else if (i == 3) v = (row0 + b) % 7 == 3 && !silent_rows ? 0.25f + (float)(b % 3) : 0.f;
-            else if (i == 5) v = f[b * m + 4];
+            else if (side_b && silent) v = 0.f;
+            else if (i == 3) v = side_b ? 0.f : (silent ? 0.25f + (float)(b % 3) : 0.f);
+            else if (i == 7 && side_b) v = ma > 7 ? (*a)[b * ma + 7] : 0.f;
+            else if (i == 7 && silent) v = 0.f;
+            else if (!side_b && (i == 10 || i == 18)) v = f[b * m + (i == 10 ? 5 : 7)];
+            else if (side_b && i == 258) v = f[b * m + 7];
             else if (i != 0 && r.uniform() < 0.3) v = r.range(0.05, 2.0);  // full mantissas: sums round, order shows
-            f[b * m + i] = silent && i != 1 ? 0.f : v;
+            f[b * m + i] = v;
         }
     }
     return f;
@@ -58,11 +69,18 @@ inline void coact_reference(int64_t m1, int64_t m2, double n, const std::vector<
         }
 }
 
+// One batch: its rows, and which side (if any) is entirely silent in it (0 none, 1 A, 2 B).
+struct CoactBatch {
+    int64_t B;
+    int zero;
+};
+
 // errors: also the calls that must be refused (ERR_ARG: nothing enqueued, so safe under the sanitizers too).
-inline void test_coact(int64_t m1, int64_t m2, const std::vector<int64_t>& batches, const char* name, uint64_t seed,
+inline void test_coact(int64_t m1, int64_t m2, const std::vector<CoactBatch>& batches, const char* name, uint64_t seed,
                        bool errors) {
     int64_t rows = 1;
-    for (int64_t B : batches) rows = std::max(rows, B + 1);
+    bool silent_batch = false;
+    for (const CoactBatch& cb : batches) rows = std::max(rows, cb.B + 1), silent_batch |= cb.zero != 0;
     const int64_t d = 4;
     int st = 0;
     sae4j_cuda_batch* ba = sae4j_cuda_batch_create(g_ctx, rows, d, m1 + 2, SAE4J_CUDA_LATENTS_SPARSE, 0.5, 0, &st);
@@ -79,8 +97,10 @@ inline void test_coact(int64_t m1, int64_t m2, const std::vector<int64_t>& batch
     std::vector<double> S((size_t)(m1 * m2), 0.0), sums[4] = {std::vector<double>(m1, 0.0), std::vector<double>(m1, 0.0),
                                                               std::vector<double>(m2, 0.0), std::vector<double>(m2, 0.0)};
     int64_t row0 = 0;
-    for (int64_t B : batches) {
-        std::vector<float> fa = coact_latents(r, B, m1, row0, false), fb = coact_latents(r, B, m2, row0, true);
+    for (const CoactBatch& cb : batches) {
+        const int64_t B = cb.B;
+        std::vector<float> fa = coact_latents(r, B, m1, row0, nullptr, 0, cb.zero == 1);
+        std::vector<float> fb = coact_latents(r, B, m2, row0, &fa, m1, cb.zero == 2);
         ul(sae4j_cuda_batch_f(ba), fa);
         ul(sae4j_cuda_batch_f(bb), fb);
         OK(sae4j_cuda_sae_epilogue(g_ctx, ba, B, m1, zeros_a.d, SAE4J_CUDA_ACT_RELU, 0, nullptr, nnz.d, nullptr,
@@ -132,19 +152,24 @@ inline void test_coact(int64_t m1, int64_t m2, const std::vector<int64_t>& batch
     for (int64_t i = 0; i < m1; ++i) bad += !same_bits(grm[i], rmax[i]) + (gra[i] != rarg[i]);
     for (int64_t j = 0; j < m2; ++j) bad += !same_bits(gcm[j], cmax[j]) + (gca[j] != carg[j]);
     report_exact(t + " maxima and indices equal the reference's", bad);
-    // the designed latents: dead and constant ones in no maximum, a never co-active latent still has one
-    // (r = -mu_i mu_j / (s_i s_j) < 0), duplicates tie to the smaller index
-    bad = (gra[0] != -1) + (gra[1] != -1) + (gca[0] != -1) + (gca[1] != -1) + !(grm[3] < 0.f && gra[3] >= 0);
-    for (int64_t i = 0; i < m1; ++i) bad += gra[i] == 5;
-    for (int64_t j = 0; j < m2; ++j) bad += gca[j] == 5;
-    report_exact(t + " dead/constant latents -inf, never co-active latent negative, ties to the smaller index", bad);
+    // the designed latents: dead ones in no maximum; without silent batches, constant ones in none either,
+    // a never co-active latent still has one (r = -mu_i mu_j / (s_i s_j) < 0), and the copies of A's 7
+    // tie at r = 1 (B's 7 and 258 for row 7, A's 7 and 18 for column 7): the smaller index wins
+    bad = (gra[0] != -1) + (gca[0] != -1);
+    if (!silent_batch) {
+        bad += (gra[1] != -1) + (gca[1] != -1) + !(grm[3] < 0.f && gra[3] >= 0);
+        bad += !(same_bits(grm[7], 1.f) && gra[7] == 7 && same_bits(gcm[7], 1.f) && gca[7] == 7);
+    }
+    for (int64_t i = 0; i < m1; ++i) bad += gra[i] == 258;
+    for (int64_t j = 0; j < m2; ++j) bad += gca[j] == 10 || gca[j] == 18;
+    report_exact(t + " designed latents: dead/constant ones -inf, never co-active one negative, ties to the smaller index", bad);
     report_exact(t + " guards", RM.guard_bad() + RA.guard_bad() + CM.guard_bad() + CA.guard_bad());
 
     if (errors) {
-        expect_status(t + ": add with B other than the encodes'", sae4j_cuda_coact_add(g_ctx, acc, ba, bb, batches.back() - 1),
+        expect_status(t + ": add with B other than the encodes'", sae4j_cuda_coact_add(g_ctx, acc, ba, bb, batches.back().B - 1),
                       SAE4J_CUDA_ERR_ARG);
         expect_status(t + ": add with the sides swapped (m1 != m2)",
-                      m1 == m2 ? SAE4J_CUDA_ERR_ARG : sae4j_cuda_coact_add(g_ctx, acc, bb, ba, batches.back()),
+                      m1 == m2 ? SAE4J_CUDA_ERR_ARG : sae4j_cuda_coact_add(g_ctx, acc, bb, ba, batches.back().B),
                       SAE4J_CUDA_ERR_ARG);
         sae4j_cuda_coact* empty = sae4j_cuda_coact_create(g_ctx, m1, m2, rows, &st);
         if (!empty) die("sae4j_cuda_coact_create", st);
