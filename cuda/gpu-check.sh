@@ -3,8 +3,9 @@
 # the NVIDIA driver, compute-sanitizer and PyTorch but no JDK, Maven or network. It builds nothing:
 # the bundle comes from cuda/gpu-bundle.sh on a build machine.
 #   bash cuda/gpu-check.sh BUNDLE_DIR OUT_DIR
-# Writes OUT_DIR/results.md (one line per check, then the benchmark table beside PyTorch),
-# OUT_DIR/logs/ and the raw benchmark JSON. Exit status: the number of failed checks.
+# Writes OUT_DIR/results.md (one line per check, then the benchmark table beside PyTorch) and
+# OUT_DIR/logs.tgz (every check's log and the raw benchmark JSON: a device call brings back at most 8
+# files). Exit status: the number of failed checks.
 # SAE4J_GPU_CHECKS (space-separated groups, default all) picks what runs: kernels sanitizers junit
 # cli topk coact matching jmh profile cosine torch.
 set -uo pipefail
@@ -138,7 +139,7 @@ train_and_compare() {
     done
     check "cuda_matches_cpu_$tag" 30 python3 "$ROOT/cuda/gpu_compare.py" "$dir"
     for f in "$dir"/cmp-*.json "$dir"/run-*/train_log.csv; do
-        cp "$f" "$LOGS/$tag-$(echo "${f#"$dir"/}" | tr / -)"
+        [ -f "$f" ] && cp "$f" "$LOGS/$tag-$(echo "${f#"$dir"/}" | tr / -)"
     done
 }
 if want cli; then
@@ -186,7 +187,8 @@ python3 "$ROOT/cuda/gpu_report.py" "$OUT" >>"$RES" 2>"$LOGS/report.txt" || cat "
 echo >>"$RES"
 echo "Total $(($(date +%s) - start)) s, $failed failed. GPU: $(tail -n +2 "$LOGS/gpu.txt" | head -n1)" >>"$RES"
 cat "$RES"
-# one archive: a device call brings back at most 8 files
+# one archive beside results.md: a device call brings back at most 8 files
+mv "$OUT"/*.json "$LOGS/" 2>/dev/null
 tar -C "$OUT" -czf "$OUT/logs.tgz" logs && rm -rf "$LOGS"
 rm -rf "$JRE" "$W"
 exit $failed

@@ -28,8 +28,7 @@ if [ $((steps % 3200)) -ne 0 ] || [ "$steps" -le 0 ]; then
     exit 2
 fi
 device="${SAE4J_CONVERGE_DEVICE:-cuda}"
-W=/tmp/sae4j-converge
-rm -rf "$W" && mkdir -p "$W"
+W="$(mktemp -d /tmp/sae4j-converge.XXXXXX)"
 libdirs=""
 for lib in libcublas.so.13 libcublasLt.so.13 libcudart.so.13; do
     f="$(timeout 60 find / -xdev -name "$lib*" -not -path '/proc/*' 2>/dev/null | head -n1)"
@@ -82,8 +81,9 @@ for run in "$@"; do
             for s in $(echo "$snaps" | tr , ' ') "$steps"; do echo "$name $s $a $b"; done
         done
     done
-done | xargs -P 6 -L 1 bash -c 'compare_one "$@"' _
-echo "total: $(($(date +%s) - start)) s"
+done | xargs -P 6 -L 1 bash -c 'compare_one "$@"' _ || rc=1
+echo "total: $(($(date +%s) - start)) s, exit $rc"
 python3 "$ROOT/cuda/gpu_converge_report.py" "$W" "$steps" "$@" | tee "$OUT/converge.md"
 (cd "$W" && tar -czf "$OUT/converge-logs.tgz" ./*.log ./cmp-*.json ./*/train_log.csv 2>/dev/null)
+rm -rf "$W"
 exit $rc

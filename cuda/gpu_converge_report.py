@@ -4,7 +4,8 @@ figures the study's convergence check compares (report/TrainingChecks): L0 and F
 training log's records over the third and the last quarter of S, and the seed pairs' MMCS (mean of
 both directions) at 3S/4 and at S. A budget passes when L0 moves under 5%, FVU under 0.01 and every
 seed pair's MMCS of that ratio under 0.01. "dead" is the log's last-quarter mean of the trainer's
-dead fraction (latents that fired on none of the interval's tokens), not a held-out count.
+dead fraction (latents that have not fired within its dead window: --dead-window tokens, 1M by
+default), not a held-out count.
     python3 cuda/gpu_converge_report.py WORK_DIR LONGEST_STEPS 'NAME=TRAIN ARGS'...
 """
 import csv
@@ -24,12 +25,12 @@ def quarter_mean(rows, name, key, lo, hi):
 
 
 def pair_mmcs(work, run, step, ratio):
-    """Every seed pair's MMCS at ratio `ratio` (the SAE name's part before -seed-), at this step."""
-    out = []
-    for path in sorted(glob.glob(os.path.join(work, f"cmp-{run}-{step}-{ratio}-seed-*-{ratio}-seed-*.json"))):
+    """{seed pair: (MMCS, PW-MCC)} at ratio `ratio` (the SAE name's part before -seed-), at this step."""
+    out, prefix = {}, f"cmp-{run}-{step}-"
+    for path in glob.glob(os.path.join(work, f"{prefix}{ratio}-seed-*-{ratio}-seed-*.json")):
         with open(path) as f:
             j = json.load(f)
-        out.append(((j["mmcs_ab"] + j["mmcs_ba"]) / 2, j.get("pw_mcc", math.nan)))
+        out[os.path.basename(path)[len(prefix):]] = ((j["mmcs_ab"] + j["mmcs_ba"]) / 2, j.get("pw_mcc", math.nan))
     return out
 
 
@@ -58,11 +59,11 @@ def main():
                 if "-seed-" in name:
                     ratio = name.split("-seed-")[0]
                     mid, end = pair_mmcs(work, run, s * 3 // 4, ratio), pair_mmcs(work, run, s, ratio)
-                    if mid and len(mid) == len(end):
-                        ok = ok and all(abs(e[0] - m[0]) <= MMCS_ABS for m, e in zip(mid, end))
+                    if mid and mid.keys() == end.keys():
+                        ok = ok and all(abs(end[p][0] - mid[p][0]) <= MMCS_ABS for p in mid)
                         mean = lambda v: sum(v) / len(v)
-                        pairs = f"{mean([m[0] for m in mid]):.3f} -> {mean([e[0] for e in end]):.3f} ({len(end)})"
-                        pw = f"{mean([e[1] for e in end]):.3f}"
+                        pairs = f"{mean([v[0] for v in mid.values()]):.3f} -> {mean([v[0] for v in end.values()]):.3f} ({len(end)})"
+                        pw = f"{mean([v[1] for v in end.values()]):.3f}"
                     else:
                         ok, pairs = False, "(not compared)"
                 print(f"| {run}: {args} | {name} | {s} | {l0a:.1f} -> {l0b:.1f} | {100 * l0_change:.1f}% | {fa:.4f} -> {fb:.4f} "

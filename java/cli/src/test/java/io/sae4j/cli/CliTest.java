@@ -262,7 +262,7 @@ class CliTest {
     void trainWritesSnapshots() throws IOException {
         Path out = tmp.resolve("snap");
         Result r = sae4j("train", "--acts", acts, "--ratios", "2", "--steps", 30, "--batch", 64, "--log-every", 10,
-                "--snapshot-at", "10,20", "--out", out);
+                "--snapshot-at", "10,20,30", "--out", out);
         assertEquals(0, r.code(), r.toString());
         for (String step : new String[] {"10", "20"})
             assertTrue(Files.exists(out.resolve("at-step-" + step).resolve("ratio-2").resolve("cfg.json")), "snapshot at " + step);

@@ -47,9 +47,10 @@ public final class TrainingRun {
     }
 
     /**
-     * Also writes every SAE as it is after each of these steps (multiples of the log interval; 0 is
-     * ignored), into {@code <dir>/at-step-<step>/<name>/}: a convergence check compares them with the
-     * final ones. Not part of the run's identity (it changes no weights).
+     * Also writes every SAE as it is after each of these steps (multiples of the log interval; 0 and
+     * the last step, whose SAEs are the run's own, are ignored), into {@code <dir>/at-step-<step>/<name>/}:
+     * a convergence check compares them with the final ones. Not part of the run's identity (it
+     * changes no weights), so a resumed run writes only those after its checkpoint's step.
      */
     public TrainingRun snapshotAt(long... steps) {
         for (long step : steps)
@@ -57,7 +58,7 @@ public final class TrainingRun {
                 throw new IllegalArgumentException("snapshot step " + step + " must be in 0.." + train.steps() + " and a multiple of the"
                         + " log interval " + train.logEvery());
         for (long step : steps)
-            if (step > 0) snapshotSteps.add(step);
+            if (step > 0 && step < train.steps()) snapshotSteps.add(step);
         return this;
     }
 
