@@ -231,7 +231,7 @@ int entries(sae4j_cuda_coact* c, const sae4j_cuda_batch* b, int64_t B, int64_t* 
     CUDA_CHECK(cudaMemcpyAsync(c->nnz_host, b->row_ptr + B, sizeof(int32_t), cudaMemcpyDeviceToHost, c->ctx->stream));
     CUDA_CHECK(cudaStreamSynchronize(c->ctx->stream));
     *n = *c->nnz_host;
-    REQUIRE(*n >= 0 && *n <= c->cap);  // (a batch's CSR holds at most B max_m <= cap entries)
+    REQUIRE(*n >= 0 && *n <= c->cap);  // (the encode of B rows through m latents has at most B m <= cap)
     return SAE4J_CUDA_OK;
 }
 
