@@ -9,7 +9,12 @@ import io.sae4j.io.SaeFiles;
 import io.sae4j.io.SaeLensFormat;
 import io.sae4j.metrics.DecoderSimilarity;
 import io.sae4j.metrics.Comparison;
+import java.io.IOException;
+import java.nio.file.FileSystemException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermission;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -60,9 +65,23 @@ final class CompareCommand implements Callable<Integer> {
 
     private Double recoveryA, recoveryB; // set by --truth (two SAEs)
 
+    /**
+     * The --json file can be written: its folder exists, and it is not a folder nor read-only (the
+     * atomic write renames over it, which a read-only mode would not stop, not even for root).
+     */
+    static void requireReplaceable(Path file) throws IOException {
+        if (Files.isDirectory(file)) throw new FileSystemException(file.toString(), null, "is a directory");
+        Path dir = file.toAbsolutePath().getParent();
+        if (dir == null || !Files.isDirectory(dir)) throw new NoSuchFileException(file.toString());
+        if (Files.exists(file) && Files.getFileStore(file).supportsFileAttributeView("posix")
+                && !Files.getPosixFilePermissions(file).contains(PosixFilePermission.OWNER_WRITE))
+            throw new FileSystemException(file.toString(), null, "is read-only, so compare leaves it as it is (chmod u+w to replace it)");
+    }
+
     @Override
     public Integer call() throws Exception {
         if (!(threshold >= -1 && threshold <= 1)) throw new IllegalArgumentException("--threshold must be in [-1, 1], got " + threshold);
+        if (json != null) requireReplaceable(json); // before a comparison that may take minutes
         List<SaeFile> files = new ArrayList<>();
         for (Path dir : dirs) {
             SaeFile f = SaeFiles.read(dir);

@@ -390,6 +390,12 @@ class CliTest {
         assertEquals(1, toDir.code(), toDir.toString());
         assertOneLineError(toDir, busy + ": is a directory");
         assertFalse(Files.exists(tmp.resolve("busy.json.tmp")), "no temporary file left behind");
+        Path kept = Files.writeString(tmp.resolve("kept.json"), "{}\n");
+        Files.setPosixFilePermissions(kept, java.nio.file.attribute.PosixFilePermissions.fromString("r--r--r--"));
+        Result readOnly = sae4j("compare", run.resolve("ratio-1"), run.resolve("ratio-2"), "--json", kept);
+        assertEquals(1, readOnly.code(), readOnly.toString());
+        assertOneLineError(readOnly, kept + ": is read-only, so compare leaves it as it is");
+        assertEquals("{}\n", Files.readString(kept), "a read-only result file is not replaced");
 
         assertEquals("p: no such file or directory",
                 Main.fileSystemMessage(new java.nio.file.NoSuchFileException("p")));
