@@ -108,6 +108,12 @@ want junit && check junit_kernels 240 env SAE4J_REQUIRE_CUDA=1 "$JAVA" "${JOPTS[
 # ---- exact activation correlation on the device: 262144 tokens through two 16384-latent SAEs, beside its GEMM floor ----
 want coact && check correlation_262144_cuda 90 "$JAVA" "${JOPTS[@]}" -Dsae4j.device=cuda -cp "$CP" io.sae4j.bench.LargeCorrelation \
     262144 512 16384 "$OUT/correlation-262144-cuda.json"
+# where its time goes: kernel times of a 16384-token pass (8 blocks) under ncu, against that pass's wall time
+if want coact && command -v ncu >/dev/null; then
+    check correlation_ncu 120 ncu --clock-control none --target-processes all --metrics gpu__time_duration.sum \
+        --print-summary per-kernel "$JAVA" "${JOPTS[@]}" -Dsae4j.device=cuda -cp "$CP" io.sae4j.bench.LargeCorrelation \
+        16384 512 16384 "$OUT/correlation-16384-ncu.json"
+fi
 
 # ---- certified matching at scale: CUDA, and the CPU of this machine on the same pair ----
 if want matching; then
