@@ -63,13 +63,7 @@ check() {
 # ---- the machine ----
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv >"$LOGS/gpu.txt" 2>&1
 cat "$LOGS/gpu.txt" >&2
-# cuBLAS 13 and the CUDA runtime come with PyTorch's nvidia-* wheels on the GPU machine.
-libdirs=""
-for lib in libcublas.so.13 libcublasLt.so.13 libcudart.so.13; do
-    f="$(timeout 60 find / -xdev -name "$lib*" -not -path '/proc/*' 2>/dev/null | head -n1)"
-    [ -n "$f" ] && libdirs="$libdirs:$(dirname "$f")"
-done
-export LD_LIBRARY_PATH="${libdirs#:}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+. "$ROOT/cuda/gpu-libs.sh"
 echo "LD_LIBRARY_PATH=$LD_LIBRARY_PATH" >>"$LOGS/gpu.txt"
 JRE="$(mktemp -d)"
 tar -C "$JRE" -xzf "$B/jre.tgz"

@@ -29,12 +29,7 @@ if [ $((steps % 3200)) -ne 0 ] || [ "$steps" -le 0 ]; then
 fi
 device="${SAE4J_CONVERGE_DEVICE:-cuda}"
 W="$(mktemp -d /tmp/sae4j-converge.XXXXXX)"
-libdirs=""
-for lib in libcublas.so.13 libcublasLt.so.13 libcudart.so.13; do
-    f="$(timeout 60 find / -xdev -name "$lib*" -not -path '/proc/*' 2>/dev/null | head -n1)"
-    [ -n "$f" ] && libdirs="$libdirs:$(dirname "$f")"
-done
-export LD_LIBRARY_PATH="${libdirs#:}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+. "$ROOT/cuda/gpu-libs.sh"
 [ -x /tmp/sae4j-jre/jre/bin/java ] || { mkdir -p /tmp/sae4j-jre && tar -C /tmp/sae4j-jre -xzf "$B/jre.tgz"; }
 # a command for timeout and xargs (which run programs, not shell functions)
 printf '#!/usr/bin/env bash\nexec /tmp/sae4j-jre/jre/bin/java -Xmx6g %s -cp "%s" io.sae4j.cli.Main "$@"\n' \

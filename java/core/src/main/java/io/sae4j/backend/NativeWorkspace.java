@@ -86,6 +86,27 @@ public abstract class NativeWorkspace implements Workspace {
         encoded.clear();
     }
 
+    /**
+     * Checks a coactivate call over a and b: both hold sparse latents, and rows fits both. Returns
+     * the rows both can hold (a batch's largest).
+     */
+    public static long requireCoactivation(NativeWorkspace a, NativeWorkspace b, long rows) {
+        for (NativeWorkspace w : new NativeWorkspace[] {a, b})
+            if (w.spec.storage() != LatentStorage.SPARSE)
+                throw new IllegalArgumentException("coactivate: workspaces must hold sparse latents (LatentStorage.SPARSE), got "
+                        + w.spec.storage());
+        long capacity = Math.min(a.spec.rows(), b.spec.rows());
+        if (rows < 1 || rows > capacity)
+            throw new IllegalArgumentException("coactivate: rows must be in 1.." + capacity + ", got " + rows);
+        return capacity;
+    }
+
+    /** The error of a coactivate whose native call refused the workspaces' last encodes. */
+    public static IllegalArgumentException notEncodedForCoactivation(long rows, long m1, long m2) {
+        return new IllegalArgumentException("coactivate: the workspaces do not hold encodes of " + rows + " rows through "
+                + m1 + " and " + m2 + " latents");
+    }
+
     /** A view of n floats of native memory at p that allocation owns. */
     protected static FloatBuf view(Backend backend, org.bytedeco.javacpp.FloatPointer p, long n, Allocation allocation) {
         if (p == null || p.isNull()) throw new BackendException(backend.name() + ": a workspace buffer is missing");

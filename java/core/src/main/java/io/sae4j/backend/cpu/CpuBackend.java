@@ -13,8 +13,8 @@ import io.sae4j.backend.CosineMaxima;
 import io.sae4j.backend.CosineTopK;
 import io.sae4j.backend.FloatBuf;
 import io.sae4j.backend.IntBuf;
-import io.sae4j.backend.LatentStorage;
 import io.sae4j.backend.Matrix;
+import io.sae4j.backend.NativeWorkspace;
 import io.sae4j.backend.SaeTensors;
 import io.sae4j.backend.StepStats;
 import io.sae4j.backend.VectorSet;
@@ -446,17 +446,9 @@ public final class CpuBackend implements Backend {
     public void coactivate(Coactivation acc, Workspace a, Workspace b, long rows) {
         CpuCoactivation c = sums(acc);
         CpuWorkspace wa = cpu(a), wb = cpu(b);
-        for (CpuWorkspace w : new CpuWorkspace[] {wa, wb})
-            if (w.spec().storage() != LatentStorage.SPARSE)
-                throw new IllegalArgumentException("coactivate: workspaces must hold sparse latents (LatentStorage.SPARSE), got "
-                        + w.spec().storage());
-        if (rows < 1 || rows > Math.min(wa.spec().rows(), wb.spec().rows()))
-            throw new IllegalArgumentException("coactivate: rows must be in 1.." + Math.min(wa.spec().rows(), wb.spec().rows())
-                    + ", got " + rows);
+        NativeWorkspace.requireCoactivation(wa, wb, rows);
         int status = NativeCpu.coactAdd(live(), c.handle(), wa.handle(), wb.handle(), rows);
-        if (status == NativeCpu.ERR_ARG)
-            throw new IllegalArgumentException("coactivate: the workspaces do not hold encodes of " + rows + " rows through "
-                    + c.m1 + " and " + c.m2 + " latents");
+        if (status == NativeCpu.ERR_ARG) throw NativeWorkspace.notEncodedForCoactivation(rows, c.m1, c.m2);
         check(status, "sae4j_cpu_coact_add");
     }
 

@@ -14,8 +14,8 @@ import io.sae4j.backend.CosineMaxima;
 import io.sae4j.backend.CosineTopK;
 import io.sae4j.backend.FloatBuf;
 import io.sae4j.backend.IntBuf;
-import io.sae4j.backend.LatentStorage;
 import io.sae4j.backend.Matrix;
+import io.sae4j.backend.NativeWorkspace;
 import io.sae4j.backend.SaeTensors;
 import io.sae4j.backend.StepStats;
 import io.sae4j.backend.VectorSet;
@@ -480,17 +480,9 @@ public final class CudaBackend implements Backend {
     public void coactivate(Coactivation acc, Workspace a, Workspace b, long rows) {
         CudaCoactivation c = sums(acc);
         CudaWorkspace wa = cuda(a), wb = cuda(b);
-        for (CudaWorkspace w : new CudaWorkspace[] {wa, wb})
-            if (w.spec().storage() != LatentStorage.SPARSE)
-                throw new IllegalArgumentException("coactivate: workspaces must hold sparse latents (LatentStorage.SPARSE), got "
-                        + w.spec().storage());
-        long capacity = Math.min(wa.spec().rows(), wb.spec().rows());
-        if (rows < 1 || rows > capacity)
-            throw new IllegalArgumentException("coactivate: rows must be in 1.." + capacity + ", got " + rows);
+        long capacity = NativeWorkspace.requireCoactivation(wa, wb, rows);
         int status = NativeCuda.coactAdd(live(), c.handle(capacity, rows), wa.handle(), wb.handle(), rows);
-        if (status == NativeCuda.ERR_ARG)
-            throw new IllegalArgumentException("coactivate: the workspaces do not hold encodes of " + rows + " rows through "
-                    + c.m1 + " and " + c.m2 + " latents");
+        if (status == NativeCuda.ERR_ARG) throw NativeWorkspace.notEncodedForCoactivation(rows, c.m1, c.m2);
         check(status, "sae4j_cuda_coact_add");
     }
 
@@ -498,7 +490,7 @@ public final class CudaBackend implements Backend {
     public void correlationMaxima(Coactivation acc, CosineMaxima out) {
         CudaCoactivation c = sums(acc);
         if (c.tokens() < 1) throw new IllegalStateException("correlationMaxima: no rows accumulated");
-        check(NativeCuda.coactMaxima(live(), c.handle(1, 1),
+        check(NativeCuda.coactMaxima(live(), c.handle(),
                 out.rowMax().pointer(this, c.m1, "correlation rowMax"), out.rowArg().pointer(this, c.m1, "correlation rowArg"),
                 out.colMax().pointer(this, c.m2, "correlation colMax"), out.colArg().pointer(this, c.m2, "correlation colArg")),
                 "sae4j_cuda_coact_maxima");

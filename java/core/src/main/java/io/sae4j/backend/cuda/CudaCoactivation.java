@@ -52,6 +52,13 @@ final class CudaCoactivation implements Coactivation {
         return handle;
     }
 
+    /** The native accumulator of the rows added so far. */
+    NativeCuda.Coact handle() {
+        requireOpen();
+        if (handle == null) throw new IllegalStateException("coactivation sums: no rows added yet");
+        return handle;
+    }
+
     /** Also refused after the backend closed, which frees the native accumulator with its other allocations. */
     private void requireOpen() {
         if (closed || (allocation != null && allocation.closed()))
